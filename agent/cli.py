@@ -1,0 +1,211 @@
+"""The `agent` command: the composition root that wires config, planner, runner, ledger and sandboxes.
+
+Only this module turns an AgentError into a red one-line message and an exit code:
+0 solved, 1 not solved, 2 bad input or configuration, 3 provider or sandbox failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+
+from agent.compose import model_factory
+from agent.config import AgentConfig, load_config
+from agent.effort import EffortLevel, format_ladder
+from agent.errors import AgentError
+from agent.events import ignore
+from agent.fix_flow import FixOptions, run_fix
+from agent.ledger import Ledger
+from agent.planner import classify, plan_ladder
+from agent.render import EventPrinter, print_fix_summary
+from tasks.issues import read_issue
+
+app = typer.Typer(
+    name="agent",
+    help="Fix issues in git repositories with a ladder of models and effort levels; report cost per solved issue.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+class State:
+    ledger_path: Path | None = None
+
+
+STATE = State()
+
+
+@app.callback()
+def _global(
+    ledger: Annotated[
+        Path | None, typer.Option("--ledger", help="Ledger file (default $AGENT_HOME/ledger.sqlite).")
+    ] = None,
+) -> None:
+    STATE.ledger_path = ledger
+
+
+def config_for(project: Path | None = None, **overrides: Any) -> AgentConfig:
+    if STATE.ledger_path is not None:
+        overrides["ledger"] = str(STATE.ledger_path)
+    return load_config(project_dir=project, overrides=overrides)
+
+
+def open_ledger(config: AgentConfig) -> Ledger:
+    return Ledger(config.ledger_path)
+
+
+# --- models ---------------------------------------------------------------------------------
+@app.command()
+def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List known and configured models: provider, prices per 1M tokens, effort levels."""
+    from agent.model_catalog import catalog, print_catalog
+
+    entries = catalog(config_for(Path.cwd()))
+    if as_json:
+        print(json.dumps([entry.model_dump(mode="json") for entry in entries], indent=1))
+    else:
+        print_catalog(console, entries)
+
+
+# --- plan / fix -----------------------------------------------------------------------------
+def _parse_effort(effort: str | None) -> EffortLevel | None:
+    return EffortLevel.parse(effort) if effort else None
+
+
+@app.command()
+def plan(
+    issue: Annotated[str | None, typer.Argument(help="Issue file, '-', GitHub URL or owner/repo#N.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="The issue text itself.")] = None,
+    ladder: Annotated[str | None, typer.Option("--ladder", help="Exact rungs: MODEL@EFFORT,...")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Climb effort on this model.")] = None,
+    effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the task type, why, and the ladder, without running anything."""
+    config = config_for(Path.cwd())
+    found = read_issue(issue, text, env=os.environ)
+    classification = classify(found.text, found.labels, config.planner, model_factory(config, os.environ))
+    chosen = plan_ladder(classification, config, ladder, model, _parse_effort(effort))
+    data = {
+        "task_type": classification.task_type,
+        "reason": classification.reason,
+        "decided_by": classification.decided_by,
+        "ladder": [str(rung) for rung in chosen.ladder],
+        "ladder_source": chosen.ladder_source,
+    }
+    if as_json:
+        print(json.dumps(data))
+        return
+    console.print(f"task type [cyan]{data['task_type']}[/] ({data['reason']}; decided by {data['decided_by']})")
+    console.print(f"ladder ({chosen.ladder_source}): {format_ladder(chosen.ladder)}")
+
+
+@app.command()
+def fix(
+    issue: Annotated[str | None, typer.Argument(help="Issue file, '-', GitHub URL or owner/repo#N.")] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Git repository (default: current directory).")] = Path("."),
+    text: Annotated[str | None, typer.Option("--text", help="The issue text itself.")] = None,
+    ladder: Annotated[str | None, typer.Option("--ladder", help="Exact rungs: MODEL@EFFORT,...")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Climb effort on this model up to max.")] = None,
+    effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
+    test_cmd: Annotated[str | None, typer.Option("--test-cmd", help="How success is judged.")] = None,
+    target: Annotated[list[str] | None, typer.Option("--target", help="Test id that must pass (repeatable).")] = None,
+    max_cost: Annotated[float | None, typer.Option("--max-cost", help="Per-issue API cap in USD.")] = None,
+    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
+    image: Annotated[str | None, typer.Option("--image", help="Sandbox image.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
+) -> None:
+    """Fix ISSUE in a sandbox copy of the repository; deliver a branch and a patch."""
+    options = FixOptions(
+        repo=repo,
+        ladder=ladder,
+        model=model,
+        effort=effort,
+        test_cmd=test_cmd,
+        targets=target or [],
+        max_cost=max_cost,
+        sandbox=sandbox,
+        image=image,
+        ledger=STATE.ledger_path,
+    )
+    found = read_issue(issue, text, env=os.environ)
+    say = err if as_json else console
+    result, failure = run_fix(found, options, os.environ, say, ignore if as_json else EventPrinter(console))
+    finish_fix(result, failure, as_json)
+
+
+def finish_fix(result: dict[str, Any], failure: AgentError | None, as_json: bool) -> None:
+    """Print the result and exit: 0 solved, 1 not solved, the failure's code on error."""
+    if as_json:
+        print(json.dumps(result))
+    else:
+        print_fix_summary(console, result)
+    if failure is not None:
+        raise failure
+    raise typer.Exit(0 if result["solved"] else 1)
+
+
+@app.command()
+def demo(
+    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Try the whole flow without an API key: a simulated model fixes a demo repository."""
+    from agent.demo import run_demo
+
+    config = config_for(Path.cwd())
+    say = err if as_json else console
+    result, failure = run_demo(
+        config.home, say, ignore if as_json else EventPrinter(console), sandbox, STATE.ledger_path
+    )
+    finish_fix(result, failure if isinstance(failure, AgentError) else None, as_json)
+
+
+# --- review ---------------------------------------------------------------------------------
+@app.command()
+def review(
+    run_id: Annotated[str | None, typer.Argument(help="Run to review (default: the latest).")] = None,
+    reviewer: Annotated[str, typer.Option("--reviewer")] = os.environ.get("USER", "developer"),
+) -> None:
+    """Show each solved attempt's diff, time the review, and record minutes and verdict."""
+    from agent.review import review_run
+
+    config = config_for(Path.cwd())
+    review_run(open_ledger(config), run_id, reviewer, console)
+
+
+def _sandbox_app() -> None:
+    try:
+        from sandboxes.commands import sandbox_app
+    except ImportError:
+        return
+    app.add_typer(sandbox_app, name="sandbox", help="Build, check and clean the Docker sandboxes.")
+
+
+_sandbox_app()
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("[red]aborted[/]")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except AgentError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,87 @@
+"""Builds the parts a command needs from the configuration: models, prices, sandboxes, tasks.
+
+Shared by `fix`, `bench`, `demo` and the TUI so every entry point wires the runner the same way.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+
+from agent.config import AgentConfig
+from agent.errors import TaskError
+from agent.pricing import PriceQuote, quote
+from agent.protocols import Model, Sandbox
+from agent.providers import build_model, resolve_model
+from tasks.issues import IssueText
+from tasks.models import Task, slugify
+
+LOCAL_MODEL_PREFIXES = ("scripted:",)
+
+
+def model_factory(config: AgentConfig, env: Mapping[str, str]) -> Callable[[str], Model]:
+    """A cached factory: one client per model name for the whole run."""
+
+    @cache
+    def make(name: str) -> Model:
+        return build_model(name, config, env)
+
+    return make
+
+
+def price_lookup(config: AgentConfig) -> Callable[[str], PriceQuote | None]:
+    @cache
+    def price_for(name: str) -> PriceQuote | None:
+        if name.startswith(LOCAL_MODEL_PREFIXES):
+            return None
+        resolved = resolve_model(name, config)
+        return quote(resolved.wire_name, resolved.price_provider_id, resolved.price)
+
+    return price_for
+
+
+def sandbox_factory(config: AgentConfig, run_id: str) -> Callable[[Task], Sandbox]:
+    from sandboxes import make_sandbox
+
+    def make(task: Task) -> Sandbox:
+        if not task.repo_path:
+            raise TaskError(f"task {task.instance_id} has no local repository to copy")
+        return make_sandbox(config.sandbox, Path(task.repo_path), task.base_commit, run_id)
+
+    return make
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+
+
+def check_repo(repo: Path) -> tuple[Path, str, bool]:
+    """The repository's top level, HEAD commit, and whether its working tree has changes."""
+    if not repo.exists():
+        raise TaskError(f"repository {repo} does not exist: pass --repo PATH to a git repository")
+    top = _git(repo, "rev-parse", "--show-toplevel")
+    if top.returncode != 0:
+        raise TaskError(f"{repo} is not a git repository: run `git init` and commit, or pass --repo")
+    root = Path(top.stdout.strip())
+    head = _git(root, "rev-parse", "--verify", "HEAD")
+    if head.returncode != 0:
+        raise TaskError(f"{root} has no commits yet: commit the code the agent should start from")
+    dirty = bool(_git(root, "status", "--porcelain").stdout.strip())
+    return root, head.stdout.strip(), dirty
+
+
+def task_from_issue(issue: IssueText, repo: Path, base_commit: str, test_cmd: str, targets: list[str]) -> Task:
+    return Task(
+        instance_id=slugify(issue.title or issue.body[:60]),
+        repo=repo.name,
+        base_commit=base_commit,
+        problem_statement=issue.body if issue.title else issue.text,
+        title=issue.title,
+        labels=issue.labels,
+        repo_path=str(repo),
+        test_cmd=test_cmd,
+        targets=targets,
+        source=issue.source,
+    )

@@ -1,0 +1,80 @@
+"""The two families of exceptions: signals that end an attempt normally, and real failures.
+
+Signals end an attempt cleanly and carry its outcome name. Failures carry a message that says
+what is wrong and what to do next; only the CLI turns them into a red line and an exit code.
+"""
+
+
+class AttemptEnded(Exception):
+    """Base of the signals that end one attempt normally."""
+
+    outcome = "ended"
+
+
+class ModelFinished(AttemptEnded):
+    """The model ended its turn without a tool call."""
+
+    outcome = "finished"
+
+
+class TurnLimit(AttemptEnded):
+    """The attempt used all the turns its effort level allows."""
+
+    outcome = "turn_limit"
+
+
+class BudgetExhausted(AttemptEnded):
+    """The next model call could cross the cost cap."""
+
+    outcome = "budget_exhausted"
+
+
+class RepeatedFormatError(AttemptEnded):
+    """The model made three malformed tool calls in a row."""
+
+    outcome = "format_error"
+
+
+class StopRequested(AttemptEnded):
+    """The user asked to stop after the current turn."""
+
+    outcome = "stopped"
+
+
+class AgentError(Exception):
+    """Base of real failures. `exit_code` is what the CLI exits with."""
+
+    exit_code = 3
+
+
+class ConfigError(AgentError):
+    """Bad input or configuration: a flag, a config file, a ladder spec, a missing key."""
+
+    exit_code = 2
+
+
+class TaskError(AgentError):
+    """The issue or task given cannot be used (missing repo, empty issue, bad URL)."""
+
+    exit_code = 2
+
+
+class ProviderError(AgentError):
+    """The model provider failed after the SDK's retries, or refused the request."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, status: int | None = None, retries: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retries = retries
+
+
+class ContextWindowError(ProviderError):
+    """The prompt no longer fits the model's context window."""
+
+
+class SandboxError(AgentError):
+    """The sandbox could not be created, reached or cleaned up."""
+
+    exit_code = 3

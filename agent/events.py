@@ -1,0 +1,53 @@
+"""Events a run emits as it goes: the one stream the CLI, the TUI and the ledger all read.
+
+`kind` names what happened; `data` is plain JSON. Streaming text deltas (`text_delta`) are
+delivered live only; everything else is also stored in the ledger's `events` table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+LIVE_ONLY = frozenset({"text_delta"})
+
+# The kinds a run emits, in the order they usually come.
+KINDS = (
+    "run_started",
+    "issue_started",
+    "baseline",
+    "attempt_started",
+    "plan",
+    "turn_started",
+    "text_delta",
+    "assistant",
+    "tool_call",
+    "tool_result",
+    "model_call",
+    "tests",
+    "attempt_finished",
+    "rung_skipped",
+    "escalation",
+    "issue_finished",
+    "run_finished",
+    "warning",
+)
+
+
+class Event(BaseModel):
+    kind: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    run_id: str = ""
+    issue_id: int | None = None
+    attempt_id: int | None = None
+    ts: float = Field(default_factory=time.time)
+
+
+EventSink = Callable[[Event], None]
+
+
+def ignore(_event: Event) -> None:
+    """An event sink that drops everything."""

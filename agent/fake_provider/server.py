@@ -1,0 +1,280 @@
+"""A local HTTP server that speaks the Anthropic Messages and OpenAI Chat Completions APIs.
+
+It answers from an `agent.script.Script`, streams exactly the SSE events the real services send
+(so the real SDKs parse it), validates requests the way the real APIs do, computes usage with
+prompt-cache fields, injects scripted faults and records every request for tests to inspect.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import secrets
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.fake_provider import anthropic_api, openai_api
+from agent.fake_provider.cache import AnthropicCache, PrefixCache
+from agent.script import Fault, Script
+
+BAD_KEY = "bad-key"
+
+
+class RecordedRequest(BaseModel):
+    """One request the fake received and what it answered."""
+
+    path: str
+    body: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, description="Lower-cased header names.")
+    status: int = 200
+    usage: dict[str, Any] | None = None
+    stream: bool = False
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    events: list[bytes] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    usage: dict[str, Any] | None = None
+    delay_s: float = 0.0
+
+
+def _json_reply(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status=status, body=json.dumps(payload).encode(), headers=headers or {})
+
+
+class FakeProvider:
+    """The fake provider on 127.0.0.1, serving from a background thread while in a `with` block."""
+
+    def __init__(
+        self,
+        script: Script | None = None,
+        *,
+        min_cache_tokens: int = 1024,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.script = script or Script()
+        self.secret = secrets.token_bytes(32)
+        self.anthropic_cache = AnthropicCache(min_cache_tokens)
+        self.prefix_cache = PrefixCache()
+        self._fault_left = [fault.count for fault in self.script.faults]
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._host = host
+        self._server = _Server((host, port), _Handler)
+        self._server.fake = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self._server.server_port}"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        return self.url
+
+    @property
+    def openai_base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def sign(self, thinking: str) -> str:
+        """The signature this server gives (and accepts) for a thinking text."""
+        return anthropic_api.sign(self.secret, thinking)
+
+    def start(self) -> FakeProvider:
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-provider", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> FakeProvider:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # Request handling (called from handler threads).
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def take_fault(self, model: str, turn: int) -> Fault | None:
+        with self._lock:
+            for number, fault in enumerate(self.script.faults):
+                if self._fault_left[number] <= 0 or (fault.turn is not None and fault.turn != turn):
+                    continue
+                if fnmatch.fnmatch(model, fault.model):
+                    self._fault_left[number] -= 1
+                    return fault
+        return None
+
+    def answer(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> Reply:
+        if path == "/v1/messages":
+            return self._answer_anthropic(headers, body)
+        if path == "/v1/chat/completions":
+            return self._answer_openai(headers, body)
+        return _json_reply(404, anthropic_api.error_body(404, f"Not found: {path}"))
+
+    def _fault_reply(self, fault: Fault, stream: bool, api: Any) -> Reply:
+        time.sleep(fault.delay_s)
+        if fault.malformed:
+            if stream:
+                return Reply(status=200, events=[api.MALFORMED_STREAM])
+            return Reply(status=200, body=api.MALFORMED_BODY)
+        headers = {} if fault.retry_after is None else {"retry-after": f"{fault.retry_after:g}"}
+        return _json_reply(fault.status, api.error_body(fault.status, fault.message), headers)
+
+    def _answer_anthropic(self, headers: dict[str, str], body: dict[str, Any]) -> Reply:
+        key = headers.get("x-api-key") or _bearer(headers)
+        if not key:
+            return _json_reply(401, anthropic_api.error_body(401, "x-api-key header is required"))
+        if key == BAD_KEY:
+            return _json_reply(401, anthropic_api.error_body(401, "invalid x-api-key"))
+        model, effort = str(body.get("model", "")), anthropic_api.effort_of(body)
+        index = anthropic_api.turn_index(body)
+        fault = self.take_fault(model, index)
+        if fault is not None:
+            return self._fault_reply(fault, bool(body.get("stream")), anthropic_api)
+        problem = anthropic_api.validate(body, self.script, self.secret)
+        if problem is not None:
+            return _json_reply(400, anthropic_api.error_body(400, problem))
+        turn = self.script.turn_for(model, effort, index)
+        usage = self.anthropic_cache.account(model, body)
+        message, raw_inputs = anthropic_api.build_message(body, turn, index, usage, self.secret)
+        reply = Reply(status=200, usage=message["usage"], delay_s=turn.delay_s)
+        if body.get("stream"):
+            reply.events = anthropic_api.stream_events(message, raw_inputs)
+        else:
+            reply.body = json.dumps(message).encode()
+        return reply
+
+    def _answer_openai(self, headers: dict[str, str], body: dict[str, Any]) -> Reply:
+        key = _bearer(headers)
+        if not key:
+            message = "You didn't provide an API key. You need to provide your API key in an Authorization header."
+            return _json_reply(
+                401,
+                {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}},
+            )
+        if key == BAD_KEY:
+            message = f"Incorrect API key provided: {BAD_KEY}. You can find your API key in your account settings."
+            return _json_reply(401, openai_api.error_body(401, message))
+        model, effort = str(body.get("model", "")), body.get("reasoning_effort")
+        index = openai_api.turn_index(body)
+        fault = self.take_fault(model, index)
+        if fault is not None:
+            return self._fault_reply(fault, bool(body.get("stream")), openai_api)
+        problem = openai_api.validate(body)
+        if problem is not None:
+            return _json_reply(400, openai_api.error_body(400, problem))
+        turn = self.script.turn_for(model, effort, index)
+        prompt_tokens, cached = self.prefix_cache.account(model, body)
+        completion = openai_api.build_completion(body, turn, index, prompt_tokens, cached)
+        reply = Reply(status=200, usage=completion["usage"], delay_s=turn.delay_s)
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            reply.events = openai_api.stream_chunks(completion, include_usage)
+        else:
+            reply.body = json.dumps(completion).encode()
+        return reply
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    """The key of an `Authorization: Bearer KEY` header ('' when there is none)."""
+    scheme, _, key = headers.get("authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeProvider
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (timeouts, interrupted streams) are normal here, not errors."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: requests are recorded, not logged."""
+
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0]
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        raw = self.rfile.read(int(headers.get("content-length") or 0))
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        fake = self.server.fake
+        if not isinstance(body, dict):
+            reply = _json_reply(400, anthropic_api.error_body(400, "There was an error parsing the body as JSON"))
+            body = {}
+        else:
+            reply = fake.answer(path, headers, body)
+        fake.record(
+            RecordedRequest(
+                path=path,
+                body=body,
+                headers=headers,
+                status=reply.status,
+                usage=reply.usage,
+                stream=reply.events is not None,
+            )
+        )
+        time.sleep(reply.delay_s)
+        try:
+            self._send(reply)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        if reply.events is None:
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+            return
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for event in reply.events:
+            self.wfile.write(f"{len(event):X}\r\n".encode() + event + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()

@@ -1,0 +1,147 @@
+"""Ordered, named schema migrations; each applied once and recorded in `_migrations`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+
+def _execute_all(db: sqlite3.Connection, script: str) -> None:
+    """Run each statement of `script` inside the caller's transaction (executescript would commit)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def m001_initial(db: sqlite3.Connection) -> None:
+    _execute_all(
+        db,
+        """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,              -- fix | bench | grid
+            status TEXT NOT NULL,            -- running | finished | interrupted | error
+            created_at REAL NOT NULL,
+            finished_at REAL,
+            owner TEXT NOT NULL,             -- hostname:pid of the runner
+            args_json TEXT NOT NULL DEFAULT '{}',
+            hourly_rate_usd TEXT NOT NULL,
+            max_cost_usd TEXT
+        );
+        CREATE TABLE issues (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            key TEXT NOT NULL,               -- instance id or issue slug
+            title TEXT NOT NULL,
+            task_type TEXT NOT NULL,
+            task_type_reason TEXT NOT NULL,
+            decided_by TEXT NOT NULL,        -- rules | model | task | user
+            repo TEXT NOT NULL,
+            base_commit TEXT NOT NULL,
+            test_cmd TEXT NOT NULL,
+            ladder TEXT NOT NULL,
+            policy TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,            -- running | solved | unsolved | budget_exhausted | error
+            error_kind TEXT,                 -- infra | provider | config (errors only)
+            error TEXT,
+            branch TEXT,
+            patch_path TEXT,
+            started_at REAL NOT NULL,
+            finished_at REAL
+        );
+        CREATE INDEX issues_run ON issues(run_id);
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            issue_id INTEGER NOT NULL REFERENCES issues(id),
+            run_id TEXT NOT NULL,
+            rung_index INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            effort_asked TEXT NOT NULL,
+            effort_sent TEXT NOT NULL,
+            state TEXT NOT NULL,             -- running | finished
+            outcome TEXT,                    -- finished | turn_limit | budget_exhausted | format_error | ...
+            tests_passed INTEGER,
+            turns INTEGER NOT NULL DEFAULT 0,
+            max_turns INTEGER NOT NULL,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            duration_s REAL,
+            model_time_s REAL,
+            command_time_s REAL,
+            diff_lines INTEGER,
+            patch TEXT,
+            plan TEXT,
+            test_report_json TEXT,
+            error TEXT
+        );
+        CREATE INDEX attempts_issue ON attempts(issue_id);
+        CREATE TABLE calls (
+            id INTEGER PRIMARY KEY,
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+            turn INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            effort_sent TEXT,
+            input_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER,
+            max_tokens INTEGER,
+            cost_usd TEXT,                   -- Decimal as text, NULL = unpriced
+            price_source TEXT,
+            duration_s REAL NOT NULL,
+            retries INTEGER NOT NULL DEFAULT 0,
+            stop_reason TEXT,
+            error TEXT,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX calls_attempt ON calls(attempt_id);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            issue_id INTEGER,
+            attempt_id INTEGER,
+            ts REAL NOT NULL,
+            kind TEXT NOT NULL,
+            data_json TEXT NOT NULL
+        );
+        CREATE INDEX events_run ON events(run_id, id);
+        CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+            reviewer TEXT NOT NULL,
+            minutes REAL NOT NULL,
+            verdict TEXT NOT NULL,           -- accept | reject
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX reviews_attempt ON reviews(attempt_id);
+        """,
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("m001_initial", m001_initial),
+]
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded, each in its own transaction; returns those applied now.
+
+    `db` must be in autocommit mode (isolation_level=None). Safe when several processes open the
+    same ledger at once: each migration re-checks `_migrations` under a write lock.
+    """
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    applied = []
+    for name, step in MIGRATIONS:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone() is None:
+                step(db)
+                db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, julianday('now'))", (name,))
+                applied.append(name)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return applied

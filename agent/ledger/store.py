@@ -1,0 +1,387 @@
+"""Ledger reads and writes over SQLite (WAL). Writes are transactional; rows are pydantic models.
+
+An attempt row is written as `running` when it starts and becomes `finished` in one transaction
+with its outcome, so a crash never leaves an attempt that later reads as finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from agent.errors import ConfigError
+from agent.ledger.migrations import migrate
+from agent.messages import Usage
+
+
+def owner_tag() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+class RunRow(BaseModel):
+    id: str
+    kind: str
+    status: str
+    created_at: float
+    finished_at: float | None
+    owner: str
+    args_json: str
+    hourly_rate_usd: Decimal
+    max_cost_usd: Decimal | None
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return json.loads(self.args_json)
+
+
+class IssueRow(BaseModel):
+    id: int
+    run_id: str
+    key: str
+    title: str
+    task_type: str
+    task_type_reason: str
+    decided_by: str
+    repo: str
+    base_commit: str
+    test_cmd: str
+    ladder: str
+    policy: str
+    status: str
+    error_kind: str | None
+    error: str | None
+    branch: str | None
+    patch_path: str | None
+    started_at: float
+    finished_at: float | None
+
+
+class AttemptRow(BaseModel):
+    id: int
+    issue_id: int
+    run_id: str
+    rung_index: int
+    model: str
+    provider: str
+    effort_asked: str
+    effort_sent: str
+    state: str
+    outcome: str | None
+    tests_passed: bool | None
+    turns: int
+    max_turns: int
+    started_at: float
+    finished_at: float | None
+    duration_s: float | None
+    model_time_s: float | None
+    command_time_s: float | None
+    diff_lines: int | None
+    patch: str | None
+    plan: str | None
+    test_report_json: str | None
+    error: str | None
+
+
+class CallRecord(BaseModel):
+    """One model request as the ledger keeps it."""
+
+    turn: int
+    model: str
+    effort_sent: str | None
+    usage: Usage
+    max_tokens: int | None = None
+    cost_usd: Decimal | None
+    price_source: str | None
+    duration_s: float
+    retries: int = 0
+    stop_reason: str | None = None
+    error: str | None = None
+
+
+class CallRow(CallRecord):
+    id: int
+    attempt_id: int
+
+
+class EventRow(BaseModel):
+    id: int
+    run_id: str
+    issue_id: int | None
+    attempt_id: int | None
+    ts: float
+    kind: str
+    data: dict[str, Any]
+
+
+class ReviewRow(BaseModel):
+    id: int
+    attempt_id: int
+    reviewer: str
+    minutes: float
+    verdict: str
+    created_at: float
+
+
+class Ledger:
+    """One SQLite ledger file. Thread-safe; several processes may share the file (WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self.applied_migrations = migrate(self._db)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise ConfigError(f"cannot open ledger {path}: {exc}; set --ledger or AGENT_LEDGER") from None
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _insert(self, table: str, values: dict[str, Any]) -> int:
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self.transaction() as db:
+            cursor = db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(values.values()))
+            return int(cursor.lastrowid or 0)
+
+    def _update(self, table: str, row_id: int | str, values: dict[str, Any]) -> None:
+        sets = ", ".join(f"{column} = ?" for column in values)
+        with self.transaction() as db:
+            db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*values.values(), row_id])
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._db.execute(sql, params))
+
+    # runs ----------------------------------------------------------------------------------
+    def create_run(
+        self,
+        kind: str,
+        args: dict[str, Any],
+        hourly_rate_usd: Decimal,
+        max_cost_usd: Decimal | None = None,
+        run_id: str | None = None,
+    ) -> str:
+        run_id = run_id or new_run_id()
+        self._insert(
+            "runs",
+            {
+                "id": run_id,
+                "kind": kind,
+                "status": "running",
+                "created_at": time.time(),
+                "owner": owner_tag(),
+                "args_json": json.dumps(args, default=str),
+                "hourly_rate_usd": str(hourly_rate_usd),
+                "max_cost_usd": _money(max_cost_usd),
+            },
+        )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str = "finished") -> None:
+        self._update("runs", run_id, {"status": status, "finished_at": time.time()})
+
+    def run(self, run_id: str) -> RunRow | None:
+        rows = self._rows("SELECT * FROM runs WHERE id = ?", (run_id,))
+        return RunRow.model_validate(dict(rows[0])) if rows else None
+
+    def runs(self, limit: int = 20) -> list[RunRow]:
+        rows = self._rows("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
+        return [RunRow.model_validate(dict(row)) for row in rows]
+
+    # issues --------------------------------------------------------------------------------
+    def add_issue(self, run_id: str, **fields: Any) -> int:
+        return self._insert(
+            "issues", {"run_id": run_id, "status": "running", "started_at": time.time(), **fields}
+        )
+
+    def finish_issue(self, issue_id: int, status: str, **fields: Any) -> None:
+        self._update("issues", issue_id, {"status": status, "finished_at": time.time(), **fields})
+
+    def issues(self, run_id: str) -> list[IssueRow]:
+        rows = self._rows("SELECT * FROM issues WHERE run_id = ? ORDER BY id", (run_id,))
+        return [IssueRow.model_validate(dict(row)) for row in rows]
+
+    def issue(self, issue_id: int) -> IssueRow:
+        return IssueRow.model_validate(dict(self._rows("SELECT * FROM issues WHERE id = ?", (issue_id,))[0]))
+
+    # attempts ------------------------------------------------------------------------------
+    def start_attempt(self, issue_id: int, run_id: str, **fields: Any) -> int:
+        return self._insert(
+            "attempts",
+            {"issue_id": issue_id, "run_id": run_id, "state": "running", "started_at": time.time(), **fields},
+        )
+
+    def update_attempt(self, attempt_id: int, **fields: Any) -> None:
+        self._update("attempts", attempt_id, fields)
+
+    def finish_attempt(self, attempt_id: int, outcome: str, tests_passed: bool, **fields: Any) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            started = db.execute("SELECT started_at FROM attempts WHERE id = ?", (attempt_id,)).fetchone()[0]
+            values = {
+                "state": "finished",
+                "outcome": outcome,
+                "tests_passed": int(tests_passed),
+                "finished_at": now,
+                "duration_s": now - started,
+                **fields,
+            }
+            sets = ", ".join(f"{column} = ?" for column in values)
+            db.execute(f"UPDATE attempts SET {sets} WHERE id = ?", [*values.values(), attempt_id])
+
+    def attempts(self, run_id: str, issue_id: int | None = None) -> list[AttemptRow]:
+        if issue_id is None:
+            rows = self._rows("SELECT * FROM attempts WHERE run_id = ? ORDER BY id", (run_id,))
+        else:
+            rows = self._rows("SELECT * FROM attempts WHERE issue_id = ? ORDER BY id", (issue_id,))
+        return [AttemptRow.model_validate(dict(row)) for row in rows]
+
+    def attempt(self, attempt_id: int) -> AttemptRow:
+        rows = self._rows("SELECT * FROM attempts WHERE id = ?", (attempt_id,))
+        return AttemptRow.model_validate(dict(rows[0]))
+
+    # calls ---------------------------------------------------------------------------------
+    def record_call(self, attempt_id: int, call: CallRecord) -> int:
+        usage = call.usage
+        return self._insert(
+            "calls",
+            {
+                "attempt_id": attempt_id,
+                "turn": call.turn,
+                "model": call.model,
+                "effort_sent": call.effort_sent,
+                "input_tokens": usage.input_tokens,
+                "cache_read_tokens": usage.cache_read_tokens,
+                "cache_write_tokens": usage.cache_write_tokens,
+                "output_tokens": usage.output_tokens,
+                "reasoning_tokens": usage.reasoning_tokens,
+                "max_tokens": call.max_tokens,
+                "cost_usd": _money(call.cost_usd),
+                "price_source": call.price_source,
+                "duration_s": call.duration_s,
+                "retries": call.retries,
+                "stop_reason": call.stop_reason,
+                "error": call.error,
+                "created_at": time.time(),
+            },
+        )
+
+    def calls(self, attempt_id: int) -> list[CallRow]:
+        rows = self._rows("SELECT * FROM calls WHERE attempt_id = ? ORDER BY id", (attempt_id,))
+        return [
+            CallRow(
+                id=row["id"],
+                attempt_id=row["attempt_id"],
+                turn=row["turn"],
+                model=row["model"],
+                effort_sent=row["effort_sent"],
+                usage=Usage(
+                    input_tokens=row["input_tokens"],
+                    cache_read_tokens=row["cache_read_tokens"],
+                    cache_write_tokens=row["cache_write_tokens"],
+                    output_tokens=row["output_tokens"],
+                    reasoning_tokens=row["reasoning_tokens"],
+                ),
+                max_tokens=row["max_tokens"],
+                cost_usd=None if row["cost_usd"] is None else Decimal(row["cost_usd"]),
+                price_source=row["price_source"],
+                duration_s=row["duration_s"],
+                retries=row["retries"],
+                stop_reason=row["stop_reason"],
+                error=row["error"],
+            )
+            for row in rows
+        ]
+
+    # events --------------------------------------------------------------------------------
+    def record_event(
+        self,
+        run_id: str,
+        kind: str,
+        data: dict[str, Any],
+        issue_id: int | None = None,
+        attempt_id: int | None = None,
+    ) -> int:
+        return self._insert(
+            "events",
+            {
+                "run_id": run_id,
+                "issue_id": issue_id,
+                "attempt_id": attempt_id,
+                "ts": time.time(),
+                "kind": kind,
+                "data_json": json.dumps(data, default=str),
+            },
+        )
+
+    def events(self, run_id: str, after_id: int = 0, kinds: tuple[str, ...] = ()) -> list[EventRow]:
+        rows = self._rows("SELECT * FROM events WHERE run_id = ? AND id > ? ORDER BY id", (run_id, after_id))
+        events = [
+            EventRow(
+                id=row["id"],
+                run_id=row["run_id"],
+                issue_id=row["issue_id"],
+                attempt_id=row["attempt_id"],
+                ts=row["ts"],
+                kind=row["kind"],
+                data=json.loads(row["data_json"]),
+            )
+            for row in rows
+        ]
+        return [event for event in events if not kinds or event.kind in kinds]
+
+    # reviews -------------------------------------------------------------------------------
+    def record_review(self, attempt_id: int, minutes: float, verdict: str, reviewer: str) -> int:
+        if verdict not in ("accept", "reject"):
+            raise ConfigError(f"review verdict must be accept or reject, not {verdict!r}")
+        return self._insert(
+            "reviews",
+            {
+                "attempt_id": attempt_id,
+                "reviewer": reviewer,
+                "minutes": minutes,
+                "verdict": verdict,
+                "created_at": time.time(),
+            },
+        )
+
+    def reviews(self, attempt_id: int) -> list[ReviewRow]:
+        rows = self._rows("SELECT * FROM reviews WHERE attempt_id = ? ORDER BY id", (attempt_id,))
+        return [ReviewRow.model_validate(dict(row)) for row in rows]

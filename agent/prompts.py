@@ -1,0 +1,57 @@
+"""The texts the model sees: system prompt, the task message, and the escalation summary."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class EarlierAttempt(BaseModel):
+    rung: str
+    outcome: str
+    plan: str
+    tests: str
+
+
+SYSTEM = """You are an expert software engineer fixing an issue in a git repository.
+
+The repository is checked out at {workdir} inside an isolated sandbox. Work only inside {workdir}.
+You have two tools: `bash` (a persistent shell; cd and export carry over) and
+`str_replace_based_edit_tool` (view/create/str_replace/insert files).
+
+Rules:
+- Start by stating your plan: where you think the fault is, which files you will read and change,
+  and how you will verify the fix.
+- Make the smallest change that fixes the issue; keep the code style of the repository.
+- Run the tests ({test_cmd}) to check your work.
+- When you are done, reply without calling a tool. The harness then runs the tests itself.
+"""
+
+ESCALATION = """
+Earlier attempts at this issue failed. Learn from them; do not repeat what did not work.
+{attempts}
+"""
+
+
+def system_prompt(workdir: str, test_cmd: str, earlier: list[EarlierAttempt]) -> str:
+    text = SYSTEM.format(workdir=workdir, test_cmd=test_cmd)
+    if earlier:
+        lines = [
+            f"- Attempt {number} ({attempt.rung}) ended {attempt.outcome}. Its plan: "
+            f"{_clip(attempt.plan, 600)}\n  Tests afterwards: {_clip(attempt.tests, 600)}"
+            for number, attempt in enumerate(earlier, start=1)
+        ]
+        text += ESCALATION.format(attempts="\n".join(lines))
+    return text
+
+
+def task_message(title: str, body: str) -> str:
+    return (
+        f"<issue>\n# {title}\n\n{body.strip()}\n</issue>\n\n"
+        "First reply with your plan (fault location, files to read and change, how you will verify), "
+        "then carry it out with the tools."
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,82 @@
+"""Provider failures beyond `agent.errors`, and the mapping from HTTP outcomes to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.errors import ContextWindowError, ProviderError
+from agent.providers.resolve import ResolvedModel
+
+
+class ProviderUnreachable(ProviderError):
+    """The provider's endpoint could not be reached, even after the SDK's retries."""
+
+    exit_code = 2
+
+
+class ProviderAuthError(ProviderError):
+    """The provider refused the API key (401/403); never retried."""
+
+
+class MalformedResponse(ProviderError):
+    """The provider answered 200 with a body that is not the API's JSON or SSE."""
+
+
+def api_message(exc: Any) -> str:
+    """The API's own error message from an SDK status error (its JSON body), else the SDK's text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return str(getattr(exc, "message", exc))
+
+
+def unreachable(model: ResolvedModel, base_url: str, detail: str, retries: int) -> ProviderUnreachable:
+    where = f" (set {model.provider_config.base_url_env} to change it)" if model.provider_config.base_url_env else ""
+    return ProviderUnreachable(
+        f"cannot reach {model.provider} at {base_url}{where} after {retries} retries: {detail}",
+        retries=retries,
+    )
+
+
+def status_error(
+    model: ResolvedModel, status: int, message: str, *, context_window: bool, retries: int
+) -> ProviderError:
+    """The error for an HTTP error status the SDK gave up on (or never retries)."""
+    key_env = model.provider_config.api_key_env
+    if status in (401, 403):
+        what = "rejected the API key" if status == 401 else "refused access"
+        hint = f"check {key_env}" if key_env else "check the endpoint's credentials"
+        return ProviderAuthError(
+            f"{model.provider} {what} ({status}: {message}): {hint}", status=status, retries=retries
+        )
+    if context_window:
+        return ContextWindowError(
+            f"{model.name}: the prompt no longer fits the context window ({message}); "
+            "start a new attempt with less history or use a model with a larger window",
+            status=status,
+            retries=retries,
+        )
+    return ProviderError(
+        f"{model.provider} returned {status} for {model.name} after {retries} retries: {message}",
+        status=status,
+        retries=retries,
+    )
+
+
+def malformed(model: ResolvedModel, detail: str, retries: int) -> MalformedResponse:
+    return MalformedResponse(
+        f"{model.provider} sent a malformed response for {model.name} ({detail}); "
+        "check that the base URL points at a compatible API",
+        retries=retries,
+    )
+
+
+def timed_out(model: ResolvedModel, retries: int) -> ProviderError:
+    seconds = model.provider_config.timeout_s
+    return ProviderError(
+        f"{model.provider} did not answer {model.name} within {seconds:g}s after {retries} retries: "
+        f"try again, or raise providers.{model.provider}.timeout_s",
+        retries=retries,
+    )

@@ -1,0 +1,317 @@
+"""A sandbox in a locked-down Docker container, driven through the docker SDK.
+
+One container per instance: no network by default, memory/swap/pids/cpu limits, no
+capabilities, no-new-privileges, a non-root user, an init process and an empty environment.
+The repository is streamed in with `git archive` at the base commit and made a one-commit git
+repository inside, so `diff()` is `git diff` against that commit. Commands go through one
+persistent shell (`sandboxes.shell`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import docker
+import docker.errors
+
+from agent.config import SandboxConfig
+from agent.errors import SandboxError
+from agent.protocols import ExecResult
+from sandboxes import lifecycle
+from sandboxes.images import docker_client, require_image
+from sandboxes.output import OutputCap
+from sandboxes.shell import (
+    GIT_INIT_SCRIPT,
+    KILL_AFTER_S,
+    TIMEOUT_EXIT,
+    DockerExecTransport,
+    ShellSession,
+    ShellUnavailable,
+    diff_script,
+)
+
+SHELL_STATE_DIR = "/tmp/.agent-shell"
+DIFF_INDEX = "/tmp/.agent-diff-index"
+SETUP_TIMEOUT_S = 300.0
+
+_reaped = False
+_reap_lock = threading.Lock()
+
+
+def container_options(config: SandboxConfig, run_id: str) -> dict[str, Any]:
+    """The keyword arguments for `containers.run` that every sandbox container gets."""
+    safe_run = re.sub(r"[^a-zA-Z0-9_.-]", "-", run_id)[:40] or "run"
+    return {
+        "image": config.image,
+        "command": ["sleep", "infinity"],
+        "name": f"agent-{safe_run}-{secrets.token_hex(3)}",
+        "detach": True,
+        "environment": {},
+        "labels": lifecycle.owner_labels(run_id),
+        "network_mode": config.network,
+        "mem_limit": config.mem_limit,
+        "memswap_limit": config.mem_limit,
+        "nano_cpus": int(config.cpus * 1e9),
+        "pids_limit": config.pids_limit,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "user": config.user,
+        "init": True,
+        "working_dir": config.workdir,
+    }
+
+
+def resolve_commit(repo: Path, base_commit: str) -> str:
+    """The full SHA of `base_commit` in `repo`, or a SandboxError saying what to fix."""
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{base_commit}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SandboxError(
+            f"base commit {base_commit!r} not found in {repo}: fetch it there or fix the task's base_commit"
+        )
+    return done.stdout.strip()
+
+
+def git_archive(repo: Path, commit: str) -> bytes:
+    done = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit], capture_output=True)
+    if done.returncode != 0:
+        raise SandboxError(f"git archive {commit} failed in {repo}: {done.stderr.decode(errors='replace')}")
+    return done.stdout
+
+
+def _first_reap(client: Any) -> None:
+    global _reaped
+    with _reap_lock:
+        if _reaped:
+            return
+        _reaped = True
+    lifecycle.reap_orphans(client)
+
+
+class DockerSandbox:
+    """The repository at `base_commit` inside a fresh container; a context manager."""
+
+    def __init__(self, config: SandboxConfig, repo: Path, base_commit: str, run_id: str) -> None:
+        self.config = config
+        self.workdir = config.workdir
+        self.run_id = run_id
+        self._closed = False
+        self._client = docker_client()
+        require_image(self._client, config.image)
+        _first_reap(self._client)
+        commit = resolve_commit(Path(repo), base_commit)
+        archive: dict[str, bytes | BaseException] = {}
+
+        def build_archive() -> None:
+            try:
+                archive["tar"] = git_archive(Path(repo), commit)
+            except BaseException as exc:
+                archive["error"] = exc
+
+        builder = threading.Thread(target=build_archive, daemon=True)
+        builder.start()
+        try:
+            self.container = self._client.containers.run(**container_options(config, run_id))
+        except docker.errors.APIError as exc:
+            builder.join()
+            raise SandboxError(f"cannot start a sandbox container from {config.image}: {exc.explanation}") from exc
+        lifecycle.register(id(self), self.close)
+        try:
+            builder.join()
+            if "error" in archive:
+                raise archive["error"]
+            tar = archive["tar"]
+            assert isinstance(tar, bytes)
+            code, out = self._run_once(["sh", "-c", f"tar -x -f - && {GIT_INIT_SCRIPT}"], stdin=tar)
+            if code != 0:
+                raise SandboxError(
+                    f"copying the repository into the sandbox failed (exit {code}): "
+                    f"{out.decode(errors='replace')[-500:]}; check that {config.workdir} is writable by "
+                    f"{config.user} in {config.image}"
+                )
+            self.base = out.decode().strip().splitlines()[-1]
+            self.shell = ShellSession(
+                self._open_shell,
+                SHELL_STATE_DIR,
+                head_bytes=config.output_head_bytes,
+                tail_bytes=config.output_tail_bytes,
+            )
+            self.shell.start()
+        except BaseException:
+            self.close()
+            raise
+
+    # plumbing ------------------------------------------------------------------------------
+    def _open_exec(self, argv: list[str], stdin: bool = True) -> tuple[str, DockerExecTransport]:
+        api = self._client.api
+        try:
+            exec_id = api.exec_create(
+                self.container.id,
+                argv,
+                stdin=stdin,
+                stdout=True,
+                stderr=True,
+                tty=False,
+                user=self.config.user,
+                workdir=self.workdir,
+            )["Id"]
+            raw = api.exec_start(exec_id, socket=True)
+        except docker.errors.APIError as exc:
+            self._raise_if_dead()
+            raise OSError(f"docker exec failed: {exc.explanation}") from exc
+        return exec_id, DockerExecTransport(raw)
+
+    def _open_shell(self) -> DockerExecTransport:
+        return self._open_exec(["bash", "--noprofile", "--norc"])[1]
+
+    def _raise_if_dead(self) -> None:
+        try:
+            self.container.reload()
+        except docker.errors.NotFound:
+            raise SandboxError(
+                f"sandbox container {self.container.short_id} is gone (removed from outside?): "
+                "start the run again"
+            ) from None
+        state = self.container.attrs.get("State", {})
+        if state.get("Status") != "running":
+            raise SandboxError(
+                f"sandbox container {self.container.short_id} died (status {state.get('Status')}, "
+                f"exit code {state.get('ExitCode')}, OOM-killed {state.get('OOMKilled')}): "
+                "raise sandbox.mem_limit if it ran out of memory, then start the run again"
+            )
+
+    def _run_once(self, argv: list[str], stdin: bytes | None = None) -> tuple[int, bytes]:
+        """One exec to completion (not through the shell): exit code and combined output."""
+        exec_id, transport = self._open_exec(argv, stdin=stdin is not None)
+        out = bytearray()
+        try:
+            if stdin is not None:
+                transport.send(stdin)
+                transport._sock.shutdown(socket.SHUT_WR)
+            while chunk := transport.recv(SETUP_TIMEOUT_S):
+                out += chunk
+        finally:
+            transport.close()
+        code = self._client.api.exec_inspect(exec_id).get("ExitCode")
+        return (code if code is not None else -1), bytes(out)
+
+    def _exec_without_shell(self, command: str, timeout: float) -> ExecResult:
+        """Fallback when no persistent shell can be started: one exec per command, no cd/export."""
+        argv = ["timeout", f"--kill-after={KILL_AFTER_S}", f"{timeout:.3f}", "bash", "-c", command]
+        started = time.monotonic()
+        exec_id, transport = self._open_exec(argv, stdin=False)
+        cap = OutputCap(self.config.output_head_bytes, self.config.output_tail_bytes)
+        try:
+            while chunk := transport.recv(timeout + KILL_AFTER_S + 10):
+                cap.feed(chunk)
+        except TimeoutError:
+            pass
+        finally:
+            transport.close()
+        code = self._client.api.exec_inspect(exec_id).get("ExitCode")
+        duration = time.monotonic() - started
+        timed_out = code in (TIMEOUT_EXIT, 137, None) and duration >= timeout - 0.05
+        return ExecResult(
+            exit_code=TIMEOUT_EXIT if timed_out else (code if code is not None else -1),
+            output=cap.text(),
+            truncated=cap.truncated,
+            duration=duration,
+            timed_out=timed_out,
+        )
+
+    # the Sandbox protocol ------------------------------------------------------------------
+    def exec(self, command: str, timeout: float | None = None) -> ExecResult:
+        if self._closed:
+            raise SandboxError("this sandbox is closed: create a new one")
+        seconds = float(timeout if timeout is not None else self.config.command_timeout_s)
+        try:
+            result = self.shell.run(command, seconds)
+        except ShellUnavailable:
+            self._raise_if_dead()
+            return self._exec_without_shell(command, seconds)
+        if not self.shell.alive:
+            self._raise_if_dead()
+        return result
+
+    def _path(self, path: str) -> str:
+        return path if path.startswith("/") else f"{self.workdir.rstrip('/')}/{path}"
+
+    def read_file(self, path: str) -> str:
+        code, out = self._run_once(["cat", "--", self._path(path)])
+        if code != 0:
+            raise _os_error(out.decode(errors="replace"), path)
+        return out.decode()
+
+    def write_file(self, path: str, content: str) -> None:
+        script = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'
+        code, out = self._run_once(["sh", "-c", script, "sh", self._path(path)], stdin=content.encode())
+        if code != 0:
+            raise _os_error(out.decode(errors="replace"), path)
+
+    def diff(self) -> str:
+        script = diff_script(self.base, DIFF_INDEX)
+        result = self._client.api.exec_create(
+            self.container.id, ["bash", "-c", script], user=self.config.user, workdir=self.workdir
+        )
+        stdout, stderr = self._client.api.exec_start(result["Id"], demux=True)
+        code = self._client.api.exec_inspect(result["Id"]).get("ExitCode")
+        if code != 0:
+            raise SandboxError(
+                f"git diff failed in the sandbox (exit {code}): {(stderr or b'').decode(errors='replace')[-400:]}"
+                " — was .git removed or the base commit rewritten?"
+            )
+        return (stdout or b"").decode(errors="replace")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        lifecycle.unregister(id(self))
+        shell = getattr(self, "shell", None)
+        if shell is not None:
+            shell.close()
+        container = getattr(self, "container", None)
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                if "already in progress" not in str(exc):
+                    raise SandboxError(
+                        f"could not remove sandbox container {container.short_id}: {exc.explanation}; "
+                        "run `agent sandbox prune --all`"
+                    ) from exc
+        self._client.close()
+
+    def __enter__(self) -> DockerSandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _os_error(message: str, path: str) -> OSError:
+    if "No such file" in message:
+        return FileNotFoundError(f"{path}: no such file")
+    if "Permission denied" in message or "Read-only" in message:
+        return PermissionError(f"{path}: permission denied")
+    if "Is a directory" in message:
+        return IsADirectoryError(f"{path}: is a directory")
+    return OSError(f"{path}: {message.strip()[-300:]}")

@@ -1,0 +1,130 @@
+"""A sandbox for machines without Docker: a temporary copy of the repository and local processes.
+
+It is NOT isolated: commands run on this machine as the current user. What it keeps from the
+Docker sandbox: the copy at the base commit with a one-commit git repository, the persistent
+shell with real timeouts (process groups) and output capping, the same `diff()`, and an
+environment built from scratch (PATH, HOME, LANG) so no API key reaches its commands.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from agent.config import SandboxConfig
+from agent.errors import SandboxError
+from agent.protocols import ExecResult
+from sandboxes import lifecycle
+from sandboxes.docker_sandbox import git_archive, resolve_commit
+from sandboxes.shell import GIT_INIT_SCRIPT, PipeTransport, ShellSession, diff_script
+
+NOT_ISOLATED = "LocalSandbox is NOT isolated: commands run on this machine as you"
+
+
+def timeout_binary() -> str:
+    """GNU `timeout` (called `gtimeout` by Homebrew's coreutils)."""
+    for name in ("timeout", "gtimeout"):
+        if shutil.which(name):
+            return name
+    raise SandboxError("the local sandbox needs GNU `timeout`: install coreutils (macOS: brew install coreutils)")
+
+
+class LocalSandbox:
+    """The repository at `base_commit` in a temporary directory; a context manager."""
+
+    def __init__(self, config: SandboxConfig, repo: Path, base_commit: str, run_id: str) -> None:
+        self.config = config
+        self.run_id = run_id
+        self._closed = False
+        timeout_bin = timeout_binary()
+        commit = resolve_commit(Path(repo), base_commit)
+        self.root = Path(tempfile.mkdtemp(prefix=f"agent-local-{run_id[:20]}-"))
+        lifecycle.register(id(self), self.close)
+        try:
+            work = self.root / "testbed"
+            home = self.root / "home"
+            work.mkdir()
+            home.mkdir()
+            self.workdir = str(work)
+            with tarfile.open(fileobj=io.BytesIO(git_archive(Path(repo), commit))) as tar:
+                tar.extractall(work, filter="data")
+            self.env = {
+                "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+                "HOME": str(home),
+                "LANG": "C.UTF-8",
+            }
+            done = subprocess.run(
+                ["bash", "-c", GIT_INIT_SCRIPT], cwd=work, env=self.env, capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                raise SandboxError(f"git init in {work} failed: {done.stderr[-500:]}")
+            self.base = done.stdout.strip().splitlines()[-1]
+            self.shell = ShellSession(
+                lambda: PipeTransport(["bash", "--noprofile", "--norc"], self.workdir, self.env),
+                str(self.root / "shell"),
+                head_bytes=config.output_head_bytes,
+                tail_bytes=config.output_tail_bytes,
+                timeout_bin=timeout_bin,
+            )
+            self.shell.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def exec(self, command: str, timeout: float | None = None) -> ExecResult:
+        if self._closed:
+            raise SandboxError("this sandbox is closed: create a new one")
+        seconds = float(timeout if timeout is not None else self.config.command_timeout_s)
+        return self.shell.run(command, seconds)
+
+    def _path(self, path: str) -> Path:
+        return Path(path) if path.startswith("/") else Path(self.workdir) / path
+
+    def read_file(self, path: str) -> str:
+        return self._path(path).read_text()
+
+    def write_file(self, path: str, content: str) -> None:
+        target = self._path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+
+    def diff(self) -> str:
+        done = subprocess.run(
+            ["bash", "-c", diff_script(self.base, str(self.root / "diff-index"))],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+        )
+        if done.returncode != 0:
+            raise SandboxError(
+                f"git diff failed in {self.workdir} (exit {done.returncode}): "
+                f"{done.stderr.decode(errors='replace')[-400:]} — was .git removed?"
+            )
+        return done.stdout.decode(errors="replace")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        lifecycle.unregister(id(self))
+        shell = getattr(self, "shell", None)
+        if shell is not None:
+            shell.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> LocalSandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

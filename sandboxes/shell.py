@@ -1,0 +1,367 @@
+"""One long-lived bash per sandbox, spoken to over a byte stream with an end marker per command.
+
+The main shell never runs the model's command itself. Each command runs in a child bash under
+`timeout --kill-after=...` (its own process group, killed whole on timeout, stdin /dev/null); the
+child writes its exported variables and working directory to a state file on exit, and the main
+shell loads that file before printing the end marker with the exit code. So `cd` and `export`
+persist, a timed-out command leaves nothing running, and the main shell itself is never killed.
+
+A `Transport` carries the bytes: a docker exec socket (`DockerExecTransport`, demultiplexed
+here) or the pipes of a local process (`PipeTransport`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import select
+import shlex
+import signal
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from agent.protocols import ExecResult
+from sandboxes.output import OutputCap
+
+KILL_AFTER_S = 2
+"""Seconds between the TERM and the KILL sent to a timed-out command's process group."""
+
+BIG_COMMAND_BYTES = 64_000
+"""Commands longer than this go through a file (one argv string may not exceed 128 KiB)."""
+
+TIMEOUT_EXIT = 124
+
+# Runs one command ($1) in a child bash started with an empty environment: loads the state
+# file $2 (exports + cwd), runs the command, and on exit writes the new state to $3.
+RUN_SCRIPT = r"""
+. "$2"
+__agent_out=$3
+trap '__agent_rc=$?; { export -p; printf "cd -- %q\n" "$PWD"; } > "$__agent_out"; exit $__agent_rc' EXIT
+eval "$1"
+"""
+
+# Sent once to a fresh main shell; {dir} is its private state directory. Only builtins run in
+# the main shell per command, apart from the one `timeout` it starts.
+INIT_SCRIPT = r"""exec 2>&1
+__agent_dir={dir}
+mkdir -p -m 700 "$__agent_dir"
+cat > "$__agent_dir/run.sh" <<'__AGENT_RUN_EOF__'
+{run}
+__AGENT_RUN_EOF__
+{{ export -p; printf 'cd -- %q\n' "$PWD"; }} > "$__agent_dir/state.0"
+__agent_run() {{
+  : > "$4"
+  {timeout} --kill-after={kill_after} "$2" env -i bash --noprofile --norc "$__agent_dir/run.sh" "$1" "$3" "$4" \
+    </dev/null 2>&1
+  __agent_rc=$?
+  if [ -s "$4" ]; then __agent_saved=1; else __agent_saved=0; fi
+  printf '%s %d %d\n' "$5" "$__agent_rc" "$__agent_saved"
+}}
+printf '%s %d\n' {ready} $$
+"""
+
+# Makes the copied tree a git repository whose one commit is the base (run in the workdir).
+GIT_INIT_SCRIPT = (
+    "git init -q --template= . && "
+    "git config user.name agent && git config user.email agent@sandbox.invalid && "
+    "git config gc.auto 0 && "
+    "git -c core.looseCompression=0 add -A && "
+    "git commit -q --no-verify --no-gpg-sign --allow-empty -m base && "
+    "git rev-parse HEAD"
+)
+
+
+def diff_script(base: str, index_file: str) -> str:
+    """Unified diff of the work tree against `base`, new and deleted files included.
+
+    Uses a scratch index so the repository's own index (what the model sees in `git status`)
+    is left alone.
+    """
+    index = shlex.quote(index_file)
+    return (
+        f"cp .git/index {index} 2>/dev/null; "
+        f"GIT_INDEX_FILE={index} git -c core.looseCompression=0 add -A && "
+        f"GIT_INDEX_FILE={index} git -c core.quotepath=off diff --cached --no-color --no-ext-diff "
+        f"--binary {shlex.quote(base)}; rc=$?; rm -f {index}; exit $rc"
+    )
+
+
+class ShellUnavailable(Exception):
+    """The persistent shell could not be started; the caller falls back to one process per command."""
+
+
+class Transport(Protocol):
+    def send(self, data: bytes) -> None: ...
+
+    def recv(self, timeout: float) -> bytes:
+        """Next bytes of combined output; b"" at end of stream; raises TimeoutError."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class DockerExecTransport:
+    """A hijacked docker exec socket (tty off): stdin raw, output in 8-byte-header frames."""
+
+    def __init__(self, raw: Any) -> None:
+        self._sock: socket.socket = getattr(raw, "_sock", raw)
+        self._raw = raw
+        self._buf = bytearray()
+        self._frame_left = 0
+
+    def send(self, data: bytes) -> None:
+        self._sock.sendall(data)
+
+    def _take(self) -> bytes:
+        out = bytearray()
+        while self._buf:
+            if self._frame_left == 0:
+                if len(self._buf) < 8:
+                    break
+                self._frame_left = struct.unpack(">I", self._buf[4:8])[0]
+                del self._buf[:8]
+                continue
+            piece = self._buf[: self._frame_left]
+            del self._buf[: len(piece)]
+            self._frame_left -= len(piece)
+            out += piece
+        return bytes(out)
+
+    def recv(self, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        while True:
+            self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            try:
+                chunk = self._sock.recv(1 << 16)
+            except TimeoutError:
+                raise
+            except OSError:
+                return b""
+            if not chunk:
+                return b""
+            self._buf += chunk
+            data = self._take()
+            if data:
+                return data
+            if time.monotonic() >= deadline:
+                raise TimeoutError
+
+    def close(self) -> None:
+        for closer in (self._sock.close, getattr(self._raw, "close", None)):
+            if closer is not None:
+                try:
+                    closer()
+                except OSError:
+                    pass
+
+
+class PipeTransport:
+    """A local bash in its own session, stdout and stderr merged on one pipe."""
+
+    def __init__(self, argv: list[str], cwd: str, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self._in = self.proc.stdin
+        self._out = self.proc.stdout.fileno()
+
+    def send(self, data: bytes) -> None:
+        self._in.write(data)
+        self._in.flush()
+
+    def recv(self, timeout: float) -> bytes:
+        ready, _, _ = select.select([self._out], [], [], max(timeout, 0))
+        if not ready:
+            raise TimeoutError
+        return os.read(self._out, 1 << 16)
+
+    def close(self) -> None:
+        kill_session(self.proc.pid)
+        try:
+            self._in.close()
+        except OSError:
+            pass
+        self.proc.wait(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL every process in session `sid` (the shell and whatever its commands left behind)."""
+    pids = {sid}
+    try:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat", "rb") as handle:
+                        fields = handle.read().rsplit(b")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[3]) == sid:
+                    pids.add(int(entry))
+    except OSError:
+        pass
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class ShellSession:
+    """The persistent shell: writes commands, reads output up to each command's end marker."""
+
+    def __init__(
+        self,
+        open_transport: Callable[[], Transport],
+        state_dir: str,
+        head_bytes: int,
+        tail_bytes: int,
+        timeout_bin: str = "timeout",
+        start_timeout: float = 15.0,
+    ) -> None:
+        self._open = open_transport
+        self.state_dir = state_dir
+        self.head_bytes = head_bytes
+        self.tail_bytes = tail_bytes
+        self.timeout_bin = timeout_bin
+        self.start_timeout = start_timeout
+        self._nonce = secrets.token_hex(8)
+        self._count = 0
+        self._transport: Transport | None = None
+        self._state = f"{state_dir}/state.0"
+        self.pid: int | None = None
+        """PID of the main shell (inside the sandbox's PID namespace)."""
+        self.starts = 0
+
+    @property
+    def alive(self) -> bool:
+        return self._transport is not None
+
+    def start(self) -> None:
+        """Open a fresh shell (restoring the saved cwd/env if an earlier shell left them)."""
+        self._drop()
+        ready = f"__AGENT_READY_{self._nonce}__"
+        script = INIT_SCRIPT.format(
+            dir=shlex.quote(self.state_dir),
+            run=RUN_SCRIPT.strip(),
+            timeout=self.timeout_bin,
+            kill_after=KILL_AFTER_S,
+            ready=ready,
+        )
+        try:
+            transport = self._open()
+            transport.send(script.encode())
+            seen = bytearray()
+            deadline = time.monotonic() + self.start_timeout
+            while b"\n" not in seen.partition(ready.encode())[2]:
+                chunk = transport.recv(deadline - time.monotonic())
+                if not chunk:
+                    raise ShellUnavailable(f"the shell exited while starting: {bytes(seen)[-300:]!r}")
+                seen += chunk
+        except (OSError, TimeoutError) as exc:
+            raise ShellUnavailable(f"could not start the shell: {exc}") from exc
+        self.pid = int(seen.partition(ready.encode())[2].split(b"\n", 1)[0])
+        self._transport = transport
+        self.starts += 1
+
+    def _drop(self) -> None:
+        if self._transport is not None:
+            transport, self._transport = self._transport, None
+            transport.close()
+
+    def close(self) -> None:
+        self._drop()
+
+    def run(self, command: str, timeout: float) -> ExecResult:
+        """Run one command; restarts the shell first if the last one died."""
+        if self._transport is None:
+            self.start()
+        assert self._transport is not None
+        self._count += 1
+        marker = f"__AGENT_END_{self._nonce}_{self._count}__ ".encode()
+        if len(command.encode()) > BIG_COMMAND_BYTES:
+            delim = f"__AGENT_CMD_{self._nonce}_{self._count}__"
+            path = f"{self.state_dir}/cmd"
+            prelude = f"cat > {shlex.quote(path)} <<'{delim}'\n{command}\n{delim}\n"
+            command = f". {shlex.quote(path)}"
+        else:
+            prelude = ""
+        nxt = f"{self.state_dir}/state.{'b' if self._state.endswith('.a') else 'a'}"
+        line = (
+            f"{prelude}__agent_run {shlex.quote(command)} {timeout:.3f} {shlex.quote(self._state)} "
+            f"{shlex.quote(nxt)} {marker.decode().strip()}\n"
+        )
+        cap = OutputCap(self.head_bytes, self.tail_bytes)
+        started = time.monotonic()
+        try:
+            self._transport.send(line.encode())
+            exit_code, saved = self._read(self._transport, marker, cap, started + timeout + KILL_AFTER_S + 10)
+        except (OSError, TimeoutError, _ShellDied) as exc:
+            self._drop()
+            note = (
+                "the command hung past its timeout"
+                if isinstance(exc, TimeoutError)
+                else "the shell died during this command"
+            )
+            cap.feed(f"\n[{note}; a new shell starts with the next command]\n".encode())
+            hung = isinstance(exc, TimeoutError)
+            return ExecResult(
+                exit_code=TIMEOUT_EXIT if hung else -1,
+                output=cap.text(),
+                truncated=cap.truncated,
+                duration=time.monotonic() - started,
+                timed_out=hung,
+            )
+        duration = time.monotonic() - started
+        timed_out = exit_code in (TIMEOUT_EXIT, 128 + signal.SIGKILL) and duration >= timeout - 0.05
+        if saved and not timed_out:
+            self._state = nxt
+        return ExecResult(
+            exit_code=TIMEOUT_EXIT if timed_out else exit_code,
+            output=cap.text(),
+            truncated=cap.truncated,
+            duration=duration,
+            timed_out=timed_out,
+        )
+
+    @staticmethod
+    def _read(transport: Transport, marker: bytes, cap: OutputCap, deadline: float) -> tuple[int, bool]:
+        """Feed output to `cap` up to the marker; return the exit code and whether state was saved."""
+        pending = bytearray()
+        keep = len(marker) - 1
+        while True:
+            chunk = transport.recv(deadline - time.monotonic())
+            if not chunk:
+                cap.feed(bytes(pending))
+                raise _ShellDied
+            pending += chunk
+            at = pending.find(marker)
+            if at >= 0:
+                cap.feed(bytes(pending[:at]))
+                rest = pending[at + len(marker) :]
+                while b"\n" not in rest:
+                    more = transport.recv(deadline - time.monotonic())
+                    if not more:
+                        raise _ShellDied
+                    rest += more
+                code, saved = rest.split(b"\n", 1)[0].split()
+                return int(code), saved == b"1"
+            if len(pending) > keep:
+                cap.feed(bytes(pending[: len(pending) - keep]))
+                del pending[: len(pending) - keep]
+
+
+class _ShellDied(Exception):
+    pass

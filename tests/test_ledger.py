@@ -1,0 +1,134 @@
+"""The SQLite ledger: migrations, transactional attempts, events, reviews."""
+
+import sqlite3
+from decimal import Decimal
+
+import pytest
+
+from agent.errors import ConfigError
+from agent.ledger import CallRecord, Ledger
+from agent.ledger.migrations import MIGRATIONS
+from agent.messages import Usage
+
+
+def _issue(ledger: Ledger, run_id: str) -> int:
+    return ledger.add_issue(
+        run_id,
+        key="k",
+        title="t",
+        task_type="bug_fix",
+        task_type_reason="r",
+        decided_by="rules",
+        repo="/r",
+        base_commit="abc",
+        test_cmd="pytest",
+        ladder="m@high",
+    )
+
+
+def test_migrations_apply_from_empty_then_are_idempotent(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    first = Ledger(path)
+    assert first.applied_migrations == [name for name, _ in MIGRATIONS]
+    first.close()
+    second = Ledger(path)
+    assert second.applied_migrations == []
+    names = [row[0] for row in sqlite3.connect(path).execute("SELECT name FROM _migrations ORDER BY name")]
+    assert names == ["m001_initial"]
+    tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"runs", "issues", "attempts", "calls", "events", "reviews", "_migrations"} <= tables
+
+
+def test_ledger_uses_wal(tmp_path):
+    Ledger(tmp_path / "l.sqlite").close()
+    mode = sqlite3.connect(tmp_path / "l.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_attempt_reads_running_until_finished_in_one_step(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite")
+    run_id = ledger.create_run("fix", {"a": 1}, Decimal(100))
+    issue_id = _issue(ledger, run_id)
+    attempt_id = ledger.start_attempt(
+        issue_id, run_id, rung_index=0, model="m", provider="p", effort_asked="max", effort_sent="high", max_turns=5
+    )
+    running = ledger.attempt(attempt_id)
+    assert (running.state, running.outcome, running.tests_passed) == ("running", None, None)
+    ledger.finish_attempt(attempt_id, "finished", True, turns=3, patch="diff")
+    done = ledger.attempt(attempt_id)
+    assert (done.state, done.outcome, done.tests_passed, done.turns, done.patch) == (
+        "finished",
+        "finished",
+        True,
+        3,
+        "diff",
+    )
+    assert (done.effort_asked, done.effort_sent) == ("max", "high")
+
+
+def test_calls_keep_tokens_cost_and_price_source(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite")
+    run_id = ledger.create_run("fix", {}, Decimal(100))
+    attempt_id = ledger.start_attempt(
+        _issue(ledger, run_id),
+        run_id,
+        rung_index=0,
+        model="m",
+        provider="p",
+        effort_asked="low",
+        effort_sent="low",
+        max_turns=5,
+    )
+    usage = Usage(
+        input_tokens=1000, cache_read_tokens=600, cache_write_tokens=300, output_tokens=50, reasoning_tokens=7
+    )
+    ledger.record_call(
+        attempt_id,
+        CallRecord(
+            turn=1,
+            model="m",
+            effort_sent="low",
+            usage=usage,
+            cost_usd=Decimal("0.0123"),
+            price_source="override",
+            duration_s=0.5,
+            retries=2,
+        ),
+    )
+    ledger.record_call(
+        attempt_id,
+        CallRecord(turn=2, model="m", effort_sent="low", usage=Usage(), cost_usd=None, price_source=None, duration_s=0),
+    )
+    calls = ledger.calls(attempt_id)
+    assert calls[0].usage == usage
+    assert (calls[0].cost_usd, calls[0].price_source, calls[0].retries) == (Decimal("0.0123"), "override", 2)
+    assert calls[1].cost_usd is None
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite")
+    run_id = ledger.create_run("fix", {}, Decimal(100))
+    with pytest.raises(RuntimeError), ledger.transaction() as db:
+        db.execute("INSERT INTO events (run_id, ts, kind, data_json) VALUES (?, 0, 'x', '{}')", (run_id,))
+        raise RuntimeError("crash mid-write")
+    assert ledger.events(run_id) == []
+
+
+def test_events_are_read_in_order_after_an_id(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite")
+    run_id = ledger.create_run("fix", {}, Decimal(100))
+    ids = [ledger.record_event(run_id, kind, {"n": n}) for n, kind in enumerate(["a", "b", "c"])]
+    assert [event.kind for event in ledger.events(run_id, after_id=ids[0])] == ["b", "c"]
+    assert [event.data["n"] for event in ledger.events(run_id, kinds=("c",))] == [2]
+
+
+def test_review_verdict_must_be_accept_or_reject(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite")
+    with pytest.raises(ConfigError):
+        ledger.record_review(1, 3.0, "maybe", "me")
+
+
+def test_unopenable_ledger_is_a_config_error(tmp_path):
+    (tmp_path / "dir.sqlite").mkdir()
+    with pytest.raises(ConfigError, match="cannot open ledger"):
+        Ledger(tmp_path / "dir.sqlite")
