@@ -6,6 +6,7 @@ Shared by `fix`, `bench`, `demo` and the TUI so every entry point wires the runn
 from __future__ import annotations
 
 import subprocess
+import warnings
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -43,12 +44,14 @@ def price_lookup(config: AgentConfig) -> Callable[[str], PriceQuote | None]:
 
 
 def sandbox_factory(config: AgentConfig, run_id: str) -> Callable[[Task], Sandbox]:
-    from sandboxes import make_sandbox
+    from sandboxes import NotIsolatedWarning, make_sandbox
 
     def make(task: Task) -> Sandbox:
         if not task.repo_path:
             raise TaskError(f"task {task.instance_id} has no local repository to copy")
-        return make_sandbox(config.sandbox, Path(task.repo_path), task.base_commit, run_id)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotIsolatedWarning)  # the CLI says it once, loudly
+            return make_sandbox(config.sandbox, Path(task.repo_path), task.base_commit, run_id)
 
     return make
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
+F = TypeVar("F", bound=Callable[..., Any])
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CANARY = "canary-7f3a9c1e-do-not-leak"
 IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
@@ -67,6 +70,13 @@ requires_docker = [
     pytest.mark.docker,
     pytest.mark.skipif(docker_unreachable_reason() is not None, reason=str(docker_unreachable_reason())),
 ]
+"""Marks for a test (or `pytestmark`) that needs a real engine; skipped only when none is reachable."""
+
+
+def needs_docker(func: F) -> F:
+    for mark in requires_docker:
+        func = mark(func)
+    return func
 
 
 def subprocess_env() -> dict[str, str]:

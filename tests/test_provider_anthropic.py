@@ -231,33 +231,28 @@ def test_usage_adds_cache_reads_and_writes_back_into_input_tokens(make_fake, mak
 
     sent = [request.usage for request in fake.requests]
     assert sent == [
-        {"input_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 1477, "output_tokens": 30},
-        {"input_tokens": 0, "cache_read_input_tokens": 1477, "cache_creation_input_tokens": 111, "output_tokens": 18},
-        {"input_tokens": 0, "cache_read_input_tokens": 1588, "cache_creation_input_tokens": 124, "output_tokens": 2},
+        {"input_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 1513, "output_tokens": 23},
+        {"input_tokens": 0, "cache_read_input_tokens": 1513, "cache_creation_input_tokens": 112, "output_tokens": 14},
+        {"input_tokens": 0, "cache_read_input_tokens": 1625, "cache_creation_input_tokens": 102, "output_tokens": 2},
     ]
-    assert [turn.usage.model_dump() for turn in turns] == [
-        {
-            "input_tokens": 1477,
-            "cache_read_tokens": 0,
-            "cache_write_tokens": 1477,
-            "output_tokens": 30,
-            "reasoning_tokens": None,
-        },
-        {
-            "input_tokens": 1588,
-            "cache_read_tokens": 1477,
-            "cache_write_tokens": 111,
-            "output_tokens": 18,
-            "reasoning_tokens": None,
-        },
-        {
-            "input_tokens": 1712,
-            "cache_read_tokens": 1588,
-            "cache_write_tokens": 124,
-            "output_tokens": 2,
-            "reasoning_tokens": None,
-        },
+    # Each turn reads exactly what the turns before it wrote.
+    assert [t.usage.cache_read_tokens for t in turns] == [0, 1513, 1513 + 112]
+    assert [t.usage.model_dump() for t in turns] == [
+        {"input_tokens": 1513, "cache_read_tokens": 0, "cache_write_tokens": 1513, "output_tokens": 23, "reasoning_tokens": None},
+        {"input_tokens": 1625, "cache_read_tokens": 1513, "cache_write_tokens": 112, "output_tokens": 14, "reasoning_tokens": None},
+        {"input_tokens": 1727, "cache_read_tokens": 1625, "cache_write_tokens": 102, "output_tokens": 2, "reasoning_tokens": None},
     ]
+
+
+def test_a_later_conversation_with_the_same_system_prompt_reads_its_cached_prefix(make_fake, make_config, fake_env):
+    fake = make_fake()
+    model = build_model(MODEL, make_config(), fake_env(fake))
+    first = model.complete([Message.user("one")], system=SYSTEM, tools=STANDARD_TOOLS, effort=EffortLevel.LOW, max_tokens=9)
+    second = model.complete([Message.user("two")], system=SYSTEM, tools=STANDARD_TOOLS, effort=EffortLevel.LOW, max_tokens=9)
+
+    assert (first.usage.cache_read_tokens, first.usage.cache_write_tokens) == (0, 1505)
+    assert (second.usage.cache_read_tokens, second.usage.cache_write_tokens) == (1494, 11)
+    assert second.usage.input_tokens == 1505
 
 
 def test_a_short_prompt_is_not_cached(make_fake, make_config, fake_env):
