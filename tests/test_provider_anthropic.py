@@ -8,7 +8,7 @@ import pytest
 
 from agent.effort import EffortLevel
 from agent.errors import ConfigError, ContextWindowError, ProviderError
-from agent.messages import Message, ModelTurn, ToolResult
+from agent.messages import Block, Message, ModelTurn, ToolResult
 from agent.providers import build_model
 from agent.providers.errors import MalformedResponse, ProviderAuthError, ProviderUnreachable
 from agent.tool_specs import STANDARD_TOOLS
@@ -47,7 +47,9 @@ def run_loop(model: Any, turns: int = 3, system: str = SYSTEM) -> list[ModelTurn
         messages.append(turn.as_message())
         if not turn.tool_calls:
             break
-        outputs = [ToolResult(tool_call_id=call.id, output=f"output of {call.name}") for call in turn.tool_calls]
+        outputs: list[Block] = [
+            ToolResult(tool_call_id=call.id, output=f"output of {call.name}") for call in turn.tool_calls
+        ]
         messages.append(Message(role="user", content=outputs))
     return results
 
@@ -238,17 +240,39 @@ def test_usage_adds_cache_reads_and_writes_back_into_input_tokens(make_fake, mak
     # Each turn reads exactly what the turns before it wrote.
     assert [t.usage.cache_read_tokens for t in turns] == [0, 1513, 1513 + 112]
     assert [t.usage.model_dump() for t in turns] == [
-        {"input_tokens": 1513, "cache_read_tokens": 0, "cache_write_tokens": 1513, "output_tokens": 23, "reasoning_tokens": None},
-        {"input_tokens": 1625, "cache_read_tokens": 1513, "cache_write_tokens": 112, "output_tokens": 14, "reasoning_tokens": None},
-        {"input_tokens": 1727, "cache_read_tokens": 1625, "cache_write_tokens": 102, "output_tokens": 2, "reasoning_tokens": None},
+        {
+            "input_tokens": 1513,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 1513,
+            "output_tokens": 23,
+            "reasoning_tokens": None,
+        },
+        {
+            "input_tokens": 1625,
+            "cache_read_tokens": 1513,
+            "cache_write_tokens": 112,
+            "output_tokens": 14,
+            "reasoning_tokens": None,
+        },
+        {
+            "input_tokens": 1727,
+            "cache_read_tokens": 1625,
+            "cache_write_tokens": 102,
+            "output_tokens": 2,
+            "reasoning_tokens": None,
+        },
     ]
 
 
 def test_a_later_conversation_with_the_same_system_prompt_reads_its_cached_prefix(make_fake, make_config, fake_env):
     fake = make_fake()
     model = build_model(MODEL, make_config(), fake_env(fake))
-    first = model.complete([Message.user("one")], system=SYSTEM, tools=STANDARD_TOOLS, effort=EffortLevel.LOW, max_tokens=9)
-    second = model.complete([Message.user("two")], system=SYSTEM, tools=STANDARD_TOOLS, effort=EffortLevel.LOW, max_tokens=9)
+    first = model.complete(
+        [Message.user("one")], system=SYSTEM, tools=STANDARD_TOOLS, effort=EffortLevel.LOW, max_tokens=9
+    )
+    second = model.complete(
+        [Message.user("two")], system=SYSTEM, tools=STANDARD_TOOLS, effort=EffortLevel.LOW, max_tokens=9
+    )
 
     assert (first.usage.cache_read_tokens, first.usage.cache_write_tokens) == (0, 1505)
     assert (second.usage.cache_read_tokens, second.usage.cache_write_tokens) == (1494, 11)

@@ -48,12 +48,19 @@ def test_complete_streams_text_and_tool_calls_as_function_tools(make_fake, make_
     deltas: list[str] = []
 
     turn = model.complete(
-        [Message.user("hi")], system="sys", tools=STANDARD_TOOLS, effort=EffortLevel.LOW, max_tokens=100, on_text=deltas.append
+        [Message.user("hi")],
+        system="sys",
+        tools=STANDARD_TOOLS,
+        effort=EffortLevel.LOW,
+        max_tokens=100,
+        on_text=deltas.append,
     )
 
     assert deltas == ["Listing files."]
     assert turn.text == "Listing files."
-    assert [(c.id, c.name, c.input, c.error) for c in turn.tool_calls] == [("call_000000fake", "bash", {"command": "ls"}, None)]
+    assert [(c.id, c.name, c.input, c.error) for c in turn.tool_calls] == [
+        ("call_000000fake", "bash", {"command": "ls"}, None)
+    ]
     assert turn.thinking == []
     assert turn.stop_reason == "tool_calls"
     assert turn.usage.reasoning_tokens == 12
@@ -80,7 +87,9 @@ def test_reasoning_effort_is_sent_at_every_level(level, wire, make_fake, make_co
     assert turn.effort_sent == wire
 
 
-@pytest.mark.parametrize(("level", "wire"), [("low", "high"), ("medium", "high"), ("high", "high"), ("xhigh", "high"), ("max", "max")])
+@pytest.mark.parametrize(
+    ("level", "wire"), [("low", "high"), ("medium", "high"), ("high", "high"), ("xhigh", "high"), ("max", "max")]
+)
 def test_deepseek_uses_its_nearest_level(level, wire, make_fake, make_config, fake_env):
     fake = make_fake()
     model = build_model("deepseek-v4-pro", make_config(), fake_env(fake, "deepseek"))
@@ -103,7 +112,10 @@ def test_arguments_that_are_not_json_become_a_tool_call_error_and_are_echoed_ver
     assert (call.name, call.input, call.raw_arguments) == ("bash", {}, bad)
     assert call.error is not None
     assert call.error.startswith("the arguments of bash are not valid JSON (")
-    messages += [turn.as_message(), Message(role="user", content=[ToolResult(tool_call_id=call.id, output=call.error, is_error=True)])]
+    messages += [
+        turn.as_message(),
+        Message(role="user", content=[ToolResult(tool_call_id=call.id, output=call.error, is_error=True)]),
+    ]
     model.complete(messages, system="", tools=STANDARD_TOOLS, effort=EffortLevel.LOW, max_tokens=50)
     echoed = fake.requests[1].body["messages"]
     assert echoed[1]["tool_calls"][0]["function"]["arguments"] == bad
@@ -128,7 +140,10 @@ def test_cached_tokens_are_mapped_to_cache_reads(make_fake, make_config, fake_en
     sent = [request.usage["prompt_tokens_details"]["cached_tokens"] for request in fake.requests]
     assert sent == [0, 1792]
     assert (first.usage.input_tokens, first.usage.cache_read_tokens) == (fake.requests[0].usage["prompt_tokens"], 0)
-    assert (second.usage.input_tokens, second.usage.cache_read_tokens) == (fake.requests[1].usage["prompt_tokens"], 1792)
+    assert (second.usage.input_tokens, second.usage.cache_read_tokens) == (
+        fake.requests[1].usage["prompt_tokens"],
+        1792,
+    )
     assert second.usage.cache_write_tokens == 0
 
 
@@ -140,7 +155,10 @@ def test_deepseek_cache_hits_and_reasoning_content_round_trip(make_fake, make_co
 
     assert [request.usage["prompt_cache_hit_tokens"] for request in fake.requests] == [0, 1792]
     assert second.usage.cache_read_tokens == 1792
-    assert second.usage.input_tokens == fake.requests[1].usage["prompt_cache_hit_tokens"] + fake.requests[1].usage["prompt_cache_miss_tokens"]
+    assert (
+        second.usage.input_tokens
+        == fake.requests[1].usage["prompt_cache_hit_tokens"] + fake.requests[1].usage["prompt_cache_miss_tokens"]
+    )
     assert [block.thinking for block in first.thinking] == ["First see what is there."]
     echoed = fake.requests[1].body["messages"][2]
     assert echoed["reasoning_content"] == "First see what is there."
@@ -161,7 +179,9 @@ def test_a_rejected_key_is_not_retried(make_fake, make_config, fake_env):
     fake = make_fake()
     model = build_model("gpt-5", make_config(), fake_env(fake, "openai", key="bad-key"))
 
-    with pytest.raises(ProviderAuthError, match=r"openai rejected the API key \(401: Incorrect API key provided") as caught:
+    with pytest.raises(
+        ProviderAuthError, match=r"openai rejected the API key \(401: Incorrect API key provided"
+    ) as caught:
         model.complete([Message.user("hi")], system="", tools=[], effort=EffortLevel.LOW, max_tokens=50)
 
     assert str(caught.value).endswith(": check OPENAI_API_KEY")
@@ -171,10 +191,14 @@ def test_a_rejected_key_is_not_retried(make_fake, make_config, fake_env):
 def test_an_unreachable_endpoint_is_provider_unreachable(free_port, make_config):
     url = f"http://127.0.0.1:{free_port}/v1"
     model = build_model(
-        "deepseek-v4-pro", make_config(**{"providers.deepseek.max_retries": 0}), {"DEEPSEEK_BASE_URL": url, "DEEPSEEK_API_KEY": "k"}
+        "deepseek-v4-pro",
+        make_config(**{"providers.deepseek.max_retries": 0}),
+        {"DEEPSEEK_BASE_URL": url, "DEEPSEEK_API_KEY": "k"},
     )
 
-    with pytest.raises(ProviderUnreachable, match=f"cannot reach deepseek at {url} \\(set DEEPSEEK_BASE_URL to change it\\)"):
+    with pytest.raises(
+        ProviderUnreachable, match=f"cannot reach deepseek at {url} \\(set DEEPSEEK_BASE_URL to change it\\)"
+    ):
         model.complete([Message.user("hi")], system="", tools=[], effort=EffortLevel.LOW, max_tokens=50)
 
 

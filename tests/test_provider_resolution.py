@@ -6,11 +6,18 @@ from decimal import Decimal
 
 import pytest
 
+from agent.config import AgentConfig
 from agent.effort import EffortLevel
 from agent.errors import ConfigError
 from agent.providers import build_model, resolve_model
 from agent.providers.anthropic_model import AnthropicModel
 from agent.providers.openai_model import OpenAIModel
+
+
+def base_url(name: str, config: AgentConfig, env: dict[str, str]) -> str:
+    model = build_model(name, config, env)
+    assert isinstance(model, AnthropicModel | OpenAIModel)
+    return model.base_url
 
 
 @pytest.mark.parametrize(
@@ -50,20 +57,25 @@ def test_a_custom_provider_from_config(make_config):
     assert resolved.price is not None and resolved.price.input == Decimal(0)
     assert resolved.effort_for(EffortLevel.MEDIUM) == (EffortLevel.LOW, "low")
     assert resolved.effort_for(EffortLevel.MAX) == (EffortLevel.HIGH, "high")
-    model = build_model("qwen3-coder", config, {})
-    assert isinstance(model, OpenAIModel)
-    assert model.base_url == "http://127.0.0.1:11434/v1"
+    assert base_url("qwen3-coder", config, {}) == "http://127.0.0.1:11434/v1"
 
 
 def test_a_custom_provider_with_its_own_key_and_url_vars(make_config):
     config = make_config(
-        **{"providers.corp": {"kind": "anthropic", "api_key_env": "CORP_KEY", "base_url_env": "CORP_URL", "base_url": "https://llm.corp"}}
+        **{
+            "providers.corp": {
+                "kind": "anthropic",
+                "api_key_env": "CORP_KEY",
+                "base_url_env": "CORP_URL",
+                "base_url": "https://llm.corp",
+            }
+        }
     )
 
     assert isinstance(build_model("corp:claude-x", config, {"CORP_KEY": "k"}), AnthropicModel)
-    assert build_model("corp:claude-x", config, {"CORP_KEY": "k"}).base_url == "https://llm.corp"  # type: ignore[attr-defined]
-    assert build_model("corp:claude-x", config, {"CORP_KEY": "k", "CORP_URL": "http://x"}).base_url == "http://x"  # type: ignore[attr-defined]
-    with pytest.raises(ConfigError, match="^CORP_KEY is not set: export it \\(or point CORP_URL at"):
+    assert base_url("corp:claude-x", config, {"CORP_KEY": "k"}) == "https://llm.corp"
+    assert base_url("corp:claude-x", config, {"CORP_KEY": "k", "CORP_URL": "http://x"}) == "http://x"
+    with pytest.raises(ConfigError, match=r"^CORP_KEY is not set: export it \(or point CORP_URL at"):
         build_model("corp:claude-x", config, {})
 
 
@@ -81,16 +93,21 @@ def test_the_longest_routing_prefix_wins(make_config):
 
 
 def test_the_sdk_default_base_url_is_used_when_nothing_is_set(make_config):
-    assert build_model("gpt-5", make_config(), {"OPENAI_API_KEY": "k"}).base_url == "https://api.openai.com/v1"  # type: ignore[attr-defined]
-    assert build_model("claude-opus-4-7", make_config(), {"ANTHROPIC_API_KEY": "k"}).base_url == "https://api.anthropic.com"  # type: ignore[attr-defined]
-    assert build_model("deepseek-v4-pro", make_config(), {"DEEPSEEK_API_KEY": "k"}).base_url == "https://api.deepseek.com"  # type: ignore[attr-defined]
+    config = make_config()
+
+    assert base_url("gpt-5", config, {"OPENAI_API_KEY": "k"}) == "https://api.openai.com/v1"
+    assert base_url("claude-opus-4-7", config, {"ANTHROPIC_API_KEY": "k"}) == "https://api.anthropic.com"
+    assert base_url("deepseek-v4-pro", config, {"DEEPSEEK_API_KEY": "k"}) == "https://api.deepseek.com"
 
 
 def test_an_unknown_model_is_a_config_error_saying_what_to_do(make_config):
     with pytest.raises(ConfigError) as caught:
         resolve_model("llama-3", make_config())
 
-    assert str(caught.value) == 'unknown model llama-3: use provider:model, or add [models."llama-3"] provider=... to agent.toml'
+    assert (
+        str(caught.value)
+        == 'unknown model llama-3: use provider:model, or add [models."llama-3"] provider=... to agent.toml'
+    )
 
 
 def test_an_unknown_explicit_provider_lists_the_known_ones(make_config):

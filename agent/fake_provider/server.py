@@ -97,7 +97,9 @@ class FakeProvider:
         return anthropic_api.sign(self.secret, thinking)
 
     def start(self) -> FakeProvider:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-provider", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-provider", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -170,7 +170,11 @@ class AnthropicModel:
         except anthropic.APIStatusError as exc:
             too_long = exc.status_code == 400 and "prompt is too long" in api_message(exc)
             raise status_error(
-                self.resolved, exc.status_code, api_message(exc), context_window=too_long, retries=self._attempts.retries
+                self.resolved,
+                exc.status_code,
+                api_message(exc),
+                context_window=too_long,
+                retries=self._attempts.retries,
             ) from exc
         except anthropic.APITimeoutError as exc:
             raise timed_out(self.resolved, self._attempts.retries) from exc

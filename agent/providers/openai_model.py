@@ -173,7 +173,11 @@ class OpenAIModel:
             code = (exc.body or {}).get("code") if isinstance(exc.body, dict) else None
             too_long = code == "context_length_exceeded" or "maximum context length" in api_message(exc)
             raise status_error(
-                self.resolved, exc.status_code, api_message(exc), context_window=too_long, retries=self._attempts.retries
+                self.resolved,
+                exc.status_code,
+                api_message(exc),
+                context_window=too_long,
+                retries=self._attempts.retries,
             ) from exc
         except openai.APITimeoutError as exc:
             raise timed_out(self.resolved, self._attempts.retries) from exc
