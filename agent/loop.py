@@ -56,6 +56,7 @@ class LoopResult:
     messages: list[Message]
     model_time_s: float
     command_time_s: float
+    wall_s: float = 0.0
     detail: str = ""
 
 
@@ -64,6 +65,7 @@ def run_loop(ctx: AttemptContext) -> LoopResult:
     result = LoopResult(outcome="", turns=0, plan="", messages=messages, model_time_s=0.0, command_time_s=0.0)
     prompt_tokens = estimate_tokens(len(ctx.system) + TOOLS_CHARS + len(ctx.task))
     malformed = 0
+    began = time.perf_counter()
     try:
         for turn in range(1, ctx.max_turns + 1):
             if ctx.stop.is_set():
@@ -116,4 +118,5 @@ def run_loop(ctx: AttemptContext) -> LoopResult:
         result.outcome, result.detail = signal.outcome, str(signal)
     except ContextWindowError as exc:
         result.outcome, result.detail = "context_window", str(exc)
+    result.wall_s = time.perf_counter() - began
     return result

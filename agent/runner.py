@@ -294,6 +294,9 @@ def _attempt(
             "tests_passed": passed,
             "why": why,
             "turns": loop.turns,
+            "loop_s": round(loop.wall_s, 4),
+            "model_s": round(loop.model_time_s, 4),
+            "command_s": round(loop.command_time_s, 4),
         },
     )
     return loop, passed, why, patch

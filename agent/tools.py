@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+import time
 
 from pydantic import BaseModel
 
@@ -46,6 +47,13 @@ class ToolRunner:
         self.command_timeout = command_timeout
 
     def run(self, call: ToolCall) -> ToolOutcome:
+        """Run one call; `seconds` is the wall time spent on it, sandbox round trips included."""
+        started = time.perf_counter()
+        outcome = self._run(call)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    def _run(self, call: ToolCall) -> ToolOutcome:
         def error(text: str, malformed: bool = False) -> ToolOutcome:
             return ToolOutcome(
                 result=ToolResult(tool_call_id=call.id, output=f"Error: {text}", is_error=True),
@@ -77,7 +85,6 @@ class ToolRunner:
         return ToolOutcome(
             result=ToolResult(tool_call_id=call.id, output=text or "[no output]", is_error=result.exit_code != 0),
             exec_result=result,
-            seconds=result.duration,
         )
 
     # editor --------------------------------------------------------------------------------

@@ -9,10 +9,14 @@ persistent shell (`sandboxes.shell`).
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import secrets
 import socket
 import subprocess
+import tarfile
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,7 +33,6 @@ from sandboxes import lifecycle
 from sandboxes.images import docker_client, require_image
 from sandboxes.output import OutputCap
 from sandboxes.shell import (
-    GIT_INIT_SCRIPT,
     KILL_AFTER_S,
     TIMEOUT_EXIT,
     DockerExecTransport,
@@ -90,6 +93,78 @@ def git_archive(repo: Path, commit: str) -> bytes:
     return done.stdout
 
 
+GIT_CONFIG = """[core]
+\trepositoryformatversion = 0
+\tfilemode = true
+\tbare = false
+\tlogallrefupdates = true
+[user]
+\tname = agent
+\temail = agent@sandbox.invalid
+[gc]
+\tauto = 0
+"""
+
+
+def prepared_git(repo: Path, commit: str) -> bytes:
+    """A tar of a ready `.git` for the work tree at `commit`, built on the host.
+
+    One pack with just the base commit and its tree (a shallow repository, so the inside HEAD is
+    the real base SHA), a branch `main` at it and an index from `git read-tree`. Nothing is
+    hashed or written object by object inside the container. The index has no stat data, so git
+    re-reads the files once, the first time it looks at the work tree.
+    """
+    with tempfile.TemporaryDirectory(prefix="agent-git-") as tmp:
+        gitdir = Path(tmp) / ".git"
+        (gitdir / "objects" / "pack").mkdir(parents=True)
+        (gitdir / "refs" / "heads").mkdir(parents=True)
+        (gitdir / "refs" / "tags").mkdir()
+        objects = subprocess.run(
+            ["git", "-C", str(repo), "rev-list", "--objects", "--no-walk", commit], capture_output=True, check=True
+        ).stdout
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(repo),
+                "-c",
+                "pack.compression=1",
+                "pack-objects",
+                "-q",
+                "--window=0",
+                str(gitdir / "objects" / "pack" / "pack"),
+            ],
+            input=objects,
+            capture_output=True,
+            check=True,
+        )
+        (gitdir / "HEAD").write_text("ref: refs/heads/main\n")
+        (gitdir / "refs" / "heads" / "main").write_text(commit + "\n")
+        (gitdir / "shallow").write_text(commit + "\n")
+        (gitdir / "config").write_text(GIT_CONFIG)
+        subprocess.run(
+            ["git", "read-tree", commit],
+            env={"GIT_DIR": str(gitdir), "GIT_INDEX_FILE": str(gitdir / "index"), "PATH": os.environ["PATH"]},
+            capture_output=True,
+            check=True,
+        )
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            tar.add(gitdir, arcname=".git")
+        return buffer.getvalue()
+
+
+def repository_tar(repo: Path, commit: str) -> bytes:
+    """The work tree at `commit` followed by its prepared `.git` (two tars; extract with `tar -i`)."""
+    try:
+        return git_archive(repo, commit) + prepared_git(repo, commit)
+    except subprocess.CalledProcessError as exc:
+        raise SandboxError(
+            f"preparing the repository copy failed ({' '.join(map(str, exc.cmd))}): "
+            f"{(exc.stderr or b'').decode(errors='replace')[-300:]}"
+        ) from None
+
+
 def _first_reap(client: Any) -> None:
     global _reaped
     with _reap_lock:
@@ -115,7 +190,7 @@ class DockerSandbox:
 
         def build_archive() -> None:
             try:
-                archive["tar"] = git_archive(Path(repo), commit)
+                archive["tar"] = repository_tar(Path(repo), commit)
             except BaseException as exc:
                 archive["error"] = exc
 
@@ -133,14 +208,14 @@ class DockerSandbox:
                 raise archive["error"]
             tar = archive["tar"]
             assert isinstance(tar, bytes)
-            code, out = self._run_once(["sh", "-c", f"tar -x -f - && {GIT_INIT_SCRIPT}"], stdin=tar)
+            code, out = self._run_once(["tar", "-x", "-i", "-f", "-"], stdin=tar)
             if code != 0:
                 raise SandboxError(
                     f"copying the repository into the sandbox failed (exit {code}): "
                     f"{out.decode(errors='replace')[-500:]}; check that {config.workdir} is writable by "
                     f"{config.user} in {config.image}"
                 )
-            self.base = out.decode().strip().splitlines()[-1]
+            self.base = commit
             self.shell = ShellSession(
                 self._open_shell,
                 SHELL_STATE_DIR,
@@ -180,8 +255,7 @@ class DockerSandbox:
             self.container.reload()
         except docker.errors.NotFound:
             raise SandboxError(
-                f"sandbox container {self.container.short_id} is gone (removed from outside?): "
-                "start the run again"
+                f"sandbox container {self.container.short_id} is gone (removed from outside?): start the run again"
             ) from None
         state = self.container.attrs.get("State", {})
         if state.get("Status") != "running":

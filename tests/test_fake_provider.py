@@ -317,7 +317,7 @@ def test_module_runs_in_the_foreground_and_prints_its_url(tmp_path):
         assert url.startswith("http://127.0.0.1:")
         client = anthropic.Anthropic(base_url=url, api_key="k", max_retries=0)
         message = client.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
-        assert message.to_dict()["content"] == [{"type": "text", "text": "from the cli", "citations": None}]
+        assert message.to_dict()["content"] == [{"type": "text", "text": "from the cli"}]
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -226,6 +226,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small SSE writes would otherwise wait for delayed ACKs (~40 ms)
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -33,11 +33,12 @@ def block_param(block: Any) -> dict[str, Any] | None:
     if isinstance(block, TextBlock):
         return {"type": "text", "text": block.text} if block.text else None
     if isinstance(block, ThinkingBlock):
-        if block.raw:
+        # Anthropic's own blocks go back exactly as received; unsigned ones (another provider's) cannot.
+        if block.raw.get("type") in ("thinking", "redacted_thinking"):
             return dict(block.raw)
-        if block.redacted:
-            return None
-        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature or ""}
+        if block.signature and not block.redacted:
+            return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
+        return None
     if isinstance(block, ToolCall):
         return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
     if isinstance(block, ToolResult):
