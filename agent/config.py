@@ -74,7 +74,11 @@ class SandboxConfig(Frozen):
     kind: Literal["docker", "local"] = "docker"
     image: str = "agent-sandbox:latest"
     workdir: str = "/testbed"
+    workdir_tmpfs: bool = Field(
+        True, description="Work directory on a tmpfs (counted in mem_limit): copies 8x faster than on disk."
+    )
     user: str = "agent"
+    uid: int = Field(1000, description="Numeric id of `user` in the image (owner of the tmpfs work directory).")
     network: str = "none"
     mem_limit: str = "2g"
     cpus: float = 1.0

@@ -151,10 +151,10 @@ def classify_by_rules(text: str, labels: list[str] | None = None) -> Classificat
                 scores[task_type] += weight
                 hits[task_type].append(repr(match.group(0)))
     for label in labels or []:
-        task_type = LABELS.get(label.lower())
-        if task_type:
-            scores[task_type] += 6
-            hits[task_type].append(f"label {label!r}")
+        labelled = LABELS.get(label.lower())
+        if labelled:
+            scores[labelled] += 6
+            hits[labelled].append(f"label {label!r}")
     best = max(TASK_TYPES, key=lambda task_type: (scores[task_type], task_type == "bug_fix"))
     if scores[best] == 0:
         return Classification(task_type="bug_fix", reason="no telling words; bug_fix by default", decided_by="rules")

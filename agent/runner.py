@@ -64,7 +64,8 @@ class RunContext:
 
 class _Emitter:
     def __init__(self, ctx: RunContext, issue_id: int) -> None:
-        self.ctx, self.issue_id, self.attempt_id = ctx, issue_id, None
+        self.ctx, self.issue_id = ctx, issue_id
+        self.attempt_id: int | None = None
 
     def __call__(self, kind: str, data: dict) -> None:
         if kind not in LIVE_ONLY:

@@ -45,6 +45,7 @@ SHELL_STATE_DIR = "/tmp/.agent-shell"
 DIFF_INDEX = "/tmp/.agent-diff-index"
 SETUP_TIMEOUT_S = 300.0
 
+
 _reaped = False
 _reap_lock = threading.Lock()
 
@@ -52,7 +53,7 @@ _reap_lock = threading.Lock()
 def container_options(config: SandboxConfig, run_id: str) -> dict[str, Any]:
     """The keyword arguments for `containers.run` that every sandbox container gets."""
     safe_run = re.sub(r"[^a-zA-Z0-9_.-]", "-", run_id)[:40] or "run"
-    return {
+    options: dict[str, Any] = {
         "image": config.image,
         "command": ["sleep", "infinity"],
         "name": f"agent-{safe_run}-{secrets.token_hex(3)}",
@@ -70,6 +71,9 @@ def container_options(config: SandboxConfig, run_id: str) -> dict[str, Any]:
         "init": True,
         "working_dir": config.workdir,
     }
+    if config.workdir_tmpfs:
+        options["tmpfs"] = {config.workdir: f"exec,mode=0755,uid={config.uid},gid={config.uid}"}
+    return options
 
 
 def resolve_commit(repo: Path, base_commit: str) -> str:
@@ -204,8 +208,9 @@ class DockerSandbox:
         lifecycle.register(id(self), self.close)
         try:
             builder.join()
-            if "error" in archive:
-                raise archive["error"]
+            error = archive.get("error")
+            if isinstance(error, BaseException):
+                raise error
             tar = archive["tar"]
             assert isinstance(tar, bytes)
             code, out = self._run_once(["tar", "-x", "-i", "-f", "-"], stdin=tar)

@@ -7,6 +7,7 @@ Nothing happens at import: handlers are installed by the first sandbox a process
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import socket
@@ -94,10 +95,8 @@ def close_all() -> None:
         closers = list(_closers.values())
         _closers.clear()
     for closer in closers:
-        try:
+        with contextlib.suppress(Exception):  # cleanup must go on to the next sandbox
             closer()
-        except Exception:  # cleanup must go on to the next sandbox
-            pass
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -12,6 +12,7 @@ here) or the pipes of a local process (`PipeTransport`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import select
@@ -153,10 +154,8 @@ class DockerExecTransport:
     def close(self) -> None:
         for closer in (self._sock.close, getattr(self._raw, "close", None)):
             if closer is not None:
-                try:
+                with contextlib.suppress(OSError):
                     closer()
-                except OSError:
-                    pass
 
 
 class PipeTransport:
@@ -188,10 +187,8 @@ class PipeTransport:
 
     def close(self) -> None:
         kill_session(self.proc.pid)
-        try:
+        with contextlib.suppress(OSError):
             self._in.close()
-        except OSError:
-            pass
         self.proc.wait(timeout=5)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
@@ -213,10 +210,8 @@ def kill_session(sid: int) -> None:
     except OSError:
         pass
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 class ShellSession:

@@ -24,8 +24,8 @@ class Task(BaseModel):
     problem_statement: str
     patch: str = Field("", description="The gold patch, when known.")
     test_patch: str = ""
-    FAIL_TO_PASS: list[str] = Field(default_factory=list)  # noqa: N815 - SWE-bench field name
-    PASS_TO_PASS: list[str] = Field(default_factory=list)  # noqa: N815 - SWE-bench field name
+    FAIL_TO_PASS: list[str] = Field(default_factory=list)  # SWE-bench field name
+    PASS_TO_PASS: list[str] = Field(default_factory=list)  # SWE-bench field name
     # This project's fields.
     repo_path: str | None = Field(None, description="Local git repository path or clone URL.")
     test_cmd: str | None = None
