@@ -15,19 +15,33 @@ from agent.config import AgentConfig
 from agent.errors import TaskError
 from agent.pricing import PriceQuote, quote
 from agent.protocols import Model, Sandbox
-from agent.providers import build_model, resolve_model
+from agent.providers import SCRIPTED_PREFIX, build_model, resolve_model
+from agent.validation_models import VALIDATION_MODELS, NullModel, OracleModel
 from tasks.issues import IssueText
 from tasks.models import Task, slugify
 
-LOCAL_MODEL_PREFIXES = ("scripted:",)
 
 
-def model_factory(config: AgentConfig, env: Mapping[str, str]) -> Callable[[str], Model]:
-    """A cached factory: one client per model name for the whole run."""
+def model_factory(config: AgentConfig, env: Mapping[str, str]) -> Callable[[str, Task | None], Model]:
+    """A factory of models by name: one client per provider model for the whole run.
+
+    `oracle` needs the task (its gold patch) and is built per task; `null` needs nothing.
+    """
 
     @cache
-    def make(name: str) -> Model:
+    def provider_model(name: str) -> Model:
         return build_model(name, config, env)
+
+    def make(name: str, task: Task | None = None) -> Model:
+        if name == "null":
+            return NullModel()
+        if name == "oracle":
+            if task is None:
+                return OracleModel("")
+            if not task.patch.strip():
+                raise TaskError(f"task {task.instance_id} has no gold patch: the oracle model cannot run it")
+            return OracleModel(task.patch)
+        return provider_model(name)
 
     return make
 
@@ -35,8 +49,8 @@ def model_factory(config: AgentConfig, env: Mapping[str, str]) -> Callable[[str]
 def price_lookup(config: AgentConfig) -> Callable[[str], PriceQuote | None]:
     @cache
     def price_for(name: str) -> PriceQuote | None:
-        if name.startswith(LOCAL_MODEL_PREFIXES):
-            return None
+        if name.startswith(SCRIPTED_PREFIX) or name in VALIDATION_MODELS:
+            return None  # simulated models cost nothing and have no price
         resolved = resolve_model(name, config)
         return quote(resolved.wire_name, resolved.price_provider_id, resolved.price)
 

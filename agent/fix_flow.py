@@ -79,7 +79,7 @@ def run_fix(
     classification = classify(issue.text, issue.labels, config.planner, make_model)
     chosen = plan_ladder(classification, config, options.ladder, options.model, effort)
     for name in sorted({rung.model for rung in chosen.ladder}):
-        make_model(name)  # unknown models and missing keys fail here, before anything runs
+        make_model(name, None)  # unknown models and missing keys fail here, before anything runs
     if config.sandbox.kind == "local":
         say.print("[bold red]LocalSandbox is NOT isolated: commands run on this machine as you[/]")
     task = task_from_issue(issue, root, head, test_cmd, options.targets)

@@ -188,11 +188,11 @@ def classify(
     text: str,
     labels: list[str],
     planner: PlannerConfig,
-    model_factory: Callable[[str], Model] | None = None,
+    model_factory: Callable[[str, None], Model] | None = None,
 ) -> Classification:
     if planner.classifier_model and model_factory is not None:
         try:
-            decided = classify_with_model(model_factory(planner.classifier_model), text)
+            decided = classify_with_model(model_factory(planner.classifier_model, None), text)
         except AgentError:
             decided = None
         if decided is not None:

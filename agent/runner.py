@@ -50,7 +50,7 @@ class RunContext:
     config: AgentConfig
     ledger: Ledger
     run_id: str
-    model_factory: Callable[[str], Model]
+    model_factory: Callable[[str, Task | None], Model]
     price_for: Callable[[str], PriceQuote | None]
     sandbox_factory: Callable[[Task], Sandbox]
     on_event: EventSink
@@ -151,7 +151,7 @@ def _climb(
             reason = "budget" if status == "budget_exhausted" else "stopped"
             emit("rung_skipped", {"rung_index": index, "rung": str(rung), "reason": reason})
             continue
-        model = ctx.model_factory(rung.model)
+        model = ctx.model_factory(rung.model, task)
         level, wire = model.effort_for(rung.effort)
         if (rung.model, wire) in seen:
             reason = f"same request as an earlier rung (effort {wire})"
