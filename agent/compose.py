@@ -21,7 +21,6 @@ from tasks.issues import IssueText
 from tasks.models import Task, slugify
 
 
-
 def model_factory(config: AgentConfig, env: Mapping[str, str]) -> Callable[[str, Task | None], Model]:
     """A factory of models by name: one client per provider model for the whole run.
 
