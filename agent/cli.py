@@ -16,6 +16,7 @@ import click
 import typer
 from rich.console import Console
 
+from agent import bench_commands
 from agent.compose import model_factory
 from agent.config import AgentConfig, load_config
 from agent.effort import EffortLevel, format_ladder
@@ -25,6 +26,7 @@ from agent.fix_flow import FixOptions, run_fix
 from agent.ledger import Ledger
 from agent.planner import classify, plan_ladder
 from agent.render import EventPrinter, print_fix_summary
+from tasks.commands import tasks_app
 from tasks.issues import read_issue
 
 app = typer.Typer(
@@ -141,8 +143,18 @@ def fix(
     )
     found = read_issue(issue, text, env=os.environ)
     say = err if as_json else console
-    result, failure = run_fix(found, options, os.environ, say, ignore if as_json else EventPrinter(console))
+    if _use_tui(as_json, no_tui):
+        from tui.launch import run_fix_in_tui
+
+        result, failure = run_fix_in_tui(found, options, os.environ, say)
+    else:
+        result, failure = run_fix(found, options, os.environ, say, ignore if as_json else EventPrinter(console))
     finish_fix(result, failure, as_json)
+
+
+def _use_tui(as_json: bool, no_tui: bool) -> bool:
+    """The TUI opens when stdout is a terminal, unless --json or --no-tui."""
+    return not as_json and not no_tui and sys.stdout.isatty()
 
 
 def finish_fix(result: dict[str, Any], failure: AgentError | None, as_json: bool) -> None:
@@ -160,15 +172,21 @@ def finish_fix(result: dict[str, Any], failure: AgentError | None, as_json: bool
 def demo(
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
 ) -> None:
     """Try the whole flow without an API key: a simulated model fixes a demo repository."""
     from agent.demo import run_demo
 
     config = config_for(Path.cwd())
     say = err if as_json else console
-    result, failure = run_demo(
-        config.home, say, ignore if as_json else EventPrinter(console), sandbox, STATE.ledger_path
-    )
+    if _use_tui(as_json, no_tui):
+        from tui.launch import run_demo_in_tui
+
+        result, failure = run_demo_in_tui(config, sandbox, STATE.ledger_path, say)
+    else:
+        result, failure = run_demo(
+            config.home, say, ignore if as_json else EventPrinter(console), sandbox, STATE.ledger_path
+        )
     finish_fix(result, failure if isinstance(failure, AgentError) else None, as_json)
 
 
@@ -185,15 +203,28 @@ def review(
     review_run(open_ledger(config), run_id, reviewer, console)
 
 
+# --- tui ------------------------------------------------------------------------------------
+@app.command()
+def tui(
+    run_id: Annotated[str | None, typer.Argument(help="Run to watch (default: pick from recent runs).")] = None,
+) -> None:
+    """Watch a running or finished run from any terminal (reads the ledger; several viewers are fine)."""
+    from tui.launch import attach
+
+    attach(config_for(Path.cwd()), run_id)
+
+
 def _sandbox_app() -> None:
     try:
         from sandboxes.commands import sandbox_app
     except ImportError:
         return
     app.add_typer(sandbox_app, name="sandbox", help="Build, check and clean the Docker sandboxes.")
+    app.add_typer(tasks_app, name="tasks", help="List, show and validate benchmark tasks.")
 
 
 _sandbox_app()
+bench_commands.register(app)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -33,6 +34,17 @@ from agent.tools import ToolRunner
 from tasks.models import Task, slugify
 
 IGNORED_ARTIFACTS = "__pycache__/\\n*.pyc\\n.pytest_cache/\\n"
+
+Evaluator = Callable[[Task, str], tuple[bool, str, dict[str, Any]]]
+"""(task, patch) -> (passed, one-line reason, report as JSON-able data)."""
+
+
+class EvaluationFailed(SandboxError):
+    """The evaluation itself could not run (an infrastructure failure); `report` says what happened."""
+
+    def __init__(self, message: str, report: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class IssueResult(BaseModel):
@@ -56,6 +68,10 @@ class RunContext:
     on_event: EventSink
     deliver_branch: bool = True
     stop: threading.Event = field(default_factory=threading.Event)
+    evaluate: Evaluator | None = None
+    """When set, an attempt passes when `evaluate(task, patch)` says so (SWE-bench style: a fresh
+    sandbox with the task's test_patch), instead of the test command in the attempt's sandbox;
+    the baseline run is skipped. It raises SandboxError for infrastructure failures."""
 
     @property
     def run_dir(self) -> Path:
@@ -136,13 +152,15 @@ def run_issue(ctx: RunContext, task: Task, plan: Plan, test_cmd: str, budget: Bu
 def _climb(
     ctx: RunContext, task: Task, plan: Plan, test_cmd: str, budget: Budget, issue_id: int, emit: _Emitter
 ) -> IssueResult:
-    baseline = baseline_run(ctx, task, test_cmd)
-    emit(
-        "baseline",
-        {"summary": baseline.summary(), "exit_code": baseline.exit_code, "counts": baseline.counts()},
-    )
-    if baseline.exit_code == 0 and not task.targets:
-        emit("warning", {"text": "the test command already passes at the base commit: it cannot show the fix"})
+    baseline: TestRun | None = None
+    if ctx.evaluate is None:
+        baseline = baseline_run(ctx, task, test_cmd)
+        emit(
+            "baseline",
+            {"summary": baseline.summary(), "exit_code": baseline.exit_code, "counts": baseline.counts()},
+        )
+        if baseline.exit_code == 0 and not task.targets:
+            emit("warning", {"text": "the test command already passes at the base commit: it cannot show the fix"})
     earlier: list[EarlierAttempt] = []
     seen: set[tuple[str, str]] = set()
     status = "unsolved"
@@ -188,7 +206,7 @@ def _attempt(
     budget: Budget,
     emit: _Emitter,
     attempt: Attempt,
-    baseline: TestRun,
+    baseline: TestRun | None,
     earlier: list[EarlierAttempt],
 ) -> tuple[LoopResult, bool, str, str]:
     model, limits = attempt.model, ctx.config.budget_for(attempt.rung.effort)
@@ -255,26 +273,35 @@ def _attempt(
             stop=ctx.stop,
         )
         loop: LoopResult | None = None
+        tests: TestRun | None = None
         try:
             loop = run_loop(context)
             patch = sandbox.diff()
-            tests = run_tests(sandbox, test_cmd, ctx.config.sandbox.command_timeout_s)
+            if ctx.evaluate is None:
+                tests = run_tests(sandbox, test_cmd, ctx.config.sandbox.command_timeout_s)
         except AgentError as exc:
             ctx.ledger.finish_attempt(attempt_id, "error", False, error=str(exc), turns=loop.turns if loop else 0)
             raise
         finally:
             _save_trajectory(ctx, task, attempt_id, attempt, system, loop)
-    passed, why = judge(tests, task.targets, baseline)
-    emit(
-        "tests",
-        {
-            "passed": passed,
-            "why": why,
-            "summary": tests.summary(),
-            "counts": tests.counts(),
-            "exit_code": tests.exit_code,
-        },
-    )
+    if ctx.evaluate is not None:
+        passed, why, report = _evaluate(ctx, ctx.evaluate, task, patch, attempt_id, loop.turns)
+        emit("tests", {"passed": passed, "why": why, "evaluated": True})
+        report_json = json.dumps(report, default=str)
+    else:
+        assert tests is not None  # run whenever there is no evaluator
+        passed, why = judge(tests, task.targets, baseline)
+        emit(
+            "tests",
+            {
+                "passed": passed,
+                "why": why,
+                "summary": tests.summary(),
+                "counts": tests.counts(),
+                "exit_code": tests.exit_code,
+            },
+        )
+        report_json = tests.model_dump_json()
     ctx.ledger.finish_attempt(
         attempt_id,
         loop.outcome,
@@ -285,7 +312,7 @@ def _attempt(
         diff_lines=patch.count("\n"),
         patch=patch,
         plan=loop.plan,
-        test_report_json=tests.model_dump_json(),
+        test_report_json=report_json,
     )
     emit(
         "attempt_finished",
@@ -301,6 +328,19 @@ def _attempt(
         },
     )
     return loop, passed, why, patch
+
+
+def _evaluate(
+    ctx: RunContext, evaluate: Evaluator, task: Task, patch: str, attempt_id: int, turns: int
+) -> tuple[bool, str, dict[str, Any]]:
+    try:
+        return evaluate(task, patch)
+    except AgentError as exc:
+        report = json.dumps(exc.report, default=str) if isinstance(exc, EvaluationFailed) else None
+        ctx.ledger.finish_attempt(
+            attempt_id, "error", False, error=str(exc), turns=turns, patch=patch, test_report_json=report
+        )
+        raise
 
 
 def _save_trajectory(

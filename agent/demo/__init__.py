@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -42,7 +43,12 @@ def make_demo_repo(home: Path) -> Path:
 
 
 def run_demo(
-    home: Path, console: Console, on_event: EventSink, sandbox: str | None = None, ledger: Path | None = None
+    home: Path,
+    console: Console,
+    on_event: EventSink,
+    sandbox: str | None = None,
+    ledger: Path | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[dict, Exception | None]:
     from agent.fake_provider import FakeProvider
 
@@ -63,4 +69,4 @@ def run_demo(
             sandbox=sandbox,
             ledger=ledger,
         )
-        return run_fix(issue, options, env, console, on_event)
+        return run_fix(issue, options, env, console, on_event, stop)

@@ -1,0 +1,39 @@
+"""Discount rules: functions from (lines, subtotal) to a discount in cents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+Line = tuple[str, int, int]  # sku, quantity, unit price in cents
+Rule = Callable[[list[Line], int], int]
+
+
+def percent_off(percent: float) -> Rule:
+    def rule(lines: list[Line], subtotal: int) -> int:
+        return round(Decimal(subtotal) * Decimal(str(percent)) / 100)
+
+    return rule
+
+
+def buy_x_get_y(sku: str, x: int, y: int) -> Rule:
+    """For every `x + y` units of `sku` in the cart, `y` of them are free."""
+    if x < 1 or y < 1:
+        raise ValueError("x and y must be at least 1")
+
+    def rule(lines: list[Line], subtotal: int) -> int:
+        for line_sku, quantity, price in lines:
+            if line_sku == sku:
+                return (quantity // (x + y)) * y * price
+        return 0
+
+    return rule
+
+
+def apply_discounts(lines: list[Line], subtotal: int, rules: Iterable[Rule]) -> int:
+    """The total discount of all rules, never more than the subtotal."""
+    rules = list(rules)
+    if any(not callable(rule) for rule in rules):
+        raise TypeError("discount rules must be callables")
+    total = sum(rule(lines, subtotal) for rule in rules)
+    return min(total, subtotal)

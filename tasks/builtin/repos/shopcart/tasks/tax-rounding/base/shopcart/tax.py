@@ -1,0 +1,23 @@
+"""Tax policies: how much tax a (discounted) amount in cents carries."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+
+class TaxPolicy(Protocol):
+    def tax_for(self, amount: int) -> int: ...
+
+
+class FlatRate:
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+
+    def tax_for(self, amount: int) -> int:
+        return round(amount * self.rate)
+
+
+class Exempt:
+    def tax_for(self, amount: int) -> int:
+        return 0

@@ -1,0 +1,29 @@
+from textkit import top_words, word_count
+
+
+def test_word_count_is_case_insensitive():
+    assert word_count("Apple apple APPLE pie") == {"apple": 3, "pie": 1}
+
+
+def test_word_count_ignores_punctuation():
+    assert word_count("stop. stop, go!") == {"stop": 2, "go": 1}
+
+
+def test_word_count_empty():
+    assert word_count("") == {}
+
+
+def test_top_words_most_frequent_first():
+    assert top_words("b a b c b a", 2) == [("b", 3), ("a", 2)]
+
+
+def test_top_words_returns_exactly_n():
+    assert len(top_words("one two three four", 3)) == 3
+
+
+def test_top_words_ties_are_alphabetical():
+    assert top_words("pear fig apple fig pear apple", 3) == [("apple", 2), ("fig", 2), ("pear", 2)]
+
+
+def test_top_words_frequency_wins_over_alphabet():
+    assert top_words("zeta zeta alpha beta", 2) == [("zeta", 2), ("alpha", 1)]

@@ -1,0 +1,113 @@
+"""The transcript: each attempt's plan, model text (streaming live), tool calls with trimmed output, test runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import RichLog, Static
+
+from agent.events import Event
+
+OUTPUT_LINES = 6
+LINE_CHARS = 400
+
+
+def trim(text: str, lines: int = OUTPUT_LINES) -> str:
+    """The last `lines` lines of `text`, each at most LINE_CHARS long, with a count of what was cut."""
+    rows = [row if len(row) <= LINE_CHARS else row[: LINE_CHARS - 1] + "…" for row in text.rstrip().splitlines()]
+    if len(rows) <= lines:
+        return "\n".join(rows)
+    return f"… {len(rows) - lines} more line(s)\n" + "\n".join(rows[-lines:])
+
+
+def tool_line(name: str, data: dict[str, Any]) -> str:
+    if name == "bash":
+        return f"$ {data.get('command', '')}"
+    command, path = data.get("command", ""), data.get("path", "")
+    return f"edit {command} {path}".rstrip()
+
+
+def counts_text(counts: dict[str, int] | None) -> str:
+    return " · ".join(f"{number} {status}" for status, number in sorted((counts or {}).items()))
+
+
+class Transcript(Vertical):
+    """A scrolling log of finished entries with the model's text of the current turn below it."""
+
+    def compose(self) -> ComposeResult:
+        yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=2000, min_width=20)
+        yield Static(id="stream")
+
+    def on_mount(self) -> None:
+        self.query_one("#stream", Static).display = False
+        self._streamed = ""
+
+    def write(self, renderable: RenderableType) -> None:
+        self.query_one("#log", RichLog).write(renderable)
+
+    def stream(self, text: str) -> None:
+        """Add a `text_delta` (live runs only; the ledger keeps the whole turn's text instead)."""
+        self._streamed += text
+        stream = self.query_one("#stream", Static)
+        stream.display = True
+        stream.update(Text(self._streamed + " ▌", style="italic"))
+
+    def show(self, event: Event) -> None:
+        data, kind = event.data, event.kind
+        if kind == "text_delta":
+            self.stream(data.get("text", ""))
+            return
+        entry = self._entry(kind, data)
+        if kind == "assistant":
+            self._streamed = ""
+            self.query_one("#stream", Static).display = False
+        if entry is not None:
+            self.write(entry)
+
+    def _entry(self, kind: str, data: dict[str, Any]) -> RenderableType | None:
+        if kind == "baseline":
+            return Text(f"baseline tests: {data.get('summary', '')}", style="dim")
+        if kind == "attempt_started":
+            rung = f"{data.get('model')}@{data.get('effort')}"
+            return Text(
+                f"── attempt {data.get('rung_index', 0) + 1}: {rung} (sent {data.get('effort_sent')}, "
+                f"up to {data.get('max_turns')} turns) ──",
+                style="bold cyan",
+            )
+        if kind == "turn_started":
+            return Text(f"turn {data.get('turn')}/{data.get('max_turns')}", style="dim")
+        if kind == "assistant":  # the first turn's text is the attempt's plan (the `plan` event repeats it)
+            text = data.get("text", "").strip()
+            label = ("PLAN ", "bold magenta") if data.get("turn") == 1 else ("model ", "bold")
+            return Text.assemble(label, text) if text else None
+        if kind == "tool_call":
+            return Text.assemble(("→ ", "bold"), (tool_line(data.get("name", ""), data.get("input", {})), "bold"))
+        if kind == "tool_result":
+            output = trim(data.get("output", ""))
+            mark = "  ! error\n" if data.get("is_error") else ""
+            return Text(mark + "\n".join("  " + row for row in output.splitlines()), style="dim")
+        if kind == "tests":
+            passed = bool(data.get("passed"))
+            counts = counts_text(data.get("counts")) or "no counts"
+            return Text.assemble(
+                (f"TESTS {'PASS ✓' if passed else 'FAIL ✗'}  {counts}", "bold green" if passed else "bold red"),
+                (f"\n  {data.get('why', '')}", "dim"),
+            )
+        if kind == "attempt_finished":
+            return Text(f"attempt ended: {data.get('outcome')} after {data.get('turns')} turn(s)", style="dim")
+        if kind == "escalation":
+            return Text(f"↑ ESCALATING to {data.get('rung')} after {data.get('after')}", style="bold yellow")
+        if kind == "rung_skipped":
+            return Text(f"– skipped {data.get('rung')}: {data.get('reason')}", style="yellow")
+        if kind == "warning":
+            return Text(f"warning: {data.get('text', '')}", style="yellow")
+        if kind == "issue_finished":
+            status = data.get("status", "")
+            where = f": branch {data['branch']}" if data.get("branch") else ""
+            error = f": {data['error']}" if data.get("error") else ""
+            return Text(f"== {status.upper()}{where}{error} ==", style="bold")
+        return None
