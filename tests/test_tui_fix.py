@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from textual.css.query import NoMatches
 from textual.widgets import RichLog
 
 from agent.config import load_config
@@ -100,8 +101,11 @@ class Setup:
 
 async def wait_for(pilot: Any, condition: Callable[[], bool], seconds: float = 60) -> None:
     for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except NoMatches:
+            pass  # the screen is not composed yet
         await pilot.pause(0.05)
     raise AssertionError("timed out waiting")
 

@@ -120,6 +120,7 @@ async def test_batch_view_lists_tasks_with_totals_and_enter_opens_a_task(tmp_pat
     app = viewer(tmp_path / "ledger.sqlite", run_id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, BatchScreen) and app.screen.query_one(BatchTable).rows)
+        await wait_for(pilot, lambda: "calc-1" in screen_text(app))  # rows are drawn on the next refresh
         text = screen_text(app)
         assert "solved 2 / done 3 / total 4" in text
         assert "ETA 3m 20s" in text and "elapsed 10m 00s" in text
@@ -153,28 +154,21 @@ async def test_picker_lists_recent_runs_and_enter_attaches(tmp_path):
 
 
 # --- snapshots (finished runs from ledgers with fixed content) ---------------------------------
-def test_snapshot_fix_view(tmp_path, snap_compare):
+@pytest.mark.parametrize("size", [(120, 32), (80, 24)], ids=["120x32", "80x24"])
+def test_snapshot_fix_view(tmp_path, snap_compare, size):
     run_id = fix_ledger(tmp_path / "ledger.sqlite")
 
     async def settle(pilot) -> None:
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, FixScreen) and not pilot.app.screen.workers)
-        await pilot.pause(0.2)
-        pilot.app.screen.query_one("#log").scroll_end(animate=False)  # wrapped lines settle after resize
-        await pilot.pause(0.2)
+        log = pilot.app.screen.query_one("#log")
+        heights: list[float] = []
+        while len(heights) < 3 or len(set(heights[-3:])) > 1:  # wrapped lines settle after the first resize
+            await pilot.pause(0.1)
+            heights.append(log.max_scroll_y)
+        log.scroll_end(animate=False)
+        await pilot.pause(0.1)
 
-    assert snap_compare(viewer(tmp_path / "ledger.sqlite", run_id), terminal_size=(120, 32), run_before=settle)
-
-
-def test_snapshot_fix_view_at_80x24(tmp_path, snap_compare):
-    run_id = fix_ledger(tmp_path / "ledger.sqlite")
-
-    async def settle(pilot) -> None:
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, FixScreen) and not pilot.app.screen.workers)
-        await pilot.pause(0.2)
-        pilot.app.screen.query_one("#log").scroll_end(animate=False)  # wrapped lines settle after resize
-        await pilot.pause(0.2)
-
-    assert snap_compare(viewer(tmp_path / "ledger.sqlite", run_id), terminal_size=(80, 24), run_before=settle)
+    assert snap_compare(viewer(tmp_path / "ledger.sqlite", run_id), terminal_size=size, run_before=settle)
 
 
 def test_snapshot_batch_view(tmp_path, snap_compare):
@@ -191,7 +185,14 @@ def test_snapshot_review_screen(tmp_path, snap_compare):
     run_id = fix_ledger(tmp_path / "ledger.sqlite")
 
     async def review(pilot) -> None:
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, FixScreen) and not pilot.app.screen.workers)
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, FixScreen)
+                and not pilot.app.screen.workers
+                and pilot.app.screen.state.title != ""
+            ),
+        )
         await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen))
         await pilot.pause(0.2)

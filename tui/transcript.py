@@ -13,6 +13,7 @@ from textual.widgets import RichLog, Static
 from agent.events import Event
 
 OUTPUT_LINES = 6
+MAX_ENTRIES = 2000
 LINE_CHARS = 400
 
 
@@ -45,9 +46,23 @@ class Transcript(Vertical):
     def on_mount(self) -> None:
         self.query_one("#stream", Static).display = False
         self._streamed = ""
+        self._entries: list[RenderableType] = []
+        self._width = 0
 
     def write(self, renderable: RenderableType) -> None:
+        self._entries = [*self._entries[-(MAX_ENTRIES - 1) :], renderable]
         self.query_one("#log", RichLog).write(renderable)
+
+    def on_resize(self) -> None:
+        """Re-wrap every entry at the new width (RichLog keeps lines wrapped at the width they were written at)."""
+        if self.size.width == self._width:
+            return
+        self._width = self.size.width
+        log = self.query_one("#log", RichLog)
+        log.clear()
+        for entry in self._entries:
+            log.write(entry)
+        log.scroll_end(animate=False)
 
     def stream(self, text: str) -> None:
         """Add a `text_delta` (live runs only; the ledger keeps the whole turn's text instead)."""
