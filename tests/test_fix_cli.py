@@ -103,8 +103,8 @@ def test_solved_at_first_rung_with_thinking_blocks_echoed(tmp_path, repo, issue_
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert [a["effort"] for a in result["attempts"]] == ["high"]
-    messages = [request.body["messages"] for request in fake.requests if request.path.endswith("/messages")]
-    second_turn_assistant = messages[1][1]["content"]
+    second_turn = next(request.body["messages"] for request in fake.requests if len(request.body["messages"]) == 3)
+    second_turn_assistant = second_turn[1]["content"]
     assert second_turn_assistant[0]["type"] == "thinking"
     assert second_turn_assistant[0]["signature"] == fake.sign("add() subtracts.")
     assert all(request.body["output_config"] == {"effort": "high"} for request in fake.requests)
