@@ -26,6 +26,7 @@ from agent.fix_flow import FixOptions, run_fix
 from agent.ledger import Ledger
 from agent.planner import classify, plan_ladder
 from agent.render import EventPrinter, print_fix_summary
+from sandboxes.commands import sandbox_app
 from tasks.commands import tasks_app
 from tasks.issues import read_issue
 
@@ -214,16 +215,8 @@ def tui(
     attach(config_for(Path.cwd()), run_id)
 
 
-def _sandbox_app() -> None:
-    try:
-        from sandboxes.commands import sandbox_app
-    except ImportError:
-        return
-    app.add_typer(sandbox_app, name="sandbox", help="Build, check and clean the Docker sandboxes.")
-    app.add_typer(tasks_app, name="tasks", help="List, show and validate benchmark tasks.")
-
-
-_sandbox_app()
+app.add_typer(sandbox_app, name="sandbox", help="Build, check and clean the Docker sandboxes.")
+app.add_typer(tasks_app, name="tasks", help="List, show and validate benchmark tasks.")
 bench_commands.register(app)
 
 
