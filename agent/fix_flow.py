@@ -17,7 +17,7 @@ from rich.console import Console
 
 from agent.budget import Budget
 from agent.compose import check_repo, model_factory, price_lookup, sandbox_factory, task_from_issue
-from agent.config import load_config
+from agent.config import AgentConfig, load_config
 from agent.effort import EffortLevel, format_ladder
 from agent.errors import AgentError, ConfigError
 from agent.events import EventSink
@@ -45,6 +45,19 @@ class FixOptions(BaseModel):
     kind: str = "fix"
 
 
+def fix_config(options: FixOptions, root: Path | None) -> AgentConfig:
+    """The configuration a fix runs with: the repository's agent.toml (when `root` is known) plus the flags."""
+    return load_config(
+        project_dir=root,
+        overrides={
+            "ledger": None if options.ledger is None else str(options.ledger),
+            "sandbox.kind": options.sandbox,
+            "sandbox.image": options.image,
+            "budget.max_cost_usd": None if options.max_cost is None else str(options.max_cost),
+        },
+    )
+
+
 def run_fix(
     issue: IssueText,
     options: FixOptions,
@@ -57,15 +70,7 @@ def run_fix(
     if options.sandbox not in (None, "docker", "local"):
         raise ConfigError(f"unknown sandbox {options.sandbox!r}: use docker or local")
     root, head, dirty = check_repo(options.repo.resolve())
-    config = load_config(
-        project_dir=root,
-        overrides={
-            "ledger": None if options.ledger is None else str(options.ledger),
-            "sandbox.kind": options.sandbox,
-            "sandbox.image": options.image,
-            "budget.max_cost_usd": None if options.max_cost is None else str(options.max_cost),
-        },
-    )
+    config = fix_config(options, root)
     if dirty:
         say.print("[yellow]warning:[/] uncommitted changes are not part of what the agent sees (it starts from HEAD)")
     test_cmd = options.test_cmd

@@ -125,5 +125,5 @@ def affordable_max_tokens(prompt_tokens: int, left: Decimal, price: PriceQuote) 
     return int(room / price.output)
 
 
-def format_usd(value: Decimal | None, places: int = 4) -> str:
+def format_usd(value: Decimal | float | None, places: int = 4) -> str:
     return "unpriced" if value is None else f"${value:.{places}f}"

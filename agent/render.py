@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.events import Event
+from agent.pricing import format_usd
 
 
 def _one_line(text: str, limit: int = 110) -> str:
@@ -55,10 +56,6 @@ class EventPrinter:
             say(f"[yellow]warning:[/] {escape(data['text'])}")
 
 
-def _usd(value: Any) -> str:
-    return "unpriced" if value is None else f"${value:.4f}"
-
-
 def print_fix_summary(console: Console, result: dict[str, Any]) -> None:
     table = Table(title=f"run {result['run_id']}", show_lines=False)
     for column in (
@@ -84,7 +81,7 @@ def print_fix_summary(console: Console, result: dict[str, Any]) -> None:
             str(attempt["input_tokens"]),
             str(attempt["cache_read_tokens"]),
             str(attempt["output_tokens"]),
-            _usd(attempt["api_cost_usd"]),
+            format_usd(attempt["api_cost_usd"]),
             f"{attempt['review_minutes']:g}{'' if attempt['review_measured'] else ' (est)'}",
         )
     console.print(table)
@@ -94,7 +91,7 @@ def print_fix_summary(console: Console, result: dict[str, Any]) -> None:
     if result["branch"]:
         console.print(f"branch [bold]{result['branch']}[/]  patch {result['patch_path']}")
     console.print(
-        f"API {_usd(result['api_cost_usd'])} + review {result['review_minutes']:g} min "
-        f"({_usd(result['review_cost_usd'])}) = total {_usd(result['total_cost_usd'])}"
+        f"API {format_usd(result['api_cost_usd'])} + review {result['review_minutes']:g} min "
+        f"({format_usd(result['review_cost_usd'])}) = total {format_usd(result['total_cost_usd'])}"
         + (" per solved issue" if result["solved"] else "")
     )

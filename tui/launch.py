@@ -20,7 +20,7 @@ from agent.compose import check_repo
 from agent.config import AgentConfig, ReviewConfig, load_config
 from agent.errors import AgentError, TaskError
 from agent.events import EventSink
-from agent.fix_flow import FixOptions, run_fix
+from agent.fix_flow import FixOptions, fix_config, run_fix
 from agent.ledger import Ledger
 from tasks.issues import IssueText
 from tui.app import AgentApp, Work
@@ -57,8 +57,7 @@ def _fix_config(options: FixOptions) -> AgentConfig:
         root: Path | None = check_repo(options.repo.resolve())[0]
     except AgentError:
         root = None  # run_fix reports the problem itself
-    overrides = {"ledger": None if options.ledger is None else str(options.ledger)}
-    return load_config(project_dir=root, overrides=overrides)
+    return fix_config(options, root)
 
 
 def run_fix_in_tui(
