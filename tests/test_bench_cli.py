@@ -99,11 +99,19 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     args = [sys.executable, "-m", "agent", "bench", str(suite), "--ladder", ladder, "--run-id", "killed", "--json"]
     runner = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ledger_path = tmp_path / "agent-home" / "ledger.sqlite"
+    predictions_path = tmp_path / "agent-home/runs/killed/predictions.jsonl"
+
+    def predicted() -> list[str]:
+        lines = predictions_path.read_text().splitlines() if predictions_path.exists() else []
+        return [json.loads(line)["instance_id"] for line in lines]
+
+    # Kill once two tasks are finished in the ledger and the outputs were rewritten after them
+    # (the rewrite follows the ledger's commit), while the third task is running.
     deadline = time.time() + 120
     while time.time() < deadline:
         if ledger_path.exists():
             issues = Ledger(ledger_path).issues("killed") if Ledger(ledger_path).run("killed") else []
-            if sum(issue.status == "unsolved" for issue in issues) >= 2:
+            if sum(issue.status == "unsolved" for issue in issues) >= 2 and len(predicted()) >= 2:
                 break
         time.sleep(0.1)
     runner.send_signal(signal.SIGKILL)
@@ -111,11 +119,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     ledger = Ledger(ledger_path)
     before = [(issue.key, issue.status) for issue in ledger.issues("killed")]
     assert before[:2] == [("ops__add", "unsolved"), ("ops__mul", "unsolved")]
-    predictions_path = tmp_path / "agent-home/runs/killed/predictions.jsonl"
-    assert [json.loads(line)["instance_id"] for line in predictions_path.read_text().splitlines()][:2] == [
-        "ops__add",
-        "ops__mul",
-    ]
+    assert predicted()[:2] == ["ops__add", "ops__mul"]
 
     result = bench(tmp_path, "--resume", "killed")
     keys = ["ops__add", "ops__mul", "ops__neg", "ops__half"]
@@ -125,8 +129,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     assert [item for item in after if item[1] != "interrupted"] == [(key, "unsolved") for key in keys]
     assert len(after) == 4 + len(interrupted) and len(interrupted) <= 1
     assert before[2:] == [(key, "running") for key in interrupted]
-    predictions = [json.loads(line)["instance_id"] for line in predictions_path.read_text().splitlines()]
-    assert predictions == keys
+    assert predicted() == keys
     finished = [a for a in ledger.attempts("killed") if a.state == "finished"]
     assert sorted(ledger.issue(a.issue_id).key for a in finished) == sorted(keys)
     assert ledger.run("killed").status == "finished"
