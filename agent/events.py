@@ -26,6 +26,7 @@ KINDS = (
     "assistant",
     "tool_call",
     "tool_result",
+    "work_patch",
     "model_call",
     "tests",
     "attempt_finished",

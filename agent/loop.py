@@ -3,6 +3,8 @@
 The loop ends when the model ends its turn without a tool call, at the effort level's turn
 limit, when the budget would be exceeded, after three malformed tool calls in a row, or when
 the user asks to stop. It never judges success itself: the runner runs the tests afterwards.
+After a turn that may have changed files, `agent.work_patch` looks at the diff in the background
+for the live view.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from agent.pricing import PriceQuote
 from agent.protocols import Model
 from agent.tool_specs import STANDARD_TOOLS
 from agent.tools import ToolRunner
+from agent.work_patch import WorkPatchWatcher
 
 MAX_MALFORMED_IN_A_ROW = 3
 TOOLS_CHARS = sum(len(tool.model_dump_json()) for tool in STANDARD_TOOLS)
@@ -46,6 +49,8 @@ class AttemptContext:
     emit: Callable[[str, dict], None]
     record_call: Callable[[int, ModelTurn, int], None]
     stop: threading.Event = field(default_factory=threading.Event)
+    work_diff: Callable[[], str] | None = None
+    """The sandbox's current diff; when set, its changes are emitted as `work_patch` events."""
 
 
 @dataclass
@@ -65,6 +70,7 @@ def run_loop(ctx: AttemptContext) -> LoopResult:
     result = LoopResult(outcome="", turns=0, plan="", messages=messages, model_time_s=0.0, command_time_s=0.0)
     prompt_tokens = estimate_tokens(len(ctx.system) + TOOLS_CHARS + len(ctx.task))
     malformed = 0
+    watcher = WorkPatchWatcher(ctx.work_diff, ctx.emit) if ctx.work_diff is not None else None
     began = time.perf_counter()
     try:
         for turn in range(1, ctx.max_turns + 1):
@@ -109,6 +115,8 @@ def run_loop(ctx: AttemptContext) -> LoopResult:
                 )
                 results.append(outcome.result)
             messages.append(Message(role="user", content=results))
+            if watcher is not None:
+                watcher.after_turn(turn, reply.tool_calls)
             new_chars = sum(len(item.output) + 100 for item in results)
             prompt_tokens = reply.usage.input_tokens + reply.usage.output_tokens + estimate_tokens(new_chars)
             if malformed >= MAX_MALFORMED_IN_A_ROW:
@@ -118,5 +126,8 @@ def run_loop(ctx: AttemptContext) -> LoopResult:
         result.outcome, result.detail = signal.outcome, str(signal)
     except ContextWindowError as exc:
         result.outcome, result.detail = "context_window", str(exc)
+    finally:
+        if watcher is not None:
+            watcher.close()
     result.wall_s = time.perf_counter() - began
     return result

@@ -271,6 +271,7 @@ def _attempt(
             emit=emit,
             record_call=record_call,
             stop=ctx.stop,
+            work_diff=sandbox.diff,
         )
         loop: LoopResult | None = None
         tests: TestRun | None = None

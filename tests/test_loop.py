@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,21 @@ def test_classifier_model_decides_or_falls_back_to_rules(tmp_path, answer):
     data = json.loads(done.stdout)
     expected = ("complex_bug", "model") if answer == "complex_bug" else ("bug_fix", "rules")
     assert (data["task_type"], data["decided_by"]) == expected
+
+
+def test_work_patch_events_follow_each_change_to_the_diff_and_only_changes(tmp_path):
+    # The looks run in the background while the model thinks: each turn here thinks for 0.5 s.
+    turns = [
+        plan_turn(),  # a view: no look at the diff
+        {"text": "Try.", "tool_calls": [{"name": "bash", "input": {"command": "echo '# note' >> calc/ops.py"}}]},
+        {"text": "Check.", "tool_calls": [{"name": "bash", "input": {"command": "git status --short"}}]},  # no change
+        edit_turn(RIGHT_FIX),
+        {"text": "Fixed."},
+    ]
+    turns = [{**turn, "delay_s": 0.5} for turn in turns]
+    done, result, ledger = fix_with_script(tmp_path, turns)
+    assert done.returncode == 0, done.stderr
+    patches = [event.data for event in ledger.events(result["run_id"], kinds=("work_patch",))]
+    assert [(p["turn"], p["files"], p["added"], p["removed"]) for p in patches] == [(2, 1, 1, 0), (4, 1, 2, 1)]
+    assert patches[0]["patch"].endswith("+# note\n")
+    assert patches[-1]["patch"] == Path(result["patch_path"]).read_text()  # the last look is the delivered patch

@@ -86,11 +86,13 @@ class Setup:
             ledger=Ledger(self.ledger_path), review=self.config.review, reviewer="ana", monotonic=lambda: self.now[0]
         )
 
-    def app(self, gate: Gate | None = None) -> AgentApp:
+    def app(self, *gates: Gate) -> AgentApp:
         issue = read_issue(None, ISSUE, env={})
 
         def work(on_event: EventSink, stop: threading.Event) -> Any:
-            sink = gate.wrap(on_event) if gate else on_event
+            sink = on_event
+            for gate in gates:
+                sink = gate.wrap(sink)
             return run_fix(issue, self.options, self.env, Console(file=io.StringIO()), sink, stop)
 
         return AgentApp(self.context, work=work)
@@ -210,6 +212,41 @@ async def test_diff_key_shows_the_solved_attempts_patch(tmp_path):
         assert "-    return a - b" in text and "+    return a + b" in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, FixScreen))
+
+
+async def test_diff_key_during_an_attempt_shows_its_work_so_far(tmp_path):
+    setup = Setup(tmp_path, ESCALATE)
+    first_turn = Gate(lambda event: event.kind == "turn_started")
+    first_patch = Gate(lambda event: event.kind == "work_patch")
+    app = setup.app(first_turn, first_patch)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, first_turn.reached.is_set)
+        screen = app.screen
+        assert isinstance(screen, FixScreen)
+        await wait_for(pilot, lambda: screen.state.running_rung() is not None)
+        await pilot.press("d")
+        toasts = app._notifications  # the headless screenshot does not draw toasts
+        await wait_for(pilot, lambda: any("no change yet in attempt 1" in n.message for n in toasts), seconds=5)
+        assert isinstance(app.screen, FixScreen)
+        first_turn.opened.set()
+        await wait_for(pilot, first_patch.reached.is_set)
+        await wait_for(pilot, lambda: bool(screen.state.work_patch))
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen))
+        assert app.screen.heading.startswith("Diff of the running attempt 1, scripted:")
+        assert "after turn 2" in app.screen.heading
+        assert "+    return a - b + 0" in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, FixScreen))
+        assert "patch now: 1 file(s), +1 -1" in screen_text(app)
+        first_patch.opened.set()
+        await wait_until_over(pilot, app)
+        assert "+    return a + b" in screen.state.work_patch  # attempt 2's own work, not attempt 1's
+        patches = [e.data for e in setup.context.ledger.events(screen.state.run_id, kinds=("work_patch",))]
+        assert [(data["turn"], data["files"], data["added"], data["removed"]) for data in patches] == [
+            (2, 1, 1, 1),
+            (2, 1, 1, 1),
+        ]
 
 
 async def test_stop_key_ends_the_attempt_after_the_current_turn_and_skips_the_rest(tmp_path):

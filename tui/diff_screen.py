@@ -1,4 +1,4 @@
-"""A patch, full screen: the final (passing) attempt's diff, or the latest finished attempt's."""
+"""A patch, full screen: the running attempt's work so far, the passing attempt's, or the latest finished one's."""
 
 from __future__ import annotations
 

@@ -155,7 +155,16 @@ class FixScreen(Screen[None]):
             self.app.pop_screen()
 
     def action_diff(self) -> None:
-        self.load_attempt("diff")
+        running = self.state.running_rung()
+        if running is None:
+            self.load_attempt("diff")
+            return
+        attempt = f"attempt {(self.state.current or 0) + 1}, {running.rung}"
+        if not self.state.work_patch:
+            self.notify(f"no change yet in {attempt}", severity="warning")
+            return
+        heading = f"Diff of the running {attempt}, after turn {self.state.work_patch_turn} — {self.state.title}"
+        self.app.push_screen(DiffScreen(heading, self.state.work_patch))
 
     def action_review(self) -> None:
         self.load_attempt("review")

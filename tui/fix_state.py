@@ -57,6 +57,8 @@ class FixState(BaseModel):
     error: str = ""
     rungs: list[RungState] = Field(default_factory=list)
     current: int | None = None  # index of the rung of the latest attempt
+    work_patch: str = ""  # the running attempt's diff as of its latest `work_patch` event
+    work_patch_turn: int = 0
 
     def accepts(self, event: Event) -> bool:
         """Whether `event` belongs to this view's issue (the first issue seen when none was chosen)."""
@@ -78,6 +80,9 @@ class FixState(BaseModel):
             rung = self.rungs[self.current]
             rung.state, rung.turn, rung.max_turns = "running", 0, data.get("max_turns", 0)
             rung.attempt_id = event.attempt_id
+            self.work_patch, self.work_patch_turn = "", 0
+        elif event.kind == "work_patch" and self.current is not None:
+            self.work_patch, self.work_patch_turn = data.get("patch", ""), data.get("turn", 0)
         elif event.kind == "turn_started" and self.current is not None:
             self.rungs[self.current].turn = data.get("turn", 0)
             self.rungs[self.current].max_turns = data.get("max_turns", self.rungs[self.current].max_turns)
@@ -101,6 +106,13 @@ class FixState(BaseModel):
                     rung.state = "error"
                 elif rung.state == "waiting":
                     rung.state = "not needed" if self.status == "solved" else "not run"
+
+    def running_rung(self) -> RungState | None:
+        """The rung whose attempt is running now, if any."""
+        if self.status != "running" or self.current is None:
+            return None
+        rung = self.rungs[self.current]
+        return rung if rung.state == "running" else None
 
     def _has(self, index: object) -> bool:
         return isinstance(index, int) and 0 <= index < len(self.rungs)

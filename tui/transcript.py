@@ -105,6 +105,9 @@ class Transcript(Vertical):
             output = trim(data.get("output", ""))
             mark = "  ! error\n" if data.get("is_error") else ""
             return Text(mark + "\n".join("  " + row for row in output.splitlines()), style="dim")
+        if kind == "work_patch":
+            files, added, removed = data.get("files", 0), data.get("added", 0), data.get("removed", 0)
+            return Text(f"  patch now: {files} file(s), +{added} -{removed}  (d shows it)", style="dim cyan")
         if kind == "tests":
             passed = bool(data.get("passed"))
             counts = counts_text(data.get("counts")) or "no counts"
