@@ -5,10 +5,11 @@ Each task (or, for a grid, each task x rung) is a job. A job runs the same `run_
 judged SWE-bench style by `tasks.evaluation.evaluate_patch` (a fresh sandbox, test_patch applied);
 others by their test command.
 
-Resume: a job is done when its issue row is solved, unsolved, budget_exhausted or a non-infra
-error. `--resume ID` first marks the rows the dead runner left `running` as `interrupted` and the
-infra errors and budget skips it will run again as `superseded` (their attempts' spend still
-counts; the rows do not count as issues), then runs every job that is not done. predictions.jsonl
+Resume: a job is done when its issue row is solved, unsolved, budget_exhausted or an error that
+is not the infrastructure's or the provider's. `--resume ID` first marks the rows the dead runner
+left `running` as `interrupted`, and the infra/provider errors and budget skips it will run again
+as `superseded` (their attempts' spend still counts; the rows do not count as issues), then runs
+every job that is not done. predictions.jsonl
 and report.json are rewritten from the ledger, so they hold each finished job exactly once.
 """
 
@@ -41,6 +42,8 @@ from agent.testing import detect_test_cmd
 from tasks.models import Task
 
 FINISHED = ("solved", "unsolved", "budget_exhausted")
+RETRIED_ERRORS = ("infra", "provider")
+"""Error kinds a resumed batch runs again: the sandbox or the model's service failed, not the model."""
 
 
 class BenchOptions(BaseModel):
@@ -258,7 +261,7 @@ def claim_run(ledger: Ledger, run_id: str, grid: bool) -> set[str]:
     for issue in ledger.issues(run_id):
         if issue.status == "running":
             ledger.finish_issue(issue.id, "interrupted")
-        elif issue.status == "skipped" or (issue.status == "error" and issue.error_kind == "infra"):
+        elif issue.status == "skipped" or (issue.status == "error" and issue.error_kind in RETRIED_ERRORS):
             ledger.finish_issue(issue.id, "superseded", error=issue.error)
         elif issue.status in FINISHED or issue.status == "error":
             done.add(job_key(issue, grid))

@@ -80,7 +80,7 @@ def bench(
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address.")] = None,
     max_cost: Annotated[float | None, typer.Option("--max-cost", help="API cap in USD for the whole batch.")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Id for the new run.")] = None,
-    resume: Annotated[str | None, typer.Option("--resume", help="Continue this run's unfinished jobs.")] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue this run (reruns infra errors).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Only the first N tasks.")] = None,
     ids: Annotated[str | None, typer.Option("--ids", help="Only these instance ids: ID,ID,...")] = None,
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,

@@ -170,6 +170,27 @@ def test_batch_cap_is_never_exceeded_and_unaffordable_tasks_are_skipped(tmp_path
         assert set(statuses.values()) <= {"unsolved", "budget_exhausted", "skipped"}
 
 
+def test_resume_reruns_tasks_that_failed_for_the_provider_but_not_the_models_failures(tmp_path, make_fake, fake_env):
+    suite = make_suite(tmp_path / "suite", ["add", "mul"])
+    fake = make_fake({"rules": [{"turns": [{"text": "Done."}]}], "faults": [{"status": 401, "count": 1}]})
+    ladder = ("--ladder", "claude-opus-4-7@low")
+    first = bench(tmp_path, str(suite), *ladder, "--run-id", "flaky", env=fake_env(fake))
+    assert (first["error_ids"], first["unresolved_ids"]) == (["ops__add"], ["ops__mul"])
+    ledger = ledger_of(tmp_path)
+    assert [(i.key, i.status, i.error_kind) for i in ledger.issues("flaky")] == [
+        ("ops__add", "error", "provider"),
+        ("ops__mul", "unsolved", None),
+    ]
+
+    second = bench(tmp_path, "--resume", "flaky", env=fake_env(fake))
+    assert (second["instances"], second["error_ids"], second["unresolved_ids"]) == (2, [], ["ops__mul", "ops__add"])
+    assert [(i.key, i.status) for i in ledger.issues("flaky")] == [
+        ("ops__add", "superseded"),
+        ("ops__mul", "unsolved"),
+        ("ops__add", "unsolved"),
+    ]
+
+
 def test_resume_of_a_live_run_is_refused(tmp_path):
     ledger = ledger_of(tmp_path)
     from agent.config import ReviewConfig
