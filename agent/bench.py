@@ -9,8 +9,8 @@ Resume: a job is done when its issue row is solved, unsolved, budget_exhausted o
 is not the infrastructure's or the provider's. `--resume ID` first marks the rows the dead runner
 left `running` as `interrupted`, and the infra/provider errors and budget skips it will run again
 as `superseded` (their attempts' spend still counts; the rows do not count as issues), then runs
-every job that is not done. predictions.jsonl
-and report.json are rewritten from the ledger, so they hold each finished job exactly once.
+every job that is not done. predictions.jsonl and report.json are rewritten from the ledger, so
+they hold each finished job exactly once.
 """
 
 from __future__ import annotations
