@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -26,8 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.batch_budget import Batch, BatchBudget, IssueBudget, worst_case_usd
 from agent.bench_outputs import bench_result, write_outputs
+from agent.bench_planning import TaskTypes, recorded_task_types
 from agent.budget import estimate_tokens
-from agent.compose import model_factory, price_lookup, sandbox_factory
+from agent.compose import model_factory, price_lookup, rung_fit, sandbox_factory
 from agent.config import AgentConfig, load_config
 from agent.effort import EffortLevel, Rung
 from agent.errors import AgentError, ConfigError
@@ -35,9 +36,9 @@ from agent.events import EventSink, ignore
 from agent.ledger import IssueRow, Ledger, RunRow
 from agent.ledger.store import owner_tag
 from agent.loop import TOOLS_CHARS
-from agent.planner import Classification, Plan, classify, plan_ladder
+from agent.planner import Classification, Plan, RungFit, classify, plan_ladder
 from agent.prompts import system_prompt, task_message
-from agent.runner import EvaluationFailed, RunContext, run_issue
+from agent.runner import EvaluationFailed, RunContext, record_classifier_calls, run_issue
 from agent.testing import detect_test_cmd
 from tasks.models import Task
 
@@ -99,6 +100,9 @@ class Job(BaseModel):
     plan: Plan
     test_cmd: str
     rung: str = ""
+    classify: bool = False
+    """The classifier model decides the task's type when the job runs (see agent.bench_planning);
+    until then `plan` is the rules' plan."""
 
     @property
     def key(self) -> str:
@@ -115,33 +119,36 @@ def classification_for(task: Task, config: AgentConfig) -> Classification:
     return classify(task.problem_statement, task.labels, config.planner)
 
 
-def plan_jobs(tasks: list[Task], options: BenchOptions, config: AgentConfig) -> list[Job]:
+def plan_jobs(tasks: list[Task], options: BenchOptions, config: AgentConfig, fit: RungFit | None = None) -> list[Job]:
     grid = parse_grid(options.grid) if options.grid else []
     if grid and (options.ladder or options.model or options.policy):
         raise ConfigError("--grid runs every rung on its own: drop --ladder/--model/--policy")
     if options.policy not in (None, "planner"):
         raise ConfigError(f"unknown bench policy {options.policy!r}: use planner (or --ladder/--model)")
-    effort = EffortLevel.parse(options.effort) if options.effort else None
+    rungs: list[Rung | None] = [*grid] or [None]
     jobs: list[Job] = []
     for task in tasks:
         test_cmd = task.test_cmd or (detect_test_cmd(Path(task.repo_path)) if task.repo_path else None)
         if test_cmd is None:
             raise ConfigError(f"task {task.instance_id} has no test_cmd and none can be detected: set it")
         classification = classification_for(task, config)
-        if grid:
-            jobs.extend(
-                Job(
-                    task=task,
-                    test_cmd=test_cmd,
-                    rung=str(rung),
-                    plan=Plan(classification=classification, ladder=[rung], ladder_source="grid"),
-                )
-                for rung in grid
+        later = not task.task_type and bool(config.planner.classifier_model)
+        for rung in rungs:
+            plan = job_plan(classification, options, config, fit, rung)
+            jobs.append(
+                Job(task=task, test_cmd=test_cmd, rung="" if rung is None else str(rung), plan=plan, classify=later)
             )
-        else:
-            plan = plan_ladder(classification, config, options.ladder, options.model, effort)
-            jobs.append(Job(task=task, plan=plan, test_cmd=test_cmd))
     return jobs
+
+
+def job_plan(
+    classification: Classification, options: BenchOptions, config: AgentConfig, fit: RungFit | None, rung: Rung | None
+) -> Plan:
+    """A job's plan: its grid rung alone, else the ladder the options and the task type give."""
+    if rung is not None:
+        return Plan(classification=classification, ladder=[rung], ladder_source="grid")
+    effort = EffortLevel.parse(options.effort) if options.effort else None
+    return plan_ladder(classification, config, options.ladder, options.model, effort, fit=fit)
 
 
 def select_tasks(options: BenchOptions) -> list[Task]:
@@ -167,6 +174,9 @@ class Bench:
     grid: bool
     issue_cap: Decimal | None
     lock: threading.Lock
+    options: BenchOptions = field(default_factory=BenchOptions)
+    fit: RungFit | None = None
+    task_types: TaskTypes = field(default_factory=TaskTypes)
 
     @property
     def config(self) -> AgentConfig:
@@ -210,14 +220,23 @@ def run_job(bench: Bench, job: Job) -> int | None:
     ctx = bench.ctx
     if ctx.stop.is_set():
         return None
-    worst, left = first_call_worst_case(bench, job), bench.batch.left()
-    if worst is not None and left is not None and worst > left:
-        issue_id = add_skipped(ctx, job, f"the batch has ${left:.4f} left; the first call could cost ${worst:.4f}")
-        return issue_id
-    if job.task.FAIL_TO_PASS:
-        ctx = replace(ctx, evaluate=evaluator(ctx))
     budget = IssueBudget(bench.issue_cap, bench.batch, job.key)
     try:
+        if job.classify:
+            rung = job.plan.ladder[0] if job.rung else None
+            plan = bench.task_types.plan(
+                job.task,
+                job.plan,
+                ctx,
+                budget,
+                lambda decided: job_plan(decided, bench.options, bench.config, bench.fit, rung),
+            )
+            job = job.model_copy(update={"plan": plan, "classify": False})
+        worst, left = first_call_worst_case(bench, job), bench.batch.left()
+        if worst is not None and left is not None and worst > left:
+            return add_skipped(ctx, job, f"the batch has ${left:.4f} left; the first call could cost ${worst:.4f}")
+        if job.task.FAIL_TO_PASS:
+            ctx = replace(ctx, evaluate=evaluator(ctx))
         return run_issue(ctx, job.task, job.plan, job.test_cmd, budget).issue_id
     except AgentError:
         return None  # run_issue recorded it on the issue row
@@ -239,6 +258,7 @@ def add_skipped(ctx: RunContext, job: Job, reason: str) -> int:
         ladder=",".join(str(rung) for rung in job.plan.ladder),
         policy=job.plan.ladder_source,
     )
+    record_classifier_calls(ctx.ledger, issue_id, job.plan.classification)
     ctx.ledger.finish_issue(issue_id, "skipped", error=reason)
     return issue_id
 
@@ -268,13 +288,6 @@ def claim_run(ledger: Ledger, run_id: str, grid: bool) -> set[str]:
     return done
 
 
-def spent_so_far(ledger: Ledger, run_id: str) -> Decimal:
-    spent = Decimal(0)
-    for attempt in ledger.attempts(run_id):
-        spent += sum((call.cost_usd for call in ledger.calls(attempt.id) if call.cost_usd is not None), Decimal(0))
-    return spent
-
-
 ProgressSink = Callable[[Job, IssueRow | None, Decimal], None]
 """(job, its issue row or None when not run, its API spend)."""
 
@@ -286,8 +299,11 @@ def run_bench(
     on_start: Callable[[int, str], None],
     on_event: EventSink = ignore,
     stop: threading.Event | None = None,
+    note: Callable[[str], None] = lambda _text: None,
 ) -> dict[str, Any]:
-    """Run (or resume) a batch; returns the final result object (see `bench_result`)."""
+    """Run (or resume) a batch; returns the final result object (see `bench_result`).
+
+    `note` hears, once, which models the planner left out of its ladders and why."""
     config = load_config(
         project_dir=Path.cwd(),
         overrides={
@@ -307,7 +323,11 @@ def run_bench(
             options = BenchOptions.model_validate({**recorded.args["options"], **executor_fields(options)})
         elif options.run_id and ledger.run(options.run_id) is not None:
             raise ConfigError(f"run {options.run_id} already exists: pass --resume {options.run_id} to continue it")
-        jobs = plan_jobs(select_tasks(options), options, config)
+        fit = rung_fit(config, env)
+        jobs = plan_jobs(select_tasks(options), options, config, fit)
+        left_out = sorted({reason for job in jobs for reason in job.plan.left_out})
+        if left_out:
+            note(f"the planner left out {', '.join(left_out)}")
         make_model = model_factory(config, env)
         for job in jobs:
             for rung in job.plan.ladder:
@@ -342,13 +362,16 @@ def run_bench(
         for job in jobs:
             if job.key in done:
                 on_done(job, None, Decimal(0))
-        spent = spent_so_far(ledger, run_id)
+        spent = ledger.spent(run_id)  # a resumed run's earlier spend, the classifier's calls included
         bench = Bench(
             ctx=ctx,
             batch=BatchBudget(options.max_cost, spent),
             grid=grid,
             issue_cap=config.budget.max_cost_usd,
             lock=threading.Lock(),
+            options=options,
+            fit=fit,
+            task_types=TaskTypes(recorded_task_types(ledger, run_id)),
         )
         from agent.bench_executors import execute
 

@@ -11,26 +11,62 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from agent.config import AgentConfig
 from agent.ledger import IssueRow
+from agent.render import say
+
+
+def has_terminal() -> bool:
+    """Whether a full-screen view can run: stdin and stdout are both a terminal."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def ensure_image(config: AgentConfig, sandbox: str | None, console: Console) -> None:
+    """Build the default sandbox image first when a Docker run needs it and it is missing."""
+    from sandboxes.prepare import ensure_image as ensure
+
+    sandbox_config = config.sandbox if sandbox is None else config.sandbox.model_copy(update={"kind": sandbox})
+    ensure(sandbox_config, lambda line: console.print(line, markup=False, highlight=False))
+
+
+def html_file(path: Path | None) -> Path | None:
+    """Typer callback for --html: a file to write, in a folder that exists."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory: name the file to write, e.g. {path / 'report.html'}")
+    if not path.parent.is_dir():
+        raise typer.BadParameter(f"folder {path.parent} does not exist: create it or choose another path")
+    return path
+
+
+def positive_cost(value: float | None) -> float | None:
+    """Typer callback for --max-cost: a USD cap must be more than 0."""
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"{value:g} is not a cost cap: give an amount in USD above 0, e.g. 2.50")
+    return value
+
 
 GRID_HELP = "Every task at every rung, no escalation: MODEL[,MODEL...]@EFFORT[,EFFORT...] (repeatable)."
 POLICY_HELP = "A ladder to evaluate offline on grid runs: [NAME=]MODEL@EFFORT[,...] or `planner` (repeatable)."
 
 
 class BenchProgress:
-    """Solved/failed/cost so far: a Rich progress bar in a terminal, else one plain line per job."""
+    """Solved/failed/cost so far: a Rich progress bar in a terminal, else one plain `n/N` line per job."""
 
     def __init__(self, console: Console, live: bool) -> None:
         self.console, self.live = console, live
-        self.solved = self.failed = 0
+        self.solved = self.failed = self.finished = self.total = 0
         self.cost = Decimal(0)
         self.progress: Progress | None = None
         self.bar: Any = None
 
     def start(self, total: int, run_id: str) -> None:
-        self.console.print(f"bench run [bold]{run_id}[/]: {total} job(s)")
+        self.total = total
+        say(self.console, f"bench run [bold]{escape(run_id)}[/]: {total} job(s)")
         if self.live:
             self.progress = Progress(
                 TextColumn("[bold]bench"),
@@ -48,6 +84,7 @@ class BenchProgress:
 
     def done(self, job: Any, issue: IssueRow | None, spent: Decimal) -> None:
         self.cost += spent
+        self.finished += 1
         status = issue.status if issue else "done earlier"
         if status == "solved":
             self.solved += 1
@@ -56,7 +93,7 @@ class BenchProgress:
         if self.progress is not None:
             self.progress.update(self.bar, advance=1, description=self._line())
         else:
-            self.console.print(f"{job.key}: {status}  ({self._line()})")
+            say(self.console, f"{self.finished}/{self.total} {escape(job.key)}: {status}  ({self._line()})")
 
     def stop(self) -> None:
         if self.progress is not None:
@@ -78,10 +115,12 @@ def bench(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Tasks run at once.")] = 1,
     executor: Annotated[str, typer.Option("--executor", help="local (threads) or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address.")] = None,
-    max_cost: Annotated[float | None, typer.Option("--max-cost", help="API cap in USD for the whole batch.")] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", callback=positive_cost, help="API cap in USD for the whole batch.")
+    ] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Id for the new run.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue this run (reruns infra errors).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N tasks.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N tasks.")] = None,
     ids: Annotated[str | None, typer.Option("--ids", help="Only these instance ids: ID,ID,...")] = None,
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the final JSON object.")] = False,
@@ -115,21 +154,36 @@ def bench(
         ledger=STATE.ledger_path,
     )
     console = Console(stderr=True) if as_json else Console()
-    if not as_json and not no_tui and sys.stdout.isatty():
+    notes: list[str] = []
+    if not as_json and not no_tui and has_terminal():
         from agent.cli import config_for
         from tui.launch import run_in_tui
 
         config = config_for(Path.cwd())
-        result = run_in_tui(
-            lambda on_event, stop: run_bench(options, os.environ, _nothing, _nothing, on_event, stop),
-            config.ledger_path,
-            config.review,
-            batch=True,
-        )
+        ensure_image(config, options.sandbox, console)
+        try:
+            result = run_in_tui(
+                lambda on_event, stop: run_bench(options, os.environ, _nothing, _nothing, on_event, stop, notes.append),
+                config.ledger_path,
+                config.review,
+                batch=True,
+            )
+        finally:
+            for text in notes:
+                console.print(f"[yellow]note:[/] {text}", highlight=False)
     else:
+        from agent.cli import config_for
+
+        ensure_image(config_for(Path.cwd()), options.sandbox, console)
         shown = BenchProgress(console, live=console.is_terminal and not no_tui and not as_json)
         try:
-            result = run_bench(options, os.environ, shown.done, shown.start)
+            result = run_bench(
+                options,
+                os.environ,
+                shown.done,
+                shown.start,
+                note=lambda text: console.print(f"[yellow]note:[/] {text}", highlight=False),
+            )
         finally:
             shown.stop()
     if as_json:
@@ -140,7 +194,7 @@ def bench(
         f" + review {result['review_minutes']:g} min = ${result['total_cost_usd']:.4f}"
         f"  per solved: {_usd(result['cost_per_solved_usd'])}"
     )
-    console.print(f"predictions {result['predictions_path']}")
+    say(console, f"predictions {escape(str(result['predictions_path']))}")
 
 
 def _nothing(*_args: object) -> None:
@@ -155,7 +209,10 @@ def report(
     run_ids: Annotated[list[str], typer.Argument(help="Runs to report on (bench, grid or fix).")],
     by: Annotated[str, typer.Option("--by", help="Group by model, effort, rung, task_type or policy.")] = "rung",
     policy: Annotated[list[str] | None, typer.Option("--policy", help=POLICY_HELP)] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", callback=html_file, help="Write a self-contained HTML report to this file."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Cost per solved issue per group, and offline evaluation of escalation policies on grid runs."""

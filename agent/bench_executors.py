@@ -53,10 +53,7 @@ def finished(bench: Bench, job: Job, on_done: ProgressSink) -> None:
     with bench.lock:
         write_outputs(ctx.ledger, ctx.run_id, ctx.run_dir, bench.grid)
         issue = latest_issue(ctx.ledger, ctx.run_id, job)
-        spent = Decimal(0)
-        for attempt in ctx.ledger.attempts(ctx.run_id, issue.id) if issue else []:
-            spent += sum((c.cost_usd for c in ctx.ledger.calls(attempt.id) if c.cost_usd is not None), Decimal(0))
-        on_done(job, issue, spent)
+        on_done(job, issue, ctx.ledger.spent(ctx.run_id, issue.id) if issue else Decimal(0))
 
 
 def run_local(bench: Bench, jobs: list[Job], workers: int, on_done: ProgressSink) -> None:
@@ -133,7 +130,8 @@ def _table(db: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> li
 
 def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any) -> dict[str, Any]:
     """Runs in a Ray worker: one job against a private ledger; returns its rows and files."""
-    from agent.compose import model_factory, price_lookup, sandbox_factory
+    from agent.bench_planning import TaskTypes
+    from agent.compose import model_factory, price_lookup, rung_fit, sandbox_factory
     from agent.events import ignore
     from agent.runner import RunContext
 
@@ -152,7 +150,16 @@ def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any) -> dict[str, Any]
             on_event=ignore,
             deliver_branch=False,
         )
-        bench = Bench(ctx, KeeperProxy(keeper), bench_data["grid"], bench_data["issue_cap"], threading.Lock())
+        bench = Bench(
+            ctx,
+            KeeperProxy(keeper),
+            bench_data["grid"],
+            bench_data["issue_cap"],
+            threading.Lock(),
+            options=bench_data["options"],
+            fit=rung_fit(config, os.environ),
+            task_types=TaskTypes(bench_data["task_types"]),
+        )
         run_job(bench, job)
         ledger.close()
         with sqlite3.connect(config.ledger_path) as db:
@@ -188,19 +195,18 @@ def import_rows(ledger: Ledger, rows: dict[str, list[dict[str, Any]]], run_dir: 
             row["id"]: insert(db, "attempts", {**row, "issue_id": issue_ids[row["issue_id"]]})
             for row in rows["attempts"]
         }
-        for row in rows["calls"]:
-            insert(db, "calls", {**row, "attempt_id": attempt_ids[row["attempt_id"]]})
-        for row in rows["events"]:
-            issue, attempt = row["issue_id"], row["attempt_id"]
-            insert(
-                db,
-                "events",
-                {
-                    **row,
-                    "issue_id": None if issue is None else issue_ids[issue],
-                    "attempt_id": None if attempt is None else attempt_ids[attempt],
-                },
-            )
+        for table in ("calls", "events"):
+            for row in rows[table]:
+                issue, attempt = row["issue_id"], row["attempt_id"]
+                insert(
+                    db,
+                    table,
+                    {
+                        **row,
+                        "issue_id": None if issue is None else issue_ids[issue],
+                        "attempt_id": None if attempt is None else attempt_ids[attempt],
+                    },
+                )
 
 
 def run_on_ray(bench: Bench, jobs: list[Job], options: BenchOptions, on_done: ProgressSink) -> None:
@@ -225,6 +231,8 @@ def run_on_ray(bench: Bench, jobs: list[Job], options: BenchOptions, on_done: Pr
         "kind": "grid" if bench.grid else "bench",
         "grid": bench.grid,
         "issue_cap": bench.issue_cap,
+        "options": bench.options,
+        "task_types": dict(bench.task_types.known),  # decisions recorded before a resume: not asked again
     }
     queue, running = list(jobs), dict[Any, Job]()
     try:

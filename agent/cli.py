@@ -9,23 +9,25 @@ from __future__ import annotations
 import json
 import os
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.exceptions import Abort, TyperException
 
 from agent import bench_commands
-from agent.compose import model_factory
+from agent.compose import check_repo, model_factory, rung_fit
 from agent.config import AgentConfig, load_config
-from agent.effort import EffortLevel, format_ladder
-from agent.errors import AgentError
+from agent.effort import EffortLevel
+from agent.errors import AgentError, ConfigError, RunAbandoned
 from agent.events import ignore
-from agent.fix_flow import FixOptions, run_fix
+from agent.fix_flow import FixOptions, fix_config, run_fix, say_left_out
 from agent.ledger import Ledger
-from agent.planner import classify, plan_ladder
-from agent.render import EventPrinter, print_fix_summary
+from agent.planner import NoUsableModel, classify, plan_ladder
+from agent.render import EventPrinter, print_fix_summary, print_plan
 from sandboxes.commands import sandbox_app
 from tasks.commands import tasks_app
 from tasks.issues import read_issue
@@ -48,11 +50,20 @@ class State:
 STATE = State()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"agent {version('agent-ladder')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _global(
     ledger: Annotated[
         Path | None, typer.Option("--ledger", help="Ledger file (default $AGENT_HOME/ledger.sqlite).")
     ] = None,
+    _version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     STATE.ledger_path = ledger
 
@@ -96,21 +107,32 @@ def plan(
 ) -> None:
     """Print the task type, why, and the ladder, without running anything."""
     config = config_for(Path.cwd())
-    found = read_issue(issue, text, env=os.environ)
+    found = read_issue(issue, text, env=os.environ, max_kb=config.issue.max_kb)
     classification = classify(found.text, found.labels, config.planner, model_factory(config, os.environ))
-    chosen = plan_ladder(classification, config, ladder, model, _parse_effort(effort))
+    fit, note = rung_fit(config, os.environ), None
+    try:
+        chosen = plan_ladder(classification, config, ladder, model, _parse_effort(effort), fit=fit)
+    except NoUsableModel as exc:  # plan runs nothing: still show the ladder a run would climb with keys
+        chosen = plan_ladder(
+            classification, config, ladder, model, _parse_effort(effort), fit=fit, require_usable=False
+        )
+        note = str(exc)
     data = {
         "task_type": classification.task_type,
         "reason": classification.reason,
         "decided_by": classification.decided_by,
         "ladder": [str(rung) for rung in chosen.ladder],
         "ladder_source": chosen.ladder_source,
+        "left_out": chosen.left_out,
+        "note": note,
     }
     if as_json:
         print(json.dumps(data))
         return
-    console.print(f"task type [cyan]{data['task_type']}[/] ({data['reason']}; decided by {data['decided_by']})")
-    console.print(f"ladder ({chosen.ladder_source}): {format_ladder(chosen.ladder)}")
+    say_left_out(err, chosen.left_out)
+    if note:
+        err.print(f"[yellow]note:[/] {note}", highlight=False)
+    print_plan(console, data, config)
 
 
 @app.command()
@@ -123,7 +145,10 @@ def fix(
     effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
     test_cmd: Annotated[str | None, typer.Option("--test-cmd", help="How success is judged.")] = None,
     target: Annotated[list[str] | None, typer.Option("--target", help="Test id that must pass (repeatable).")] = None,
-    max_cost: Annotated[float | None, typer.Option("--max-cost", help="Per-issue API cap in USD.")] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option("--max-cost", callback=bench_commands.positive_cost, help="Per-issue API cap in USD."),
+    ] = None,
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
     image: Annotated[str | None, typer.Option("--image", help="Sandbox image.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -142,8 +167,9 @@ def fix(
         image=image,
         ledger=STATE.ledger_path,
     )
-    found = read_issue(issue, text, env=os.environ)
+    found = read_issue(issue, text, env=os.environ, max_kb=config_for(Path.cwd()).issue.max_kb)
     say = err if as_json else console
+    _prepare_sandbox(options, say)
     if _use_tui(as_json, no_tui):
         from tui.launch import run_fix_in_tui
 
@@ -153,9 +179,21 @@ def fix(
     finish_fix(result, failure, as_json)
 
 
+def _prepare_sandbox(options: FixOptions, say: Console) -> None:
+    """Build the sandbox image first if this fix needs it and it is missing."""
+    try:
+        root: Path | None = check_repo(options.repo.resolve())[0]
+    except AgentError:
+        return  # run_fix reports a bad repository itself
+    bench_commands.ensure_image(fix_config(options, root), None, say)
+
+
 def _use_tui(as_json: bool, no_tui: bool) -> bool:
-    """The TUI opens when stdout is a terminal, unless --json or --no-tui."""
-    return not as_json and not no_tui and sys.stdout.isatty()
+    """The TUI opens when stdin and stdout are a terminal, unless --json or --no-tui."""
+    return not as_json and not no_tui and has_terminal()
+
+
+has_terminal = bench_commands.has_terminal
 
 
 def finish_fix(result: dict[str, Any], failure: AgentError | None, as_json: bool) -> None:
@@ -180,6 +218,7 @@ def demo(
 
     config = config_for(Path.cwd())
     say = err if as_json else console
+    bench_commands.ensure_image(config, sandbox, say)
     if _use_tui(as_json, no_tui):
         from tui.launch import run_demo_in_tui
 
@@ -212,6 +251,8 @@ def tui(
     """Watch a running or finished run from any terminal (reads the ledger; several viewers are fine)."""
     from tui.launch import attach
 
+    if not has_terminal():
+        raise ConfigError("agent tui needs a terminal (stdin and stdout): run it in one, or use `agent report RUN_ID`")
     attach(config_for(Path.cwd()), run_id)
 
 
@@ -223,13 +264,21 @@ bench_commands.register(app)
 def main() -> None:
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (Abort, EOFError, KeyboardInterrupt) as exc:
         err.print("[red]aborted[/]")
+        if isinstance(exc, RunAbandoned):  # a live run's worker is still in its turn: do not wait for it
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except TyperException as exc:  # usage errors from typer's bundled click: the usage line and one error line
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err.print(f"error: {exc.format_message()}", markup=False)
         sys.exit(2)
     except AgentError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)

@@ -5,13 +5,15 @@ Shared by `fix`, `bench`, `demo` and the TUI so every entry point wires the runn
 
 from __future__ import annotations
 
-import subprocess
 import warnings
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
+import git
+
 from agent.config import AgentConfig
+from agent.effort import Rung
 from agent.errors import TaskError
 from agent.pricing import PriceQuote, quote
 from agent.protocols import Model, Sandbox
@@ -32,17 +34,33 @@ def model_factory(config: AgentConfig, env: Mapping[str, str]) -> Callable[[str,
         return build_model(name, config, env)
 
     def make(name: str, task: Task | None = None) -> Model:
+        if name in VALIDATION_MODELS and task is not None and not task.patch.strip():
+            raise TaskError(
+                f"task {task.instance_id} has no gold patch: the {name} model only checks the harness on "
+                "benchmark tasks (agent bench); pick a real model"
+            )
         if name == "null":
             return NullModel()
         if name == "oracle":
-            if task is None:
-                return OracleModel("")
-            if not task.patch.strip():
-                raise TaskError(f"task {task.instance_id} has no gold patch: the oracle model cannot run it")
-            return OracleModel(task.patch)
+            return OracleModel(task.patch if task is not None else "")
         return provider_model(name)
 
     return make
+
+
+def rung_fit(config: AgentConfig, env: Mapping[str, str]) -> Callable[[Rung], tuple[Rung, str | None]]:
+    """For the planner: a rung at its provider's nearest native effort, and why its model cannot run."""
+
+    def fit(rung: Rung) -> tuple[Rung, str | None]:
+        if rung.model.startswith(SCRIPTED_PREFIX) or rung.model in VALIDATION_MODELS:
+            return rung, None
+        resolved = resolve_model(rung.model, config)
+        level, _wire = resolved.effort_for(rung.effort)
+        key_env = resolved.provider_config.api_key_env
+        missing = key_env is not None and not env.get(key_env, "").strip()
+        return Rung(model=rung.model, effort=level), f"{key_env} is not set" if missing else None
+
+    return fit
 
 
 def price_lookup(config: AgentConfig) -> Callable[[str], PriceQuote | None]:
@@ -69,23 +87,19 @@ def sandbox_factory(config: AgentConfig, run_id: str) -> Callable[[Task], Sandbo
     return make
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
-
-
 def check_repo(repo: Path) -> tuple[Path, str, bool]:
     """The repository's top level, HEAD commit, and whether its working tree has changes."""
     if not repo.exists():
         raise TaskError(f"repository {repo} does not exist: pass --repo PATH to a git repository")
-    top = _git(repo, "rev-parse", "--show-toplevel")
-    if top.returncode != 0:
-        raise TaskError(f"{repo} is not a git repository: run `git init` and commit, or pass --repo")
-    root = Path(top.stdout.strip())
-    head = _git(root, "rev-parse", "--verify", "HEAD")
-    if head.returncode != 0:
-        raise TaskError(f"{root} has no commits yet: commit the code the agent should start from")
-    dirty = bool(_git(root, "status", "--porcelain").stdout.strip())
-    return root, head.stdout.strip(), dirty
+    try:
+        found = git.Repo(repo, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise TaskError(f"{repo} is not a git repository: run `git init` and commit, or pass --repo") from None
+    with found:
+        root = Path(found.working_tree_dir or repo)
+        if not found.head.is_valid():
+            raise TaskError(f"{root} has no commits yet: commit the code the agent should start from")
+        return root, found.head.commit.hexsha, found.is_dirty(untracked_files=True)
 
 
 def task_from_issue(issue: IssueText, repo: Path, base_commit: str, test_cmd: str, targets: list[str]) -> Task:

@@ -94,14 +94,19 @@ class ReviewConfig(Frozen):
     hourly_rate_usd: Decimal = Decimal("100")
 
 
+class IssueConfig(Frozen):
+    max_kb: int = Field(200, gt=0, description="Largest issue text accepted, in KB.")
+
+
 class BudgetConfig(Frozen):
-    max_cost_usd: Decimal | None = None
+    max_cost_usd: Decimal | None = Field(None, gt=0, description="Per-issue API cap in USD (None: no cap).")
 
 
 class AgentConfig(Frozen):
     home: Path
     ledger: Path | None = None
     budget: BudgetConfig = BudgetConfig()
+    issue: IssueConfig = IssueConfig()
     review: ReviewConfig = ReviewConfig()
     efforts: dict[EffortLevel, EffortBudget]
     providers: dict[str, ProviderConfig]
@@ -162,7 +167,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def user_config_path(env: dict[str, str]) -> Path:
-    return Path(env.get("AGENT_CONFIG") or platformdirs.user_config_path(APP_NAME) / "config.toml")
+    """AGENT_CONFIG (which must exist; /dev/null reads as empty), else the platform's config file."""
+    explicit = env.get("AGENT_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.exists():
+            raise ConfigError(f"AGENT_CONFIG names {path}, which does not exist: create it, or unset AGENT_CONFIG")
+        if path.is_dir():
+            raise ConfigError(f"AGENT_CONFIG names {path}, a directory: point it at a TOML file")
+        return path
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
 
 
 def load_config(
@@ -179,7 +193,7 @@ def load_config(
     if project_dir is not None:
         layers.append(project_dir / "agent.toml")
     for path in layers:
-        if path.is_file():
+        if path.is_file() or path == Path(os.devnull):
             data = deep_merge(data, _read_toml(path))
             sources.append(str(path))
     for var, path_keys in ENV_KEYS.items():
@@ -191,8 +205,11 @@ def load_config(
             data = set_path(data, tuple(dotted.split(".")), value)
     data["sources"] = sources
     try:
-        return AgentConfig.model_validate(data)
+        config = AgentConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"bad configuration at {where}: {first['msg']} (read from {', '.join(sources)})") from None
+    if config.home.exists() and not config.home.is_dir():
+        raise ConfigError(f"the agent's home {config.home} is a file, not a directory: point AGENT_HOME at a directory")
+    return config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 
 from pydantic import BaseModel, ConfigDict
 
@@ -69,18 +70,32 @@ class Rung(BaseModel):
 
     @classmethod
     def parse(cls, text: str) -> Rung:
-        model, sep, effort = text.strip().rpartition("@")
-        if not sep or not model or not effort:
-            raise ConfigError(f"bad rung {text!r}: write MODEL@EFFORT, e.g. claude-opus-4-7@high")
-        return cls(model=model.strip(), effort=EffortLevel.parse(effort))
+        """Parse exactly one `MODEL@EFFORT`; a model name has no `@`, `,` or spaces."""
+        model, sep, effort = text.strip().partition("@")
+        if not sep or not MODEL_NAME.fullmatch(model) or "@" in effort:
+            raise ConfigError(f"bad rung {text.strip()!r}: write MODEL@EFFORT, e.g. claude-opus-4-7@high")
+        try:
+            level = EffortLevel.parse(effort)
+        except ConfigError as exc:
+            raise ConfigError(f"bad rung {text.strip()!r}: {exc}") from None
+        return cls(model=model, effort=level)
+
+
+MODEL_NAME = re.compile(r"[A-Za-z0-9][^\s@,]*")
+"""A model name or `provider:model` (scripted models name a file path)."""
 
 
 def parse_ladder(spec: str) -> list[Rung]:
-    """Parse `claude-opus-4-7@medium,claude-opus-4-7@high,deepseek-v4-pro@max` into rungs."""
-    parts = [part for part in spec.split(",") if part.strip()]
-    if not parts:
+    """Parse `claude-opus-4-7@medium,claude-opus-4-7@high,deepseek-v4-pro@max` into rungs; empty rungs are errors."""
+    if not spec.strip():
         raise ConfigError(f"empty ladder {spec!r}: write MODEL@EFFORT[,MODEL@EFFORT...]")
-    return [Rung.parse(part) for part in parts]
+    parts = spec.split(",")
+    rungs = []
+    for number, part in enumerate(parts, start=1):
+        if not part.strip():
+            raise ConfigError(f"bad ladder {spec!r}: rung {number} of {len(parts)} is empty (stray comma?)")
+        rungs.append(Rung.parse(part))
+    return rungs
 
 
 def format_ladder(ladder: list[Rung]) -> str:

@@ -41,6 +41,11 @@ class StopRequested(AttemptEnded):
     outcome = "stopped"
 
 
+class RunAbandoned(KeyboardInterrupt):
+    """The user stopped a live run at once (a second Ctrl-C): its sandboxes are closed and the
+    turn in flight is not awaited, so the process must exit without joining the run's thread."""
+
+
 class AgentError(Exception):
     """Base of real failures. `exit_code` is what the CLI exits with."""
 
@@ -72,6 +77,15 @@ class ProviderError(AgentError):
 
 class ContextWindowError(ProviderError):
     """The prompt no longer fits the model's context window."""
+
+
+class UnverifiableError(AgentError):
+    """The environment cannot run the tests (or the named targets), so no fix could be verified.
+
+    An environment problem, never the model's failure: the run stops before any model call.
+    """
+
+    exit_code = 2
 
 
 class SandboxError(AgentError):

@@ -18,6 +18,7 @@ LIVE_ONLY = frozenset({"text_delta"})
 KINDS = (
     "run_started",
     "issue_started",
+    "classifier_call",
     "baseline",
     "attempt_started",
     "plan",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 
 from agent.budget import Budget
-from agent.compose import check_repo, model_factory, price_lookup, sandbox_factory, task_from_issue
+from agent.compose import check_repo, model_factory, price_lookup, rung_fit, sandbox_factory, task_from_issue
 from agent.config import AgentConfig, load_config
 from agent.effort import EffortLevel, format_ladder
 from agent.errors import AgentError, ConfigError
@@ -58,6 +58,12 @@ def fix_config(options: FixOptions, root: Path | None) -> AgentConfig:
     )
 
 
+def say_left_out(say: Console, left_out: list[str]) -> None:
+    """One line naming the models the planner left out of its ladder, and why."""
+    if left_out:
+        say.print(f"[yellow]note:[/] the planner left out {', '.join(left_out)}", highlight=False)
+
+
 def run_fix(
     issue: IssueText,
     options: FixOptions,
@@ -81,13 +87,15 @@ def run_fix(
         say.print(f"tests: [cyan]{test_cmd}[/] (detected; pass --test-cmd to change)")
     make_model = model_factory(config, env)
     effort = EffortLevel.parse(options.effort) if options.effort else None
-    classification = classify(issue.text, issue.labels, config.planner, make_model)
-    chosen = plan_ladder(classification, config, options.ladder, options.model, effort)
+    price_for, budget = price_lookup(config), Budget(config.budget.max_cost_usd)
+    classification = classify(issue.text, issue.labels, config.planner, make_model, price_for, budget)
+    chosen = plan_ladder(classification, config, options.ladder, options.model, effort, fit=rung_fit(config, env))
+    say_left_out(say, chosen.left_out)
+    task = task_from_issue(issue, root, head, test_cmd, options.targets)
     for name in sorted({rung.model for rung in chosen.ladder}):
-        make_model(name, None)  # unknown models and missing keys fail here, before anything runs
+        make_model(name, task)  # unknown models, missing keys, oracle without a gold patch: fail before anything runs
     if config.sandbox.kind == "local":
         say.print("[bold red]LocalSandbox is NOT isolated: commands run on this machine as you[/]")
-    task = task_from_issue(issue, root, head, test_cmd, options.targets)
     ledger = Ledger(config.ledger_path)
     run_id = ledger.create_run(
         options.kind,
@@ -100,14 +108,14 @@ def run_fix(
         ledger=ledger,
         run_id=run_id,
         model_factory=make_model,
-        price_for=price_lookup(config),
+        price_for=price_for,
         sandbox_factory=sandbox_factory(config, run_id),
         on_event=on_event,
         stop=stop or threading.Event(),
     )
     failure: AgentError | None = None
     try:
-        run_issue(context, task, chosen, test_cmd, Budget(config.budget.max_cost_usd))
+        run_issue(context, task, chosen, test_cmd, budget)  # the classifier's calls are charged to it already
         ledger.finish_run(run_id)
     except AgentError as exc:
         ledger.finish_run(run_id, "error")

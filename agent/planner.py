@@ -1,20 +1,26 @@
 """The planner: classifies an issue into a task type and turns it into a ladder of rungs.
 
 Rules over the issue text, labels and size decide by default; a cheap model may classify
-instead when `planner.classifier_model` is set. The decision records who made it and why.
+instead when `planner.classifier_model` is set. The decision records who made it and why, and
+the classifier's calls, which the run records under the issue like every model call (priced, and
+charged to the issue's budget, whatever the model answered).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from agent.budget import Budget, estimate_tokens
 from agent.config import AgentConfig, PlannerConfig
 from agent.effort import EffortLevel, Rung, climb, parse_ladder
-from agent.errors import AgentError, ConfigError
-from agent.messages import Message
+from agent.errors import AgentError, BudgetExhausted, ConfigError
+from agent.ledger import CallRecord
+from agent.messages import Message, Usage
+from agent.pricing import PriceQuote, cost
 from agent.protocols import Model
 
 TASK_TYPES = (
@@ -137,6 +143,9 @@ class Classification(BaseModel):
     task_type: str
     reason: str
     decided_by: str  # rules | model | task | user
+    calls: list[CallRecord] = Field(default_factory=list)
+    """The classifier model's calls behind this decision, answered or not; the run records them
+    under the issue (`Ledger.record_issue_call`). Empty when no model was asked."""
 
 
 def classify_by_rules(text: str, labels: list[str] | None = None) -> Classification:
@@ -166,22 +175,64 @@ def classify_by_rules(text: str, labels: list[str] | None = None) -> Classificat
     return Classification(task_type=best, reason=reason, decided_by="rules")
 
 
-def classify_with_model(model: Model, text: str) -> Classification | None:
-    """Ask a cheap model for one task type name; None when its answer is not one."""
-    prompt = (
+CLASSIFIER_SYSTEM = "You classify issues."
+CLASSIFIER_MAX_TOKENS = 64
+
+
+def classifier_prompt(text: str) -> str:
+    return (
         "Classify this software issue as exactly one of: "
         + ", ".join(TASK_TYPES)
         + ". Answer with the name only.\n\n"
         + text[:6000]
     )
-    turn = model.complete(
-        [Message.user(prompt)], system="You classify issues.", tools=[], effort=EffortLevel.LOW, max_tokens=64
-    )
-    words = re.findall(r"[a-z_]+", turn.text.lower())
-    for word in words:
+
+
+def classify_with_model(
+    model: Model, text: str, price: PriceQuote | None = None, budget: Budget | None = None
+) -> tuple[str | None, CallRecord | None, str]:
+    """Ask a cheap model for one task type name.
+
+    Returns the task type (None when the answer is not one, or there was no answer), the call as
+    the ledger records it (None when `budget` left no room to make it) and what happened, in words.
+    The call is priced with `price` and charged to `budget` whatever it answered.
+    """
+    prompt = classifier_prompt(text)
+    level, wire = model.effort_for(EffortLevel.LOW)
+    max_tokens = CLASSIFIER_MAX_TOKENS
+    if budget is not None:
+        try:
+            max_tokens = budget.allow(estimate_tokens(len(CLASSIFIER_SYSTEM) + len(prompt)), max_tokens, price)
+        except BudgetExhausted as exc:
+            return None, None, f"not asked: {exc}"
+    started = time.perf_counter()
+    try:
+        turn = model.complete(
+            [Message.user(prompt)], system=CLASSIFIER_SYSTEM, tools=[], effort=level, max_tokens=max_tokens
+        )
+    except AgentError as exc:
+        spent = cost(Usage(), price)
+        if budget is not None:
+            budget.charge(spent)  # nothing to pay; releases what a batch reserved for the call
+        failed = CallRecord(
+            turn=1,
+            model=model.name,
+            effort_sent=wire,
+            usage=Usage(),
+            max_tokens=max_tokens,
+            cost_usd=spent,
+            price_source=price.source if price else None,
+            duration_s=time.perf_counter() - started,
+            error=str(exc),
+        )
+        return None, failed, f"failed: {exc}"
+    record = CallRecord.of_reply(1, turn, model=model.name, effort_sent=wire, max_tokens=max_tokens, price=price)
+    if budget is not None:
+        budget.charge(record.cost_usd)
+    for word in re.findall(r"[a-z_]+", turn.text.lower()):
         if word in TASK_TYPES:
-            return Classification(task_type=word, reason=f"{model.name} answered {word}", decided_by="model")
-    return None
+            return word, record, f"answered {word}"
+    return None, record, f"answered {turn.text.strip()[:40]!r}, not a task type"
 
 
 def classify(
@@ -189,15 +240,30 @@ def classify(
     labels: list[str],
     planner: PlannerConfig,
     model_factory: Callable[[str, None], Model] | None = None,
+    price_for: Callable[[str], PriceQuote | None] | None = None,
+    budget: Budget | None = None,
 ) -> Classification:
-    if planner.classifier_model and model_factory is not None:
-        try:
-            decided = classify_with_model(model_factory(planner.classifier_model, None), text)
-        except AgentError:
-            decided = None
-        if decided is not None:
-            return decided
-    return classify_by_rules(text, labels)
+    """The issue's task type: the classifier model's answer when one is set and names a task type,
+    else the rules'. `agent fix` and `agent bench` both classify here; the calls made are in the
+    result's `calls`, priced with `price_for` and charged to `budget` (the issue's)."""
+    if not planner.classifier_model or model_factory is None:
+        return classify_by_rules(text, labels)
+    try:
+        model = model_factory(planner.classifier_model, None)
+    except AgentError as exc:
+        return _rules_after(text, labels, f"classifier {planner.classifier_model} unavailable: {exc}", [])
+    price = price_for(model.name) if price_for is not None else None
+    task_type, call, what = classify_with_model(model, text, price, budget)
+    calls = [call] if call is not None else []
+    if task_type is not None:
+        return Classification(task_type=task_type, reason=f"{model.name} {what}", decided_by="model", calls=calls)
+    return _rules_after(text, labels, f"classifier {model.name} {what}", calls)
+
+
+def _rules_after(text: str, labels: list[str], why: str, calls: list[CallRecord]) -> Classification:
+    """The rules' decision when the classifier model gave none, saying why, with its calls."""
+    rules = classify_by_rules(text, labels)
+    return rules.model_copy(update={"reason": f"{rules.reason}; {why}", "calls": calls})
 
 
 def ladder_for(task_type: str, config: AgentConfig) -> list[Rung]:
@@ -217,10 +283,39 @@ def ladder_for(task_type: str, config: AgentConfig) -> list[Rung]:
     return rungs
 
 
+class NoUsableModel(ConfigError):
+    """No model of the planner's ladder can run here (no provider has a key)."""
+
+
+RungFit = Callable[[Rung], "tuple[Rung, str | None]"]
+"""The rung at the effort level its provider honours, and why its model cannot run here (None: it can)."""
+
+
 class Plan(BaseModel):
     classification: Classification
     ladder: list[Rung]
     ladder_source: str  # planner | --ladder | --model
+    left_out: list[str] = []
+    """Models the planner left out of its ladder, each with the reason (e.g. a missing API key)."""
+
+
+def fit_ladder(ladder: list[Rung], fit: RungFit, *, drop_unusable: bool) -> tuple[list[Rung], list[str]]:
+    """Each rung at the level its provider honours, without repeats; models that cannot run here are
+    dropped (or kept, for the check before a run to report, or for `agent plan` to show)."""
+    kept: list[Rung] = []
+    left_out: dict[str, str] = {}
+    for rung in ladder:
+        fitted, unusable = fit(rung)
+        if unusable is not None and drop_unusable:
+            left_out.setdefault(rung.model, f"{rung.model} ({unusable})")
+        elif fitted not in kept:
+            kept.append(fitted)
+    if not kept:
+        raise NoUsableModel(
+            f"no model of the planner's ladder can run here: {'; '.join(left_out.values())}: "
+            "set one of those keys, or try `agent demo` (no key needed)"
+        )
+    return kept, list(left_out.values())
 
 
 def plan_ladder(
@@ -229,8 +324,15 @@ def plan_ladder(
     ladder_spec: str | None = None,
     model: str | None = None,
     effort: EffortLevel | None = None,
+    fit: RungFit | None = None,
+    require_usable: bool = True,
 ) -> Plan:
-    """The ladder a run will climb: --ladder exactly, --model from --effort up to max, else planner."""
+    """The ladder a run will climb: --ladder exactly, --model from --effort up to max, else planner.
+
+    With `fit`, the planner's ladder keeps only models that can run here (their provider has a
+    key; unless not `require_usable`), and generated ladders list each rung at the level its
+    provider honours, once.
+    """
     if ladder_spec and model:
         raise ConfigError("use either --ladder or --model, not both")
     if ladder_spec:
@@ -238,11 +340,13 @@ def plan_ladder(
     if model:
         start = effort or config.planner.task_types.get(classification.task_type, None)
         level = start if isinstance(start, EffortLevel) else (start.start if start else EffortLevel.MEDIUM)
-        return Plan(classification=classification, ladder=climb(model, level), ladder_source="--model")
+        rungs = climb(model, level)
+        if fit is not None:
+            rungs, _ = fit_ladder(rungs, fit, drop_unusable=False)
+        return Plan(classification=classification, ladder=rungs, ladder_source="--model")
     if effort:
         raise ConfigError("--effort needs --model: name the model to run at that effort")
-    return Plan(
-        classification=classification,
-        ladder=ladder_for(classification.task_type, config),
-        ladder_source="planner",
-    )
+    rungs, left_out = ladder_for(classification.task_type, config), list[str]()
+    if fit is not None:
+        rungs, left_out = fit_ladder(rungs, fit, drop_unusable=require_usable)
+    return Plan(classification=classification, ladder=rungs, ladder_source="planner", left_out=left_out)

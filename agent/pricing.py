@@ -44,7 +44,14 @@ def package_source() -> str:
 
 
 def _as_decimal(value: object) -> Decimal | None:
-    return value if isinstance(value, Decimal) else None
+    """A flat price; for tiered prices the highest tier, the most a token can cost (the exact cost of
+    a call is computed by genai-prices from its usage, tiers included)."""
+    if isinstance(value, Decimal):
+        return value
+    base, tiers = getattr(value, "base", None), getattr(value, "tiers", None)
+    if isinstance(base, Decimal) and isinstance(tiers, list):
+        return max([base, *(tier.price for tier in tiers if isinstance(tier.price, Decimal))])
+    return None
 
 
 def quote(model: str, provider_id: str | None = None, override: Price | None = None) -> PriceQuote | None:
@@ -72,7 +79,7 @@ def _package_quote(model: str, provider_id: str | None) -> PriceQuote | None:
     prices = vars(calc.model_price)
     input_price, output_price = _as_decimal(prices.get("input_mtok")), _as_decimal(prices.get("output_mtok"))
     if input_price is None or output_price is None:
-        return None  # tiered or unusual pricing we cannot quote flat
+        return None  # pricing we cannot quote
     return PriceQuote(
         model=model,
         input=input_price,

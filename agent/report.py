@@ -10,13 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from agent.config import AgentConfig
 from agent.costs import CostSummary, GroupKey, grouped_costs
 from agent.errors import ConfigError
 from agent.ledger import Ledger
 from agent.policies import evaluate_policies
+from agent.render import Col, print_table, say
 
 GROUPS: dict[str, GroupKey] = {
     "model": lambda issue, attempt: attempt.model if attempt else "(no attempt)",
@@ -44,8 +45,14 @@ def summary_row(group: str, summary: CostSummary) -> dict[str, Any]:
         "output_tokens": usage.output_tokens,
         "api_cost_usd": _money(summary.api_cost_usd),
         "unpriced_calls": summary.unpriced_calls,
+        "classifier_calls": summary.classifier_calls,
+        "classifier_cost_usd": _money(summary.classifier_cost_usd),
         "review_hours_measured": round(summary.measured_review_minutes / 60, 4),
         "review_hours_estimated": round(summary.estimated_review_minutes / 60, 4),
+        "review_minutes_measured": round(summary.measured_review_minutes, 4),
+        "review_minutes_estimated": round(summary.estimated_review_minutes, 4),
+        "review_billed_attempts": summary.review_billed_attempts,
+        "review_not_billed": summary.review_not_billed,
         "total_cost_usd": _money(summary.total_cost_usd),
         "cost_per_solved_usd": _money(summary.cost_per_solved_usd),
     }
@@ -100,20 +107,33 @@ def cell(key: str, value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _table(title: str, first: str, rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=title)
-    table.add_column(first)
-    for _, header in COLUMNS:
-        table.add_column(header, justify="right")
-    for row in rows:
-        table.add_row(str(row["group"]), *(cell(key, row[key]) for key, _ in COLUMNS))
-    return table
+def missing_rungs_note(row: dict[str, Any]) -> str | None:
+    """Why a policy row may show few solves: its walk reached rungs the grid did not run (see agent.policies)."""
+    if not row.get("missing"):
+        return None
+    return (
+        f"{row['group']}: {row['missing']} task(s) hit a rung the grid did not run;"
+        " the walk stops there and the task counts as unsolved"
+    )
+
+
+def _text_columns() -> list[tuple[str, str]]:
+    """COLUMNS, with the count of unpriced calls right after API $ (which leaves them out)."""
+    at = [key for key, _ in COLUMNS].index("api_cost_usd") + 1
+    return [*COLUMNS[:at], ("unpriced_calls", "unpriced calls"), *COLUMNS[at:]]
+
+
+def _print_rows(console: Console, title: str, first: str, rows: list[dict[str, Any]]) -> None:
+    shown = _text_columns()
+    columns = [Col(first), *(Col(header, right=True) for _, header in shown)]
+    cells = [[escape(str(row["group"])), *(cell(key, row[key]) for key, _ in shown)] for row in rows]
+    print_table(console, title, columns, cells)
 
 
 def print_report(console: Console, data: dict[str, Any]) -> None:
-    console.print(_table(f"runs {', '.join(data['runs'])} by {data['by']}", data["by"], data["groups"]))
+    _print_rows(console, escape(f"runs {', '.join(data['runs'])} by {data['by']}"), data["by"], data["groups"])
     if data["policies"]:
-        console.print(_table("policies (offline, from the grid)", "policy", data["policies"]))
+        _print_rows(console, "policies (offline, from the grid)", "policy", data["policies"])
         for row in data["policies"]:
-            if row["missing"]:
-                console.print(f"[yellow]{row['group']}: {row['missing']} task(s) hit a rung the grid did not run[/]")
+            if note := missing_rungs_note(row):
+                say(console, f"[yellow]{escape(note)}[/]")

@@ -20,20 +20,18 @@ from agent.budget import Budget
 from agent.config import AgentConfig
 from agent.delivery import commit_patch
 from agent.effort import EffortLevel, Rung
-from agent.errors import AgentError, ProviderError, SandboxError
+from agent.errors import AgentError, ProviderError, SandboxError, UnverifiableError
 from agent.events import LIVE_ONLY, Event, EventSink
 from agent.ledger import CallRecord, Ledger
 from agent.loop import AttemptContext, LoopResult, run_loop
 from agent.messages import ModelTurn
-from agent.planner import Plan
-from agent.pricing import PriceQuote, cost
+from agent.planner import Classification, Plan
+from agent.pricing import PriceQuote
 from agent.prompts import EarlierAttempt, system_prompt, task_message
 from agent.protocols import Model, Sandbox
-from agent.testing import TestRun, judge, run_tests
+from agent.testing import TestRun, judge, run_tests, unverifiable
 from agent.tools import ToolRunner
 from tasks.models import Task, slugify
-
-IGNORED_ARTIFACTS = "__pycache__/\\n*.pyc\\n.pytest_cache/\\n"
 
 Evaluator = Callable[[Task, str], tuple[bool, str, dict[str, Any]]]
 """(task, patch) -> (passed, one-line reason, report as JSON-able data)."""
@@ -97,15 +95,21 @@ class _Emitter:
         )
 
 
-def prepare(sandbox: Sandbox) -> None:
-    """Keep test-run artifacts out of diffs."""
-    sandbox.exec(f"printf '{IGNORED_ARTIFACTS}' >> .git/info/exclude", timeout=30)
-
-
 def baseline_run(ctx: RunContext, task: Task, test_cmd: str) -> TestRun:
     with ctx.sandbox_factory(task) as sandbox:
-        prepare(sandbox)
         return run_tests(sandbox, test_cmd, ctx.config.sandbox.command_timeout_s)
+
+
+def record_classifier_calls(ledger: Ledger, issue_id: int, classification: Classification) -> list[dict[str, Any]]:
+    """Record the classifier model's calls under the issue (already charged to its budget when they
+    were made); returns the data of their `classifier_call` events."""
+    events = []
+    for call in classification.calls:
+        ledger.record_issue_call(issue_id, call, "classify")
+        usage = call.usage.model_dump()
+        spent = None if call.cost_usd is None else str(call.cost_usd)
+        events.append({"model": call.model, **usage, "cost_usd": spent, "error": call.error})
+    return events
 
 
 def run_issue(ctx: RunContext, task: Task, plan: Plan, test_cmd: str, budget: Budget) -> IssueResult:
@@ -140,10 +144,13 @@ def run_issue(ctx: RunContext, task: Task, plan: Plan, test_cmd: str, budget: Bu
             "max_cost_usd": None if budget.cap is None else str(budget.cap),
         },
     )
+    for data in record_classifier_calls(ctx.ledger, issue_id, plan.classification):
+        emit("classifier_call", data)
     try:
         return _climb(ctx, task, plan, test_cmd, budget, issue_id, emit)
-    except (ProviderError, SandboxError) as exc:
-        kind = "provider" if isinstance(exc, ProviderError) else "infra"
+    except (ProviderError, SandboxError, UnverifiableError) as exc:
+        kind = "environment" if isinstance(exc, UnverifiableError) else "infra"
+        kind = "provider" if isinstance(exc, ProviderError) else kind
         ctx.ledger.finish_issue(issue_id, "error", error_kind=kind, error=str(exc))
         emit("issue_finished", {"status": "error", "error": str(exc), "error_kind": kind})
         raise
@@ -159,6 +166,9 @@ def _climb(
             "baseline",
             {"summary": baseline.summary(), "exit_code": baseline.exit_code, "counts": baseline.counts()},
         )
+        problem = unverifiable(baseline, task.targets)
+        if problem is not None:
+            raise UnverifiableError(f"{problem}: fix --test-cmd/--target or the environment; no model was called")
         if baseline.exit_code == 0 and not task.targets:
             emit("warning", {"text": "the test command already passes at the base commit: it cannot show the fix"})
     earlier: list[EarlierAttempt] = []
@@ -234,29 +244,17 @@ def _attempt(
     )
 
     def record_call(turn: int, reply: ModelTurn, max_tokens: int) -> None:
-        spent = cost(reply.usage, price)
-        budget.charge(spent)
-        ctx.ledger.record_call(
-            attempt_id,
-            CallRecord(
-                turn=turn,
-                model=model.name,
-                effort_sent=reply.effort_sent or attempt.wire,
-                usage=reply.usage,
-                max_tokens=max_tokens,
-                cost_usd=spent,
-                price_source=price.source if price else None,
-                duration_s=reply.duration_s,
-                retries=reply.retries,
-                stop_reason=reply.stop_reason,
-            ),
+        record = CallRecord.of_reply(
+            turn, reply, model=model.name, effort_sent=attempt.wire, max_tokens=max_tokens, price=price
         )
+        spent = record.cost_usd
+        budget.charge(spent)
+        ctx.ledger.record_call(attempt_id, record)
         ctx.ledger.update_attempt(attempt_id, turns=turn)
         usage = reply.usage.model_dump()
         emit("model_call", {"turn": turn, **usage, "cost_usd": None if spent is None else str(spent)})
 
     with ctx.sandbox_factory(task) as sandbox:
-        prepare(sandbox)
         system = system_prompt(sandbox.workdir, test_cmd, earlier)
         context = AttemptContext(
             model=model,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import shlex
 import uuid
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from junitparser import Attr, Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 from pydantic import BaseModel, Field
 
 from agent.errors import SandboxError
@@ -71,30 +71,40 @@ def with_junit(command: str, report_path: str) -> str:
     return f"{PYTEST_ENV} {command} {extra}"
 
 
+class _PytestCase(TestCase):
+    """A junit test case with the `file` attribute pytest's xunit1 family writes."""
+
+    file = Attr()
+
+
 def parse_junit(xml_text: str) -> dict[str, str]:
     """Map pytest node ids (`tests/test_x.py::TestY::test_z`) to passed/failed/error/skipped."""
     results: dict[str, str] = {}
-    root = ET.fromstring(xml_text)
-    for case in root.iter("testcase"):
-        name = case.get("name", "")
-        file = case.get("file")
-        classname = case.get("classname", "")
-        if file:
-            module = file.removesuffix(".py").replace("/", ".")
-            classes = classname[len(module) :].strip(".") if classname.startswith(module) else ""
-            node = "::".join(part for part in [file, *classes.split(".")] if part) + f"::{name}"
-        else:
-            node = f"{classname}::{name}"
-        status = "passed"
-        for child in case:
-            if child.tag == "failure":
-                status = "failed"
-            elif child.tag == "error":
-                status = "error"
-            elif child.tag == "skipped":
-                status = "skipped"
-        results[node] = status
+    report = JUnitXml.fromstring(xml_text)
+    suites = [report] if isinstance(report, TestSuite) else list(report)
+    for suite in suites:
+        for plain in suite:
+            case = _PytestCase.fromelem(plain)
+            name, file, classname = case.name or "", case.file, case.classname or ""
+            if file:
+                module = file.removesuffix(".py").replace("/", ".")
+                classes = classname[len(module) :].strip(".") if classname.startswith(module) else ""
+                node = "::".join(part for part in [file, *classes.split(".")] if part) + f"::{name}"
+            else:
+                node = f"{classname}::{name}"
+            results[node] = _status(case)
     return results
+
+
+def _status(case: TestCase) -> str:
+    kinds = {type(result) for result in case.result}
+    if Failure in kinds:
+        return "failed"
+    if Error in kinds:
+        return "error"
+    if Skipped in kinds:
+        return "skipped"
+    return "passed"
 
 
 def run_tests(sandbox: Sandbox, command: str, timeout: float) -> TestRun:
@@ -104,7 +114,7 @@ def run_tests(sandbox: Sandbox, command: str, timeout: float) -> TestRun:
     if is_pytest(command):
         try:
             tests = parse_junit(sandbox.read_file(report))
-        except (OSError, SandboxError, ET.ParseError):
+        except (OSError, SandboxError, SyntaxError):  # XML parse errors derive from SyntaxError
             tests = {}  # no report: the command never reached pytest, or crashed it
         sandbox.exec(f"rm -f {report}", timeout=30)
     return TestRun(
@@ -115,6 +125,25 @@ def run_tests(sandbox: Sandbox, command: str, timeout: float) -> TestRun:
         tests=tests,
         output_tail=result.output[-3000:],
     )
+
+
+CANNOT_RUN = {126: "is not executable", 127: "was not found"}
+PYTEST_USAGE_ERROR = 4
+
+
+def unverifiable(baseline: TestRun, targets: list[str]) -> str | None:
+    """Why no attempt could ever be verified against this baseline, or None when it can be."""
+    tail = " | ".join(line for line in baseline.output_tail.strip().splitlines()[-2:] if line.strip())
+    if baseline.exit_code in CANNOT_RUN and not baseline.tests:
+        return f"the test command {CANNOT_RUN[baseline.exit_code]} in the sandbox (exit {baseline.exit_code}: {tail})"
+    if is_pytest(baseline.command) and baseline.exit_code == PYTEST_USAGE_ERROR and not baseline.tests:
+        return f"pytest could not start (usage error, exit 4: {tail})"
+    if targets and is_pytest(baseline.command):
+        missing = [target for target in targets if target not in baseline.tests]
+        if missing:
+            known = ", ".join(sorted(baseline.tests)[:3]) or "none"
+            return f"--target {', '.join(missing[:3])} is not a test the test command runs (tests seen: {known} ...)"
+    return None
 
 
 def judge(run: TestRun, targets: list[str], baseline: TestRun | None) -> tuple[bool, str]:

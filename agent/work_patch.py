@@ -3,7 +3,8 @@
 After a turn whose tool calls may have changed files, a `WorkPatchWatcher` asks the sandbox for
 its diff in a background thread (while the model thinks about the next turn, so the loop does
 not wait for it) and emits a `work_patch` event when the diff changed. The TUI's `d` key, live
-or attached, then shows the running attempt's work before the attempt ends.
+or attached, then shows the running attempt's work before the attempt ends. It is the same diff
+that is delivered: the sandbox leaves build and test artifacts out (`sandboxes.artifacts`).
 """
 
 from __future__ import annotations

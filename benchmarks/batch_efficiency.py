@@ -37,7 +37,7 @@ def suite_spec(root: Path) -> str:
 
 
 def run(spec: str, workers: int, home: Path) -> tuple[float, float, int, int]:
-    env = {**os.environ, "AGENT_HOME": str(home), "AGENT_CONFIG": str(home / "none.toml")}
+    env = {**os.environ, "AGENT_HOME": str(home), "AGENT_CONFIG": os.devnull}
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "agent", "bench", spec, "--model", "oracle", "--workers", str(workers), "--json"],

@@ -9,12 +9,12 @@ with no model latency, for the Anthropic and OpenAI adapters.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from agent.config import load_config
 from agent.effort import EffortLevel
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="Round trips per provider.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home, FakeProvider(SCRIPT) as fake:
-        config = load_config(env={"AGENT_HOME": home, "AGENT_CONFIG": str(Path(home) / "none.toml")})
+        config = load_config(env={"AGENT_HOME": home, "AGENT_CONFIG": os.devnull})
         env = {
             "ANTHROPIC_BASE_URL": fake.anthropic_base_url,
             "ANTHROPIC_API_KEY": "bench",

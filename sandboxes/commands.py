@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from agent.config import SandboxConfig, load_config
@@ -30,7 +31,7 @@ def _run(action: Callable[[], T]) -> T:
     try:
         return action()
     except AgentError as exc:
-        _console(stderr=True).print(f"[red]error:[/] {exc}", markup=True)
+        _console(stderr=True).print(f"[red]error:[/] {escape(str(exc))}", markup=True)
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -40,16 +41,18 @@ def _sandbox_config() -> SandboxConfig:
 
 @sandbox_app.command()
 def build(
-    base: str = typer.Option(images.DEFAULT_BASE, help="Base image (offline: agent-offline-base:bookworm)."),
+    base: str | None = typer.Option(
+        None, help=f"Base image (default: {images.DEFAULT_BASE}, else the offline Debian base when no registry)."
+    ),
     tag: str | None = typer.Option(None, help="Tag for the result (default: sandbox.image from config)."),
-    network: str | None = typer.Option(None, help="Network mode during the build (default: engine default)."),
 ) -> None:
     """Build the sandbox image from sandboxes/images/default/Dockerfile."""
+    from sandboxes.prepare import build_sandbox_image
+
     target = tag or _sandbox_config().image
     console = _console()
-    console.print(f"building {target} on {base} ...")
-    image_id = _run(lambda: images.build_image(base, target, network=network))
-    console.print(f"built {target} ({image_id[:19]})")
+    image_id = _run(lambda: build_sandbox_image(target, base, lambda line: console.print(line, markup=False)))
+    console.print(f"image id {image_id[:19]}")
 
 
 @sandbox_app.command()

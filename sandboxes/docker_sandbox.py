@@ -3,8 +3,8 @@
 One container per instance: no network by default, memory/swap/pids/cpu limits, no
 capabilities, no-new-privileges, a non-root user, an init process and an empty environment.
 The repository is streamed in with `git archive` at the base commit and made a one-commit git
-repository inside, so `diff()` is `git diff` against that commit. Commands go through one
-persistent shell (`sandboxes.shell`).
+repository inside, so `diff()` is `git diff` against that commit, build and test artifacts left
+out (`sandboxes.artifacts`). Commands go through one persistent shell (`sandboxes.shell`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from agent.config import SandboxConfig
 from agent.errors import SandboxError
 from agent.protocols import ExecResult
 from sandboxes import lifecycle
+from sandboxes.artifacts import INSTALL_SCRIPT, ArtifactRules, install_failed
 from sandboxes.images import docker_client, require_image
 from sandboxes.output import OutputCap
 from sandboxes.shell import (
@@ -43,6 +44,7 @@ from sandboxes.shell import (
 
 SHELL_STATE_DIR = "/tmp/.agent-shell"
 DIFF_INDEX = "/tmp/.agent-diff-index"
+EXCLUDES_FILE = "/tmp/.agent-excludes"
 SETUP_TIMEOUT_S = 300.0
 
 
@@ -190,11 +192,12 @@ class DockerSandbox:
         require_image(self._client, config.image)
         _first_reap(self._client)
         commit = resolve_commit(Path(repo), base_commit)
-        archive: dict[str, bytes | BaseException] = {}
+        archive: dict[str, bytes | ArtifactRules | BaseException] = {}
 
         def build_archive() -> None:
             try:
                 archive["tar"] = repository_tar(Path(repo), commit)
+                archive["rules"] = ArtifactRules.for_commit(Path(repo), commit)
             except BaseException as exc:
                 archive["error"] = exc
 
@@ -211,8 +214,8 @@ class DockerSandbox:
             error = archive.get("error")
             if isinstance(error, BaseException):
                 raise error
-            tar = archive["tar"]
-            assert isinstance(tar, bytes)
+            tar, rules = archive["tar"], archive["rules"]
+            assert isinstance(tar, bytes) and isinstance(rules, ArtifactRules)
             code, out = self._run_once(["tar", "-x", "-i", "-f", "-"], stdin=tar)
             if code != 0:
                 raise SandboxError(
@@ -220,6 +223,13 @@ class DockerSandbox:
                     f"{out.decode(errors='replace')[-500:]}; check that {config.workdir} is writable by "
                     f"{config.user} in {config.image}"
                 )
+            self.rules, self.excludes_file = rules, EXCLUDES_FILE
+            code, out = self._run_once(
+                ["bash", "-c", INSTALL_SCRIPT, "bash", self.excludes_file],
+                stdin=rules.exclude_text.encode("utf-8", "surrogateescape"),
+            )
+            if code != 0:
+                raise install_failed(code, out.decode(errors="replace"))
             self.base = commit
             self.shell = ShellSession(
                 self._open_shell,
@@ -339,7 +349,7 @@ class DockerSandbox:
             raise _os_error(out.decode(errors="replace"), path)
 
     def diff(self) -> str:
-        script = diff_script(self.base, DIFF_INDEX)
+        script = diff_script(self.base, DIFF_INDEX, self.excludes_file, self.rules)
         result = self._client.api.exec_create(
             self.container.id, ["bash", "-c", script], user=self.config.user, workdir=self.workdir
         )

@@ -69,8 +69,11 @@ def _build(
     network: str | None,
     on_log: Callable[[str], None] | None,
 ) -> str:
+    """Build from `context`, passing each log line to `on_log` as the engine streams it."""
+    lines: list[str] = []
+    image_id = None
     try:
-        image, logs = client.images.build(
+        stream = client.api.build(
             fileobj=context,
             custom_context=True,
             tag=tag,
@@ -79,18 +82,22 @@ def _build(
             rm=True,
             forcerm=True,
             pull=False,
+            decode=True,
             use_config_proxy=False,
         )
-    except docker.errors.BuildError as exc:
-        tail = "".join(str(entry.get("stream", "")) for entry in exc.build_log)[-1500:]
-        raise SandboxError(f"building {tag} failed: {exc.msg}\n{tail}") from None
+        for entry in stream:
+            if "stream" in entry:
+                lines.append(str(entry["stream"]))
+                if on_log is not None:
+                    on_log(str(entry["stream"]))
+            if "error" in entry:
+                output = "".join(line for line in lines if not line.startswith("Step "))[-1500:].strip()
+                detail = f"\n{output}" if output else ""
+                raise SandboxError(f"building {tag} failed: {str(entry['error']).strip()}{detail}")
+            image_id = entry.get("aux", {}).get("ID", image_id)
     except docker.errors.APIError as exc:
         raise SandboxError(f"building {tag} failed: {exc.explanation}") from None
-    if on_log is not None:
-        for entry in logs:
-            if "stream" in entry:
-                on_log(str(entry["stream"]))
-    return str(image.id)
+    return str(image_id or client.images.get(tag).id)
 
 
 def build_image(

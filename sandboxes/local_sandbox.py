@@ -2,8 +2,9 @@
 
 It is NOT isolated: commands run on this machine as the current user. What it keeps from the
 Docker sandbox: the copy at the base commit with a one-commit git repository, the persistent
-shell with real timeouts (process groups) and output capping, the same `diff()`, and an
-environment built from scratch (PATH, HOME, LANG) so no API key reaches its commands.
+shell with real timeouts (process groups) and output capping, the same `diff()` (build and test
+artifacts left out, `sandboxes.artifacts`), and an environment built from scratch (PATH, HOME,
+LANG) so no API key reaches its commands.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from agent.config import SandboxConfig
 from agent.errors import SandboxError
 from agent.protocols import ExecResult
 from sandboxes import lifecycle
+from sandboxes.artifacts import INSTALL_SCRIPT, ArtifactRules, install_failed
 from sandboxes.docker_sandbox import git_archive, resolve_commit
 from sandboxes.shell import GIT_INIT_SCRIPT, PipeTransport, ShellSession, diff_script
 
@@ -44,6 +46,7 @@ class LocalSandbox:
         self._closed = False
         timeout_bin = timeout_binary()
         commit = resolve_commit(Path(repo), base_commit)
+        self.rules = ArtifactRules.for_commit(Path(repo), commit)
         self.root = Path(tempfile.mkdtemp(prefix=f"agent-local-{run_id[:20]}-"))
         lifecycle.register(id(self), self.close)
         try:
@@ -65,6 +68,17 @@ class LocalSandbox:
             if done.returncode != 0:
                 raise SandboxError(f"git init in {work} failed: {done.stderr[-500:]}")
             self.base = done.stdout.strip().splitlines()[-1]
+            self.excludes_file = str(self.root / "excludes")
+            installed = subprocess.run(
+                ["bash", "-c", INSTALL_SCRIPT, "bash", self.excludes_file],
+                cwd=work,
+                env=self.env,
+                input=self.rules.exclude_text.encode("utf-8", "surrogateescape"),
+                capture_output=True,
+            )
+            if installed.returncode != 0:
+                output = (installed.stdout + installed.stderr).decode(errors="replace")
+                raise install_failed(installed.returncode, output)
             self.shell = ShellSession(
                 lambda: PipeTransport(["bash", "--noprofile", "--norc"], self.workdir, self.env),
                 str(self.root / "shell"),
@@ -96,7 +110,7 @@ class LocalSandbox:
 
     def diff(self) -> str:
         done = subprocess.run(
-            ["bash", "-c", diff_script(self.base, str(self.root / "diff-index"))],
+            ["bash", "-c", diff_script(self.base, str(self.root / "diff-index"), self.excludes_file, self.rules)],
             cwd=self.workdir,
             env=self.env,
             capture_output=True,

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from agent.protocols import ExecResult
+from sandboxes.artifacts import ArtifactRules
 from sandboxes.output import OutputCap
 
 KILL_AFTER_S = 2
@@ -76,18 +77,27 @@ GIT_INIT_SCRIPT = (
 )
 
 
-def diff_script(base: str, index_file: str) -> str:
-    """Unified diff of the work tree against `base`, new and deleted files included.
+def diff_script(base: str, index_file: str, excludes_file: str, rules: ArtifactRules) -> str:
+    """Unified diff of the work tree against `base`, new and deleted files included, artifacts left out.
 
-    Uses a scratch index so the repository's own index (what the model sees in `git status`)
-    is left alone.
+    Stages into a scratch index so the repository's own index (what the model sees in `git
+    status`) is left alone. The scratch index starts as the base tree, keeping the stat data of
+    the repository's index where it matches so unchanged files are not hashed again (`cp -p`
+    keeps the index's mtime, which git's check for racily clean entries needs); `add -u`
+    stages every change to a file tracked at the base, then `add -A` adds new files, skipping
+    artifacts by `excludes_file` (a copy of `rules.exclude_text`) and by `rules.pathspecs`.
     """
     index = shlex.quote(index_file)
+    commit = shlex.quote(base)
+    add = f"GIT_INDEX_FILE={index} git -c core.looseCompression=0"
     return (
-        f"cp .git/index {index} 2>/dev/null; "
-        f"GIT_INDEX_FILE={index} git -c core.looseCompression=0 add -A && "
+        f"cp -p .git/index {index} 2>/dev/null || rm -f {index}; "
+        f"{{ GIT_INDEX_FILE={index} git read-tree -m {commit} 2>/dev/null || "
+        f"GIT_INDEX_FILE={index} git read-tree {commit}; }} && "
+        f"{add} add -u && "
+        f"{add} -c core.excludesFile={shlex.quote(excludes_file)} add -A {rules.add_arguments()} && "
         f"GIT_INDEX_FILE={index} git -c core.quotepath=off diff --cached --no-color --no-ext-diff "
-        f"--binary {shlex.quote(base)}; rc=$?; rm -f {index}; exit $rc"
+        f"--binary {commit}; rc=$?; rm -f {index}; exit $rc"
     )
 
 

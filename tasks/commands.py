@@ -16,11 +16,12 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from agent.config import load_config
 from agent.errors import TaskError
 from agent.protocols import Sandbox
+from agent.render import Col, print_table, say
 from tasks.evaluation import InstanceReport, evaluate_patch
 from tasks.loaders import BUILTIN, find_task, load_tasks
 from tasks.models import Task
@@ -42,10 +43,9 @@ def list_tasks(suite: Suite = BUILTIN, as_json: Annotated[bool, typer.Option("--
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table("id", "task type", "difficulty", "repo", title=f"{len(rows)} tasks in {suite}")
-    for row in rows:
-        table.add_row(*(str(value or "-") for value in row.values()))
-    console.print(table)
+    columns = [Col("id"), Col("task type"), Col("difficulty"), Col("repo", drop=True)]
+    cells = [[escape(str(value or "-")) for value in row.values()] for row in rows]
+    print_table(console, escape(f"{len(rows)} tasks in {suite}"), columns, cells)
 
 
 @tasks_app.command()
@@ -59,9 +59,9 @@ def show(
     if as_json:
         print(task.model_dump_json(indent=1))
         return
-    console.print(f"[bold]{task.instance_id}[/]  {task.task_type or '-'} / {task.difficulty or '-'}")
-    console.print(f"repo {task.repo} at {task.base_commit}" + (f" ({task.repo_path})" if task.repo_path else ""))
-    console.print(f"test command: {task.test_cmd or '(default) python -m pytest -q'}")
+    say(console, f"[bold]{escape(task.instance_id)}[/]  {task.task_type or '-'} / {task.difficulty or '-'}")
+    say(console, escape(f"repo {task.repo} at {task.base_commit}" + (f" ({task.repo_path})" if task.repo_path else "")))
+    say(console, escape(f"test command: {task.test_cmd or '(default) python -m pytest -q'}"))
     console.rule("issue")
     console.print(task.problem_statement, markup=False)
     console.rule("tests")
@@ -139,18 +139,28 @@ def validate(
 
 
 def _print_validation(results: list[Validation], suite: str) -> None:
-    table = Table("id", "F2P at base", "P2P at base", "gold", "s", "verdict", title=f"validation of {suite}")
+    columns = [
+        Col("id"),
+        Col("F2P at base"),
+        Col("P2P at base"),
+        Col("gold"),
+        Col("s", right=True),
+        Col("verdict", wrap=True),
+    ]
+    rows = []
     for result in results:
         base, gold = result.base, result.gold
         f2p, p2p = base.FAIL_TO_PASS, base.PASS_TO_PASS
-        table.add_row(
-            result.instance_id,
-            f"{len(f2p['failure'])}/{len(f2p['failure']) + len(f2p['success'])} fail",
-            f"{len(p2p['success'])}/{len(p2p['failure']) + len(p2p['success'])} pass",
-            "resolved" if gold.resolved else "NOT resolved",
-            f"{base.duration_s + gold.duration_s:.1f}",
-            "[green]valid[/]" if result.valid else f"[red]invalid[/]: {'; '.join(result.problems)}",
+        rows.append(
+            [
+                escape(result.instance_id),
+                f"{len(f2p['failure'])}/{len(f2p['failure']) + len(f2p['success'])} fail",
+                f"{len(p2p['success'])}/{len(p2p['failure']) + len(p2p['success'])} pass",
+                "resolved" if gold.resolved else "NOT resolved",
+                f"{base.duration_s + gold.duration_s:.1f}",
+                "[green]valid[/]" if result.valid else f"[red]invalid[/]: {escape('; '.join(result.problems))}",
+            ]
         )
-    console.print(table)
+    print_table(console, escape(f"validation of {suite}"), columns, rows)
     invalid = sum(not result.valid for result in results)
     console.print(f"{len(results) - invalid} valid, {invalid} invalid")

@@ -29,7 +29,17 @@ class IssueText(BaseModel):
         return f"# {self.title}\n\n{self.body}".strip() if self.title else self.body.strip()
 
 
-def _from_text(text: str, source: str) -> IssueText:
+DEFAULT_MAX_KB = 200
+"""Issues larger than this are refused: a 9 MB log pasted as an issue would be sent at max effort."""
+
+
+def _from_text(text: str, source: str, max_kb: int = DEFAULT_MAX_KB) -> IssueText:
+    size = len(text.encode())
+    if size > max_kb * 1024:
+        raise TaskError(
+            f"the issue from {source} is {size / 1024:,.0f} KB, over the {max_kb} KB limit: "
+            "trim it to the report and the relevant part of the log, or raise [issue] max_kb"
+        )
     stripped = text.strip()
     if not stripped:
         raise TaskError(f"the issue from {source} is empty: describe the bug or feature to fix")
@@ -71,24 +81,29 @@ def read_issue(
     text: str | None = None,
     stdin: TextIO | None = None,
     env: Mapping[str, str] | None = None,
+    max_kb: int = DEFAULT_MAX_KB,
 ) -> IssueText:
     """Turn the ISSUE argument (or --text) into issue text, with a clear error for bad input."""
+    if text is not None and spec:
+        raise TaskError(f"both ISSUE ({spec}) and --text given: pass one of them")
     if text is not None:
-        return _from_text(text, "--text")
+        return _from_text(text, "--text", max_kb)
     if not spec:
         raise TaskError("no issue given: pass a file, '-', a GitHub issue URL or owner/repo#N, or --text")
     if spec == "-":
-        return _from_text((stdin or sys.stdin).read(), "stdin")
+        return _from_text((stdin or sys.stdin).read(), "stdin", max_kb)
     for pattern in (GITHUB_URL, GITHUB_SHORT):
         match = pattern.match(spec)
         if match:
-            return fetch_github_issue(match["repo"], int(match["number"]), env or {})
+            found = fetch_github_issue(match["repo"], int(match["number"]), env or {})
+            _from_text(found.text, found.source, max_kb)  # the same size limit
+            return found
     if spec.startswith(("http://", "https://")):
         raise TaskError(f"{spec} is not a GitHub issue URL: use https://github.com/OWNER/REPO/issues/N")
     path = Path(spec)
     if not path.is_file():
         raise TaskError(f"issue file {spec} does not exist: pass a file, '-', a GitHub issue or --text")
     try:
-        return _from_text(path.read_text(), str(path))
+        return _from_text(path.read_text(), str(path), max_kb)
     except UnicodeDecodeError:
         raise TaskError(f"issue file {spec} is not text") from None

@@ -51,6 +51,8 @@ def load_tasks(spec: str = BUILTIN) -> list[Task]:
         tasks = _load_file(path)
     else:
         raise TaskError(f"no task suite {spec!r}: use `builtin`, a .jsonl or .json task file, or a directory of them")
+    if not tasks:
+        raise TaskError(f"{spec} holds no tasks: add task records (instance_id, repo, base_commit, ...) or fix it")
     _check_unique(tasks, spec)
     return tasks
 

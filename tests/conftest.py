@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from agent.config import AgentConfig, load_config
 from agent.fake_provider import FakeProvider
 from agent.script import Script
+from tests.repo_helpers import ISSUE, make_repo
 
 MakeFake = Callable[..., FakeProvider]
 MakeConfig = Callable[..., AgentConfig]
@@ -35,11 +37,25 @@ def make_fake() -> Iterator[MakeFake]:
 
 
 @pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The calculator repository with the `add` bug, committed."""
+    return make_repo(tmp_path / "calc")
+
+
+@pytest.fixture
+def issue_file(tmp_path: Path) -> Path:
+    """The issue that reports the `add` bug, as a file."""
+    path = tmp_path / "issue.md"
+    path.write_text(ISSUE)
+    return path
+
+
+@pytest.fixture
 def make_config(tmp_path: Path) -> MakeConfig:
     """A configuration from the shipped defaults plus dotted overrides, isolated from the user's files."""
 
     def make(**overrides: Any) -> AgentConfig:
-        env = {"AGENT_HOME": str(tmp_path / "home"), "AGENT_CONFIG": str(tmp_path / "no-user-config.toml")}
+        env = {"AGENT_HOME": str(tmp_path / "home"), "AGENT_CONFIG": os.devnull}
         return load_config(overrides={key.replace("__", "."): value for key, value in overrides.items()}, env=env)
 
     return make

@@ -33,6 +33,10 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
+ISSUE = "# add() returns the wrong sum\n\n`add(2, 3)` returns -1. Expected 5, actual -1.\n"
+"""The bug the calculator repository of `make_repo` has."""
+
+
 def make_repo(root: Path, files: dict[str, str] | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for name, text in (files or CALC_FILES).items():

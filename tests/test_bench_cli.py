@@ -45,8 +45,30 @@ def test_oracle_resolves_every_task_and_null_none(tmp_path, model, resolved, att
         "unresolved_ids": unresolved,
         "error_ids": [],
     }
-    assert (result["api_cost_usd"], result["review_minutes"]) == (0.0, attempts * 10.0)
-    assert result["cost_per_solved_usd"] == (None if not resolved else pytest.approx(attempts * 10 * 100 / 60 / 2))
+    # Review time is billed only for a change to review: null's 8 empty attempts bill none (they billed 80 min).
+    billed = len(resolved)
+    assert (result["api_cost_usd"], result["review_minutes"], result["review_cost_usd"]) == (
+        0.0,
+        billed * 10.0,
+        pytest.approx(billed * 10 * 100 / 60, abs=1e-6),
+    )
+    assert (result["attempts"], result["review_billed_attempts"], result["review_not_billed"]) == (
+        attempts,
+        billed,
+        {} if billed else {"no change": attempts},
+    )
+    assert (result["review_minutes_estimated"], result["review_minutes_measured"]) == (billed * 10.0, 0.0)
+    assert result["total_cost_usd"] == pytest.approx(billed * 10 * 100 / 60, abs=1e-6)
+    assert result["cost_per_solved_usd"] == (None if not resolved else pytest.approx(billed * 10 * 100 / 60 / 2))
+    by_model = json.loads(run_agent(tmp_path, "report", result["run_id"], "--by", "model", "--json").stdout)
+    [row] = by_model["groups"]
+    assert (row["group"], row["attempts"], row["review_billed_attempts"], row["review_minutes_estimated"]) == (
+        model,
+        attempts,
+        billed,
+        billed * 10.0,
+    )
+    assert row["review_not_billed"] == ({} if billed else {"no change": attempts})
     predictions = [json.loads(line) for line in Path(result["predictions_path"]).read_text().splitlines()]
     assert [p["instance_id"] for p in predictions] == ["ops__add", "ops__mul"]
     if model == "oracle":
@@ -94,7 +116,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "AGENT_HOME": str(tmp_path / "agent-home"),
-        "AGENT_CONFIG": str(tmp_path / "none.toml"),
+        "AGENT_CONFIG": os.devnull,
     }
     args = [sys.executable, "-m", "agent", "bench", str(suite), "--ladder", ladder, "--run-id", "killed", "--json"]
     runner = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -40,6 +40,11 @@ def test_plan_prints_type_reason_and_ladder(tmp_path):
         "decided_by": "rules",
         "ladder": ["claude-opus-4-7@max", "deepseek-v4-pro@max"],
         "ladder_source": "planner",
+        "left_out": [],
+        "note": (
+            "no model of the planner's ladder can run here: claude-opus-4-7 (ANTHROPIC_API_KEY is not set); "
+            "deepseek-v4-pro (DEEPSEEK_API_KEY is not set): set one of those keys, or try `agent demo` (no key needed)"
+        ),
     }
 
 

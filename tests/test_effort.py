@@ -62,7 +62,12 @@ def test_ladder_keeps_provider_prefix_in_model_name():
         ("", "empty ladder '': write MODEL@EFFORT[,MODEL@EFFORT...]"),
         ("claude-opus-4-7", "bad rung 'claude-opus-4-7': write MODEL@EFFORT, e.g. claude-opus-4-7@high"),
         ("@high", "bad rung '@high': write MODEL@EFFORT, e.g. claude-opus-4-7@high"),
-        ("m@loud", "unknown effort level 'loud': use one of low, medium, high, xhigh, max"),
+        ("m@loud", "bad rung 'm@loud': unknown effort level 'loud': use one of low, medium, high, xhigh, max"),
+        ("m@@high,", "bad rung 'm@@high': write MODEL@EFFORT, e.g. claude-opus-4-7@high"),
+        ("claude-opus-4-7@@high,", "bad rung 'claude-opus-4-7@@high': write MODEL@EFFORT, e.g. claude-opus-4-7@high"),
+        ("m@high,,m@max", "bad ladder 'm@high,,m@max': rung 2 of 3 is empty (stray comma?)"),
+        ("m@high,", "bad ladder 'm@high,': rung 2 of 2 is empty (stray comma?)"),
+        ("a b@high", "bad rung 'a b@high': write MODEL@EFFORT, e.g. claude-opus-4-7@high"),
     ],
 )
 def test_bad_ladder_specs_say_what_to_write(spec, message):

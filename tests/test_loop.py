@@ -76,7 +76,12 @@ def test_classifier_model_decides_or_falls_back_to_rules(tmp_path, answer):
     (tmp_path / "classify.json").write_text(json.dumps({"rules": [{"turns": [{"text": answer}]}]}))
     (tmp_path / "user.toml").write_text(f'[planner]\nclassifier_model = "scripted:{tmp_path / "classify.json"}"\n')
     done = run_agent(
-        tmp_path, "plan", "--text", "The total is wrong", "--json", env={"AGENT_CONFIG": str(tmp_path / "user.toml")}
+        tmp_path,
+        "plan",
+        "--text",
+        "The total is wrong",
+        "--json",
+        env={"AGENT_CONFIG": str(tmp_path / "user.toml"), "ANTHROPIC_API_KEY": "k"},  # the ladder needs a usable model
     )
     data = json.loads(done.stdout)
     expected = ("complex_bug", "model") if answer == "complex_bug" else ("bug_fix", "rules")

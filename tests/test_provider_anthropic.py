@@ -345,7 +345,7 @@ def test_an_unreachable_endpoint_names_the_url_and_the_env_var(free_port, make_c
     with pytest.raises(ProviderUnreachable) as caught:
         model.complete([Message.user("hi")], system="", tools=[], effort=EffortLevel.LOW, max_tokens=50)
 
-    assert caught.value.exit_code == 2
+    assert caught.value.exit_code == 3  # a provider failure, as the README says
     assert caught.value.retries == 1
     assert str(caught.value).startswith(
         f"cannot reach anthropic at {url} (set ANTHROPIC_BASE_URL to change it) after 1 retries:"

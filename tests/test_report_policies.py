@@ -81,7 +81,9 @@ def test_report_json_groups_by_rung_with_exact_numbers(tmp_path):
     home.mkdir()
     (home / "no-user-config.toml").write_text('[planner]\nmodel_order = ["m"]\n')
     run_id = write_grid(home / "agent-home" / "ledger.sqlite")
-    done = run_agent(home, "report", run_id, "--by", "rung", "--policy", "m@max", "--policy", "planner", "--json")
+    config = {"AGENT_CONFIG": str(home / "no-user-config.toml")}
+    args = ["report", run_id, "--by", "rung", "--policy", "m@max", "--policy", "planner", "--json"]
+    done = run_agent(home, *args, env=config)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     rows = {row["group"]: row for row in data["groups"]}
@@ -96,8 +98,14 @@ def test_report_json_groups_by_rung_with_exact_numbers(tmp_path):
         "output_tokens": 20,
         "api_cost_usd": 8.0,
         "unpriced_calls": 0,
+        "classifier_calls": 0,
+        "classifier_cost_usd": 0.0,
         "review_hours_measured": 0.0,
         "review_hours_estimated": pytest.approx(20 / 60, abs=1e-4),
+        "review_minutes_measured": 0.0,
+        "review_minutes_estimated": 20.0,
+        "review_billed_attempts": 2,
+        "review_not_billed": {},
         "total_cost_usd": 28.0,
         "cost_per_solved_usd": 14.0,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -219,6 +220,6 @@ def test_builtin_materialization_is_safe_in_parallel(tmp_path):
 @pytest.mark.slow
 def test_tasks_jsonl_is_up_to_date_with_its_sources():
     done = subprocess.run(
-        ["python", "-m", "tasks.builtin.build_suite", "--check"], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "tasks.builtin.build_suite", "--check"], capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -196,7 +196,13 @@ async def test_review_key_records_the_measured_minutes_and_the_meters_follow(tmp
         result = setup.result(run_id)
         assert result["review_minutes"] == 11.5
         assert num(screen.query_one(Meters).summary.total_cost_usd) == result["total_cost_usd"]
-        assert "review 11.5 min est" in screen_text(app)
+        # Measured and estimated minutes apart: 10 estimated for the failed attempt, 1.5 measured for the passing one.
+        summary = screen.query_one(Meters).summary
+        assert (summary.estimated_review_minutes, summary.measured_review_minutes) == (10.0, 1.5)
+        assert (result["review_minutes_estimated"], result["review_minutes_measured"]) == (10.0, 1.5)
+        text = screen_text(app)
+        assert "review 10 min est" in text and "$16.6667" in text
+        assert "review 1.5 min measured" in text and "$2.5000" in text
 
 
 async def test_diff_key_shows_the_solved_attempts_patch(tmp_path):

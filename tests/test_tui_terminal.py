@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +38,20 @@ class Tmux:
             time.sleep(0.2)
         raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
 
+    def start_agent(self, tmp_path: Path, args: list[str], env: dict[str, str]) -> None:
+        """`agent ARGS` in a 120x40 terminal, with a home of its own; `EXIT=<code>` is echoed at the end."""
+        env = {
+            **env,
+            "AGENT_HOME": str(tmp_path / "agent-home"),
+            "AGENT_CONFIG": os.devnull,
+            "HOME": str(tmp_path),
+            "PATH": os.environ["PATH"],
+            "TERM": "xterm-256color",
+        }
+        command = shlex.join([sys.executable, "-m", "agent", *args])
+        flags = [item for name, value in env.items() for item in ("-e", f"{name}={value}")]
+        self.run("new-session", "-d", "-s", "t", "-x", "120", "-y", "40", *flags, f"{command}; echo EXIT=$?; sleep 60")
+
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
 
@@ -46,21 +61,11 @@ def test_agent_fix_opens_the_tui_in_a_terminal_and_prints_the_summary_after_quit
     repo = make_repo(tmp_path / "calc")
     issue = tmp_path / "issue.md"
     issue.write_text(ISSUE)
-    env = {
-        **fake_env(fake),
-        "AGENT_HOME": str(tmp_path / "agent-home"),
-        "AGENT_CONFIG": str(tmp_path / "no-user-config.toml"),
-        "HOME": str(tmp_path),
-        "PATH": os.environ["PATH"],
-        "TERM": "xterm-256color",
-    }
     args = ["fix", str(issue), "--repo", str(repo), "--test-cmd", "python -m pytest -q"]
     args += ["--model", "claude-opus-4-7", "--effort", "medium", "--sandbox", "local"]
-    command = shlex.join([sys.executable, "-m", "agent", *args])
     tmux = Tmux()
     try:
-        flags = [item for name, value in env.items() for item in ("-e", f"{name}={value}")]
-        tmux.run("new-session", "-d", "-s", "t", "-x", "120", "-y", "40", *flags, f"{command}; echo EXIT=$?; sleep 60")
+        tmux.start_agent(tmp_path, args, fake_env(fake))
         screen = tmux.wait_for("✓ SOLVED")
         assert "tests failed" in screen and "passed" in screen and "claude-opus-4-7@medium" in screen
         tmux.run("send-keys", "-t", "t", "d")

@@ -1,12 +1,13 @@
 """`AgentApp`: one Textual app for a live run, an attached viewer and the run picker.
 
-A live run (`work`) runs in a thread worker; it reaches the UI only through messages
+A live run (`work`) runs in a daemon thread; it reaches the UI only through messages
 (`FixScreen.EventsArrived`, `AgentApp.RunOver`). Quitting while it runs asks first, then sets
 the stop event and exits only once the worker has returned, so its sandbox is closed.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -32,7 +33,10 @@ BATCH_KINDS = ("bench", "grid")
 class AgentApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "agent"
-    BINDINGS: ClassVar = [Binding("q", "quit", "Quit")]
+    BINDINGS: ClassVar = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True),
+    ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (Textual declares the type)
 
     class RunOver(Message):
@@ -64,6 +68,9 @@ class AgentApp(App[None]):
         self.outcome: Any = None
         self.error: BaseException | None = None
         self.quitting = False
+        self.interrupts = 0
+        self.abandoned = False
+        """A second Ctrl-C: the caller closes the sandboxes and exits without waiting for the turn."""
         self.events_seen = 0
         self.work_started = False
 
@@ -80,10 +87,14 @@ class AgentApp(App[None]):
             self.list_runs()
 
     # the live run ---------------------------------------------------------------------------
-    @work(thread=True, group="run")
     def run_live(self, screen: FixScreen) -> None:
-        assert self.work is not None
+        """Start the run in a daemon thread of its own (not Textual's worker pool, which the app
+        waits for on exit), so a second Ctrl-C can leave without waiting for the turn in flight."""
         self.work_started = True
+        threading.Thread(target=self._run_work, args=(screen,), name="agent-live-run", daemon=True).start()
+
+    def _run_work(self, screen: FixScreen) -> None:
+        assert self.work is not None
 
         def on_event(event: Event) -> None:
             self.events_seen += 1
@@ -113,6 +124,20 @@ class AgentApp(App[None]):
             self.exit()
         elif not self.quitting:
             self.push_screen(QuitScreen(), self.answer_quit)
+
+    async def action_interrupt(self) -> None:
+        """Ctrl-C: the first acts like `q` (asks, then stops after the turn); a second stops at once."""
+        self.interrupts += 1
+        if self.context.done.is_set():
+            self.exit()
+        elif self.interrupts == 1:
+            self.notify("Ctrl-C again stops at once, without finishing the turn", timeout=10)
+            if not self.quitting:
+                self.push_screen(QuitScreen(), self.answer_quit)
+        else:
+            self.abandoned = True
+            self.context.stop.set()
+            self.exit()
 
     def answer_quit(self, stop: bool | None) -> None:
         if not stop:

@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 from tui.batch_table import BatchTable
 from tui.context import ViewContext
 from tui.fix_screen import FixScreen
-from tui.meters import usd
+from tui.meters import review_minutes, usd
 from tui.reads import POLL_S, BatchSnapshot, read_batch
 
 
@@ -92,7 +92,7 @@ class BatchScreen(Screen[None]):
         grid.add_row(
             f"solved {progress.solved} / done {progress.done} / total {progress.total}",
             f"API {usd(summary.api_cost_usd)}",
-            f"total {usd(summary.total_cost_usd)} (review {summary.review_minutes:g} min)",
+            f"total {usd(summary.total_cost_usd)} (review {review_minutes(summary)})",
         )
         eta = "done" if run.status != "running" else duration(progress.eta_s)
         grid.add_row(

@@ -18,10 +18,11 @@ from rich.console import Console
 
 from agent.compose import check_repo
 from agent.config import AgentConfig, ReviewConfig, load_config
-from agent.errors import AgentError, TaskError
+from agent.errors import AgentError, RunAbandoned, TaskError
 from agent.events import EventSink
 from agent.fix_flow import FixOptions, fix_config, run_fix
 from agent.ledger import Ledger
+from sandboxes.lifecycle import close_all
 from tasks.issues import IssueText
 from tui.app import AgentApp, Work
 from tui.context import ViewContext
@@ -41,9 +42,12 @@ def run_in_tui(work: Work, ledger_path: Path, review: ReviewConfig, batch: bool 
     app = AgentApp(context, work=work, batch=batch)
     try:
         app.run()
+        if app.abandoned and not context.done.is_set():
+            close_all()  # the sandboxes go now; the turn in flight is not waited for
+            raise RunAbandoned("stopped at once by a second Ctrl-C")
     finally:
-        if app.work_started and not context.done.is_set():  # the app died under a live run: stop it cleanly
-            context.stop.set()
+        if app.work_started and not context.done.is_set() and not app.abandoned:
+            context.stop.set()  # the app died under a live run: stop it cleanly
             context.done.wait()
         ledger.close()
     if app.error is not None:

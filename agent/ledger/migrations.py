@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from agent.ledger.patches import changed_lines
+
 
 def _execute_all(db: sqlite3.Connection, script: str) -> None:
     """Run each statement of `script` inside the caller's transaction (executescript would commit)."""
@@ -120,8 +122,68 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def m002_attempt_changed_lines(db: sqlite3.Connection) -> None:
+    """Each attempt's changed lines (added + removed) next to its patch; what review estimates scale with.
+
+    NULL means no patch was recorded (the attempt is running, or ended before its diff was taken).
+    """
+    db.execute("ALTER TABLE attempts ADD COLUMN changed_lines INTEGER")
+    for attempt_id, patch in db.execute("SELECT id, patch FROM attempts WHERE patch IS NOT NULL").fetchall():
+        db.execute("UPDATE attempts SET changed_lines = ? WHERE id = ?", (changed_lines(patch), attempt_id))
+
+
+def m003_issue_calls(db: sqlite3.Connection) -> None:
+    """Calls belong to an issue, and to an attempt only when an attempt made them.
+
+    The classifier model's calls are made for an issue before any attempt: they are recorded with
+    `attempt_id` NULL and `purpose` 'classify'. Every call names its issue, so an issue's API cost
+    is the sum of its calls. SQLite cannot drop a NOT NULL constraint, so the table is rebuilt.
+    """
+    _execute_all(
+        db,
+        """
+        CREATE TABLE calls_new (
+            id INTEGER PRIMARY KEY,
+            issue_id INTEGER REFERENCES issues(id),
+            attempt_id INTEGER REFERENCES attempts(id),  -- NULL: made for the issue, not by an attempt
+            purpose TEXT NOT NULL DEFAULT 'attempt',     -- attempt | classify
+            turn INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            effort_sent TEXT,
+            input_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER,
+            max_tokens INTEGER,
+            cost_usd TEXT,                   -- Decimal as text, NULL = unpriced
+            price_source TEXT,
+            duration_s REAL NOT NULL,
+            retries INTEGER NOT NULL DEFAULT 0,
+            stop_reason TEXT,
+            error TEXT,
+            created_at REAL NOT NULL,
+            CHECK (issue_id IS NOT NULL OR attempt_id IS NOT NULL)
+        );
+        INSERT INTO calls_new
+            SELECT calls.id, attempts.issue_id, calls.attempt_id, 'attempt', calls.turn, calls.model,
+                   calls.effort_sent, calls.input_tokens, calls.cache_read_tokens, calls.cache_write_tokens,
+                   calls.output_tokens, calls.reasoning_tokens, calls.max_tokens, calls.cost_usd,
+                   calls.price_source, calls.duration_s, calls.retries, calls.stop_reason, calls.error,
+                   calls.created_at
+            FROM calls LEFT JOIN attempts ON attempts.id = calls.attempt_id;
+        DROP TABLE calls;
+        ALTER TABLE calls_new RENAME TO calls;
+        CREATE INDEX calls_attempt ON calls(attempt_id);
+        CREATE INDEX calls_issue ON calls(issue_id);
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", m001_initial),
+    ("m002_attempt_changed_lines", m002_attempt_changed_lines),
+    ("m003_issue_calls", m003_issue_calls),
 ]
 
 

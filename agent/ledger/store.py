@@ -23,7 +23,9 @@ from pydantic import BaseModel
 
 from agent.errors import ConfigError
 from agent.ledger.migrations import migrate
-from agent.messages import Usage
+from agent.ledger.patches import changed_lines
+from agent.messages import ModelTurn, Usage
+from agent.pricing import PriceQuote, cost
 
 
 def owner_tag() -> str:
@@ -100,6 +102,7 @@ class AttemptRow(BaseModel):
     plan: str | None
     test_report_json: str | None
     error: str | None
+    changed_lines: int | None = None  # added + removed lines of `patch`; None while no patch is recorded
 
 
 class CallRecord(BaseModel):
@@ -117,10 +120,30 @@ class CallRecord(BaseModel):
     stop_reason: str | None = None
     error: str | None = None
 
+    @classmethod
+    def of_reply(
+        cls, turn: int, reply: ModelTurn, *, model: str, effort_sent: str, max_tokens: int, price: PriceQuote | None
+    ) -> CallRecord:
+        """The record of one answered request, priced at `price` (None: unpriced)."""
+        return cls(
+            turn=turn,
+            model=model,
+            effort_sent=reply.effort_sent or effort_sent,
+            usage=reply.usage,
+            max_tokens=max_tokens,
+            cost_usd=cost(reply.usage, price),
+            price_source=price.source if price else None,
+            duration_s=reply.duration_s,
+            retries=reply.retries,
+            stop_reason=reply.stop_reason,
+        )
+
 
 class CallRow(CallRecord):
     id: int
-    attempt_id: int
+    issue_id: int | None
+    attempt_id: int | None  # None: made for the issue before any attempt (the classifier's calls)
+    purpose: str  # attempt | classify
 
 
 class EventRow(BaseModel):
@@ -251,7 +274,10 @@ class Ledger:
         self._update("attempts", attempt_id, fields)
 
     def finish_attempt(self, attempt_id: int, outcome: str, tests_passed: bool, **fields: Any) -> None:
+        """Mark the attempt finished with its outcome; a `patch` given also records its changed lines."""
         now = time.time()
+        if fields.get("patch") is not None:
+            fields.setdefault("changed_lines", changed_lines(fields["patch"]))
         with self.transaction() as db:
             started = db.execute("SELECT started_at FROM attempts WHERE id = ?", (attempt_id,)).fetchone()[0]
             values = {
@@ -278,36 +304,70 @@ class Ledger:
 
     # calls ---------------------------------------------------------------------------------
     def record_call(self, attempt_id: int, call: CallRecord) -> int:
+        """Record a call an attempt made (under the attempt's issue too)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT issue_id FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
+            return self._insert_call(db, row[0] if row else None, attempt_id, "attempt", call)
+
+    def record_issue_call(self, issue_id: int, call: CallRecord, purpose: str) -> int:
+        """Record a call made for an issue outside its attempts (`purpose` "classify": the classifier model)."""
+        with self.transaction() as db:
+            return self._insert_call(db, issue_id, None, purpose, call)
+
+    @staticmethod
+    def _insert_call(
+        db: sqlite3.Connection, issue_id: int | None, attempt_id: int | None, purpose: str, call: CallRecord
+    ) -> int:
         usage = call.usage
-        return self._insert(
-            "calls",
-            {
-                "attempt_id": attempt_id,
-                "turn": call.turn,
-                "model": call.model,
-                "effort_sent": call.effort_sent,
-                "input_tokens": usage.input_tokens,
-                "cache_read_tokens": usage.cache_read_tokens,
-                "cache_write_tokens": usage.cache_write_tokens,
-                "output_tokens": usage.output_tokens,
-                "reasoning_tokens": usage.reasoning_tokens,
-                "max_tokens": call.max_tokens,
-                "cost_usd": _money(call.cost_usd),
-                "price_source": call.price_source,
-                "duration_s": call.duration_s,
-                "retries": call.retries,
-                "stop_reason": call.stop_reason,
-                "error": call.error,
-                "created_at": time.time(),
-            },
-        )
+        values = {
+            "issue_id": issue_id,
+            "attempt_id": attempt_id,
+            "purpose": purpose,
+            "turn": call.turn,
+            "model": call.model,
+            "effort_sent": call.effort_sent,
+            "input_tokens": usage.input_tokens,
+            "cache_read_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+            "output_tokens": usage.output_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+            "max_tokens": call.max_tokens,
+            "cost_usd": _money(call.cost_usd),
+            "price_source": call.price_source,
+            "duration_s": call.duration_s,
+            "retries": call.retries,
+            "stop_reason": call.stop_reason,
+            "error": call.error,
+            "created_at": time.time(),
+        }
+        columns, marks = ", ".join(values), ", ".join("?" for _ in values)
+        cursor = db.execute(f"INSERT INTO calls ({columns}) VALUES ({marks})", list(values.values()))
+        return int(cursor.lastrowid or 0)
 
     def calls(self, attempt_id: int) -> list[CallRow]:
-        rows = self._rows("SELECT * FROM calls WHERE attempt_id = ? ORDER BY id", (attempt_id,))
+        """The calls one attempt made, in order."""
+        return self._calls("SELECT * FROM calls WHERE attempt_id = ? ORDER BY id", (attempt_id,))
+
+    def issue_calls(self, issue_id: int) -> list[CallRow]:
+        """The calls made for an issue outside its attempts (the classifier's), in order."""
+        return self._calls("SELECT * FROM calls WHERE issue_id = ? AND attempt_id IS NULL ORDER BY id", (issue_id,))
+
+    def spent(self, run_id: str, issue_id: int | None = None) -> Decimal:
+        """The priced API spend of a run (or of one of its issues): every call, attempts' and classifier's."""
+        sql = "SELECT calls.cost_usd FROM calls JOIN issues ON issues.id = calls.issue_id WHERE issues.run_id = ?"
+        params: tuple[Any, ...] = (run_id,)
+        if issue_id is not None:
+            sql, params = sql + " AND issues.id = ?", (run_id, issue_id)
+        rows = self._rows(sql + " AND calls.cost_usd IS NOT NULL", params)
+        return sum((Decimal(row[0]) for row in rows), Decimal(0))
+
+    def _calls(self, sql: str, params: tuple[Any, ...]) -> list[CallRow]:
         return [
             CallRow(
                 id=row["id"],
+                issue_id=row["issue_id"],
                 attempt_id=row["attempt_id"],
+                purpose=row["purpose"],
                 turn=row["turn"],
                 model=row["model"],
                 effort_sent=row["effort_sent"],
@@ -326,7 +386,7 @@ class Ledger:
                 stop_reason=row["stop_reason"],
                 error=row["error"],
             )
-            for row in rows
+            for row in self._rows(sql, params)
         ]
 
     # events --------------------------------------------------------------------------------

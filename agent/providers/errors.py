@@ -11,8 +11,6 @@ from agent.providers.resolve import ResolvedModel
 class ProviderUnreachable(ProviderError):
     """The provider's endpoint could not be reached, even after the SDK's retries."""
 
-    exit_code = 2
-
 
 class ProviderAuthError(ProviderError):
     """The provider refused the API key (401/403); never retried."""

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install and start a Docker engine when none is reachable (CI starts on a bare machine).
+# Install (Debian packages docker.io and debootstrap; needs root) and start a Docker engine when none
+# is reachable. Used by tests/run.sh; users with Docker Desktop or a running engine never need it.
 set -euo pipefail
 if docker info >/dev/null 2>&1; then exit 0; fi
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
