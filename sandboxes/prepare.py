@@ -129,6 +129,6 @@ def _build_progress(say: Say) -> Callable[[str], None]:
 
     def show(line: str) -> None:
         if line.startswith("Step "):
-            say(line.strip()[:100])
+            say(line.strip()[:72])
 
     return show
