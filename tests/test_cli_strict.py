@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from agent.ledger import Ledger
-from tests.repo_helpers import RIGHT_FIX, edit_turn, fingerprint, plan_turn
-from tests.test_fix_cli import ESCALATE, ISSUE, TEST_CMD, fix_args, run_agent
+from tests.repo_helpers import ISSUE, RIGHT_FIX, edit_turn, fingerprint, plan_turn
+from tests.test_fix_cli import ESCALATE, TEST_CMD, fix_args, run_agent
 from tests.test_tui_terminal import Tmux
 
 BAD_LADDERS = [

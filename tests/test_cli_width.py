@@ -21,8 +21,8 @@ from agent.pricing import format_usd
 from agent.report import COLUMNS, cell
 from agent.results import fix_result
 from tests.bench_helpers import make_suite
-from tests.repo_helpers import make_repo
-from tests.test_fix_cli import ESCALATE, ISSUE, TEST_CMD, run_agent
+from tests.repo_helpers import ISSUE, make_repo
+from tests.test_fix_cli import ESCALATE, TEST_CMD, run_agent
 
 WIDTHS = [
     pytest.param("", 80, id="pipe"),  # no COLUMNS: Rich uses 80 columns when stdout is not a terminal

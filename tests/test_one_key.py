@@ -11,8 +11,8 @@ import pytest
 
 from agent.ledger import Ledger
 from tests.bench_helpers import make_suite
-from tests.repo_helpers import make_repo
-from tests.test_fix_cli import ESCALATE, ISSUE, TEST_CMD, run_agent
+from tests.repo_helpers import ISSUE, make_repo
+from tests.test_fix_cli import ESCALATE, TEST_CMD, run_agent
 
 BUG = "the total is wrong, a bug"
 

@@ -13,9 +13,9 @@ import pytest
 
 from agent.ledger import Ledger
 from tests.bench_helpers import make_suite
-from tests.repo_helpers import RIGHT_FIX, edit_turn, make_repo, plan_turn
+from tests.repo_helpers import ISSUE, RIGHT_FIX, edit_turn, make_repo, plan_turn
 from tests.test_classifier import HAIKU, haiku_usd
-from tests.test_fix_cli import ISSUE, run_agent
+from tests.test_fix_cli import run_agent
 
 SOLVE = {"model": "claude-opus-*", "turns": [plan_turn(), edit_turn(RIGHT_FIX), {"text": "Fixed."}]}
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.repo_helpers import make_repo
-from tests.test_fix_cli import ESCALATE, ISSUE
+from tests.repo_helpers import ISSUE, make_repo
+from tests.test_fix_cli import ESCALATE
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
