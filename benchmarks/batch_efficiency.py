@@ -29,7 +29,7 @@ def suite_spec(root: Path) -> str:
     try:
         from tasks.loaders import load_tasks
 
-        if load_tasks("builtin"):
+        if load_tasks("builtin", root / "home"):
             return "builtin"
     except Exception:  # the built-in suite is not there yet: generate one
         pass

@@ -16,13 +16,13 @@ import sys
 import tempfile
 import time
 
-from agent.config import load_config
-from agent.effort import EffortLevel
+from agent.core.config import load_config
+from agent.core.effort import EffortLevel
+from agent.core.messages import Message
+from agent.core.tool_specs import STANDARD_TOOLS
 from agent.fake_provider import FakeProvider
-from agent.messages import Message
 from agent.providers import build_model
-from agent.script import Script
-from agent.tool_specs import STANDARD_TOOLS
+from agent.simulate.script import Script
 
 SCRIPT = Script.model_validate(
     {

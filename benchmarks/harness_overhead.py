@@ -19,11 +19,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agent.events import ignore
+from agent.core.events import ignore
 from agent.fake_provider import FakeProvider
-from agent.fix_flow import FixOptions, run_fix
 from agent.ledger import Ledger
-from agent.script import Script
+from agent.simulate.script import Script
+from agent.wiring import FixOptions, run_fix
 from tasks.issues import IssueText
 
 TURNS = 30

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.config import SandboxConfig
+from agent.core.config import SandboxConfig
 from sandboxes.docker_sandbox import DockerSandbox
 
 

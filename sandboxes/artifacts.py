@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.errors import SandboxError
+from agent.core.errors import SandboxError
 
 ARTIFACTS: tuple[str, ...] = (
     "__pycache__/",

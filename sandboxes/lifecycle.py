@@ -160,7 +160,7 @@ def reap_orphans(client: Any) -> list[RemovedContainer]:
 def prune(all: bool = False, client: Any = None) -> list[RemovedContainer]:
     """Remove orphaned sandbox containers, or with `all` every container with an `agent.run` label."""
     if client is None:
-        from sandboxes.images import docker_client
+        from sandboxes.engine import docker_client
 
         client = docker_client()
     if not all:

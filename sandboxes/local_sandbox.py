@@ -18,15 +18,13 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from agent.config import SandboxConfig
-from agent.errors import SandboxError
-from agent.protocols import ExecResult
+from agent.core.config import SandboxConfig
+from agent.core.errors import SandboxError
+from agent.core.protocols import ExecResult
 from sandboxes import lifecycle
 from sandboxes.artifacts import INSTALL_SCRIPT, ArtifactRules, install_failed
-from sandboxes.docker_sandbox import git_archive, resolve_commit
+from sandboxes.git_copy import git_archive, resolve_commit
 from sandboxes.shell import GIT_INIT_SCRIPT, PipeTransport, ShellSession, diff_script
-
-NOT_ISOLATED = "LocalSandbox is NOT isolated: commands run on this machine as you"
 
 
 def timeout_binary() -> str:

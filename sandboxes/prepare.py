@@ -17,9 +17,10 @@ from typing import Any
 
 import docker.errors
 
-from agent.config import SandboxConfig
-from agent.errors import SandboxError
-from sandboxes.images import DEFAULT_BASE, DEFAULT_TAG, build_image, docker_client
+from agent.core.config import SandboxConfig
+from agent.core.errors import SandboxError
+from sandboxes.engine import docker_client
+from sandboxes.images import DEFAULT_BASE, DEFAULT_TAG, build_image
 
 OFFLINE_BASE = "agent-offline-base:bookworm"
 

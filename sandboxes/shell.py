@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from agent.protocols import ExecResult
+from agent.core.protocols import ExecResult
 from sandboxes.artifacts import ArtifactRules
 from sandboxes.output import OutputCap
 

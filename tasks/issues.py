@@ -11,7 +11,7 @@ from typing import TextIO
 import httpx
 from pydantic import BaseModel
 
-from agent.errors import TaskError
+from agent.core.errors import TaskError
 
 GITHUB_URL = re.compile(r"^https?://[^/]+/(?P<repo>[\w.-]+/[\w.-]+)/issues/(?P<number>\d+)/?(?:[#?].*)?$")
 GITHUB_SHORT = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+)$")

@@ -9,46 +9,37 @@ once into `$AGENT_HOME/cache/repos/` and fetched again when the base commit is m
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from pydantic import ValidationError
-
-from agent.config import load_config
-from agent.errors import TaskError
+from agent.core.errors import TaskError
+from agent.core.host_git import git_out
+from tasks.builtin import builtin_tasks
 from tasks.models import Task
+from tasks.records import URL, read_task_file
 
 BUILTIN = "builtin"
 GITHUB = "https://github.com/{repo}.git"
 CLONE_TIMEOUT_S = 900
-URL = re.compile(r"^([a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 
 
-def agent_home() -> Path:
-    """`$AGENT_HOME` as the layered configuration resolves it."""
-    return load_config().home
-
-
-def load_tasks(spec: str = BUILTIN) -> list[Task]:
-    """Tasks from `builtin`, a `.jsonl` file, a `.json` file (a list or `{"tasks": [...]}`), or a directory."""
+def load_tasks(spec: str, home: Path) -> list[Task]:
+    """Tasks from `builtin` (its repositories made under `home`), a `.jsonl` file, a `.json` file (a list
+    or `{"tasks": [...]}`), or a directory of them."""
     if spec == BUILTIN:
-        from tasks.builtin import builtin_tasks
-
-        return builtin_tasks(agent_home())
+        return builtin_tasks(home)
     path = Path(spec).expanduser()
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl") and p.is_file())
         if not files:
             raise TaskError(f"{path} holds no *.json or *.jsonl task files: point at a task file or `builtin`")
-        tasks = [task for file in files for task in _load_file(file)]
+        tasks = [task for file in files for task in read_task_file(file)]
     elif path.is_file():
-        tasks = _load_file(path)
+        tasks = read_task_file(path)
     else:
         raise TaskError(f"no task suite {spec!r}: use `builtin`, a .jsonl or .json task file, or a directory of them")
     if not tasks:
@@ -57,8 +48,8 @@ def load_tasks(spec: str = BUILTIN) -> list[Task]:
     return tasks
 
 
-def find_task(instance_id: str, spec: str = BUILTIN) -> Task:
-    for task in load_tasks(spec):
+def find_task(instance_id: str, spec: str, home: Path) -> Task:
+    for task in load_tasks(spec, home):
         if task.instance_id == instance_id:
             return task
     raise TaskError(f"no task {instance_id} in {spec}: see `agent tasks list {spec}`")
@@ -72,60 +63,22 @@ def _check_unique(tasks: list[Task], spec: str) -> None:
         seen.add(task.instance_id)
 
 
-def _load_file(path: Path) -> list[Task]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TaskError(f"cannot read task file {path}: {exc}") from None
-    if path.suffix == ".jsonl":
-        records = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                records.append((f"{path}:{number}", _json(line, f"{path}:{number}")))
-    else:
-        data = _json(text, str(path))
-        if isinstance(data, dict) and isinstance(data.get("tasks"), list):
-            data = data["tasks"]
-        if not isinstance(data, list):
-            raise TaskError(f'{path}: expected a list of tasks or {{"tasks": [...]}}, got {type(data).__name__}')
-        records = [(f"{path}: task {index}", item) for index, item in enumerate(data)]
-    return [_task(record, where, path.parent) for where, record in records]
-
-
-def _json(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TaskError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno}): fix or remove that line") from None
-
-
-def _task(record: Any, where: str, folder: Path) -> Task:
-    if not isinstance(record, dict):
-        raise TaskError(f"{where}: expected a JSON object with instance_id, repo, ..., got {type(record).__name__}")
-    try:
-        task = Task.model_validate(record)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "task"
-        raise TaskError(f"{where}: field {field!r}: {error['msg']}") from None
-    if task.repo_path and not URL.match(task.repo_path) and not Path(task.repo_path).expanduser().is_absolute():
-        task = task.model_copy(update={"repo_path": str((folder / task.repo_path).resolve())})
-    return task
-
-
 # --- repositories ---------------------------------------------------------------------------
 def is_url(location: str) -> bool:
     return bool(URL.match(location))
 
 
-def checkout_repo(task: Task, home: Path | None = None) -> Task:
-    """`task` with `repo_path` a local git repository holding `base_commit` (cloned when needed)."""
+def checkout_repo(task: Task, home: Path | None) -> Task:
+    """`task` with `repo_path` a local git repository holding `base_commit` (cloned under `home`
+    when remote; without a home a remote task is an error)."""
     if task.repo_path and not is_url(task.repo_path):
         if not Path(task.repo_path).exists():
             raise TaskError(f"task {task.instance_id}: repository {task.repo_path} does not exist: fix repo_path")
         return task
     url = task.repo_path or GITHUB.format(repo=task.repo)
-    cache = (home or agent_home()) / "cache" / "repos"
+    if home is None:
+        raise TaskError(f"task {task.instance_id}: its repository {url} is remote: clone it first (agent bench does)")
+    cache = home / "cache" / "repos"
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "__", task.repo.strip("/"))[:60] or "repo"
     target = cache / f"{slug}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
     if not target.exists():
@@ -154,23 +107,16 @@ def _clone(url: str, target: Path, instance_id: str) -> None:
 
 
 def _git(instance_id: str, *args: str) -> None:
-    verb = next(arg for arg in args if arg in ("clone", "fetch"))
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            capture_output=True,
-            text=True,
-            timeout=CLONE_TIMEOUT_S,
-            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
-    except subprocess.TimeoutExpired:
-        raise TaskError(f"task {instance_id}: `git {verb}` took over {CLONE_TIMEOUT_S} s: try again") from None
-    if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
-        raise TaskError(
-            f"task {instance_id}: `git {verb}` failed ({detail}): "
+    def failed(verb: str, detail: str) -> TaskError:
+        if detail.startswith("took over"):
+            return TaskError(f"task {instance_id}: `git {verb}` {detail}: try again")
+        last = detail.splitlines()[-1]
+        return TaskError(
+            f"task {instance_id}: `git {verb}` failed ({last}): "
             "check the URL and the network, or set repo_path to a local clone"
         )
+
+    git_out(*args, failed=failed, timeout=CLONE_TIMEOUT_S)
 
 
 def _has_commit(repo: Path, commit: str) -> bool:

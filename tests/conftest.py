@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from agent.config import AgentConfig, load_config
+from agent.core.config import AgentConfig, load_config
 from agent.fake_provider import FakeProvider
-from agent.script import Script
+from agent.simulate.script import Script
 from tests.repo_helpers import ISSUE, make_repo
 
 MakeFake = Callable[..., FakeProvider]

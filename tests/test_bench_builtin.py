@@ -14,12 +14,11 @@ from tests.test_fix_cli import run_agent
 @pytest.mark.docker
 @pytest.mark.slow
 @pytest.mark.parametrize(("model", "resolves_all"), [("oracle", True), ("null", False)])
-def test_builtin_suite_with_validation_models(tmp_path, monkeypatch, model, resolves_all):
-    monkeypatch.setenv("AGENT_HOME", str(tmp_path / "agent-home"))
+def test_builtin_suite_with_validation_models(tmp_path, model, resolves_all):
     done = run_agent(tmp_path, "bench", "builtin", "--model", model, "--workers", "2", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    ids = sorted(task.instance_id for task in load_tasks("builtin"))
+    ids = sorted(task.instance_id for task in load_tasks("builtin", tmp_path / "agent-home"))
     assert result["instances"] == len(ids) >= 30
     assert result["error_ids"] == []
     if resolves_all:

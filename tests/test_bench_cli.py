@@ -215,7 +215,7 @@ def test_resume_reruns_tasks_that_failed_for_the_provider_but_not_the_models_fai
 
 def test_resume_of_a_live_run_is_refused(tmp_path):
     ledger = ledger_of(tmp_path)
-    from agent.config import ReviewConfig
+    from agent.core.config import ReviewConfig
 
     ledger.create_run("bench", {"options": {"suite": "x"}}, ReviewConfig().hourly_rate_usd, run_id="live")
     with ledger.transaction() as db:

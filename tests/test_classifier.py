@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from agent.budget import Budget
-from agent.compose import model_factory, price_lookup
-from agent.planner import classify
+from agent.engine.budget import Budget
+from agent.engine.planner import classify
+from agent.wiring import model_factory, price_lookup
 
 ISSUE = "add() returns the wrong sum: expected 5, actual -1"
 HAIKU = "claude-haiku-4-5"  # $1 per million input tokens, $5 per million output tokens

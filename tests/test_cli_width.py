@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from agent.config import load_config
+from agent.core.config import load_config
 from agent.ledger import Ledger
-from agent.model_catalog import CatalogEntry, notes
-from agent.pricing import format_usd
-from agent.report import COLUMNS, cell
-from agent.results import fix_result
+from agent.providers.catalog import CatalogEntry, notes
+from agent.providers.pricing import format_usd
+from agent.reporting.report import COLUMNS, cell
+from agent.reporting.results import fix_result
 from tests.bench_helpers import make_suite
 from tests.repo_helpers import ISSUE, make_repo
 from tests.test_fix_cli import ESCALATE, TEST_CMD, run_agent

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from agent.config import load_config
-from agent.effort import EffortLevel
-from agent.errors import ConfigError
+from agent.core.config import load_config
+from agent.core.effort import EffortLevel
+from agent.core.errors import ConfigError
 
 
 def test_shipped_harness_budgets_per_effort(tmp_path):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from agent.config import ReviewConfig
-from agent.costs import issue_summaries, run_costs
+from agent.core.config import ReviewConfig
+from agent.core.messages import Usage
 from agent.ledger import CallRecord, Ledger
-from agent.messages import Usage
-from agent.results import fix_result
+from agent.reporting.costs import issue_summaries, run_costs
+from agent.reporting.results import fix_result
 
 PATCH = (
     "diff --git a/calc/ops.py b/calc/ops.py\n"

@@ -1,6 +1,6 @@
 """A solved patch becomes a branch without touching the user's HEAD, index or working tree."""
 
-from agent.delivery import commit_patch
+from agent.engine.delivery import commit_patch
 from tests.repo_helpers import fingerprint, git, make_repo
 
 PATCH = """diff --git a/calc/ops.py b/calc/ops.py

@@ -2,8 +2,8 @@
 
 import pytest
 
-from agent.effort import EffortLevel, Rung, climb, format_ladder, parse_ladder
-from agent.errors import ConfigError
+from agent.core.effort import EffortLevel, Rung, climb, format_ladder, parse_ladder
+from agent.core.errors import ConfigError
 
 
 def test_levels_are_ordered_low_to_max():

@@ -13,7 +13,7 @@ import anthropic
 import openai
 import pytest
 
-from agent.fake_provider.cache import estimate_tokens
+from agent.simulate.tokens import estimate_tokens
 
 TURN = {
     "text": "Let me check.",

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from agent.errors import TaskError
+from agent.core.errors import TaskError
 from tasks.issues import read_issue
 from tests.test_fix_cli import run_agent
 

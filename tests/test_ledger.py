@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
+from agent.core.messages import Usage
 from agent.ledger import CallRecord, Ledger
 from agent.ledger.migrations import MIGRATIONS
-from agent.messages import Usage
 
 
 def _issue(ledger: Ledger, run_id: str) -> int:

@@ -13,8 +13,8 @@ import pytest
 from anthropic.types import OutputConfigParam
 from openai.types.shared import ReasoningEffort
 
-from agent.pricing import package_source
 from agent.providers import resolve_model
+from agent.providers.pricing import package_source
 from tests.test_fix_cli import run_agent
 
 CATALOG = [

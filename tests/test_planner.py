@@ -2,10 +2,10 @@
 
 import pytest
 
-from agent.config import load_config
-from agent.effort import EffortLevel
-from agent.errors import ConfigError
-from agent.planner import classify_by_rules, ladder_for, plan_ladder
+from agent.core.config import load_config
+from agent.core.effort import EffortLevel
+from agent.core.errors import ConfigError
+from agent.engine.planner import classify_by_rules, ladder_for, plan_ladder
 
 
 @pytest.mark.parametrize(

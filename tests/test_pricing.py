@@ -5,11 +5,11 @@ from decimal import Decimal
 import genai_prices
 import pytest
 
-from agent.budget import Budget
-from agent.config import Price
-from agent.errors import BudgetExhausted
-from agent.messages import Usage
-from agent.pricing import cost, format_usd, package_source, quote
+from agent.core.config import Price
+from agent.core.errors import BudgetExhausted
+from agent.core.messages import Usage
+from agent.engine.budget import Budget
+from agent.providers.pricing import cost, format_usd, package_source, quote
 
 USAGE = Usage(input_tokens=12_000, cache_read_tokens=8_000, cache_write_tokens=2_000, output_tokens=900)
 

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from agent.effort import EffortLevel
-from agent.errors import ConfigError, ContextWindowError, ProviderError
-from agent.messages import Message, ToolResult
+from agent.core.effort import EffortLevel
+from agent.core.errors import ConfigError, ContextWindowError, ProviderError
+from agent.core.messages import Message, ToolResult
+from agent.core.tool_specs import STANDARD_TOOLS
 from agent.providers import build_model
 from agent.providers.errors import MalformedResponse, ProviderAuthError, ProviderUnreachable
-from agent.tool_specs import STANDARD_TOOLS
 
 SYSTEM = "You fix bugs in Python repositories. Read the code before you change it. " * 80
 TOOL_LOOP = {

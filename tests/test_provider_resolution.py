@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from agent.config import AgentConfig
-from agent.effort import EffortLevel
-from agent.errors import ConfigError
+from agent.core.config import AgentConfig
+from agent.core.effort import EffortLevel
+from agent.core.errors import ConfigError
 from agent.providers import build_model, resolve_model
 from agent.providers.anthropic_model import AnthropicModel
 from agent.providers.openai_model import OpenAIModel

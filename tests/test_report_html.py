@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from agent.report_html import GROUP_COLOR, nice_top, place_labels, plots
+from agent.reporting.html import GROUP_COLOR, nice_top, place_labels, plots
 from tests.bench_helpers import make_suite
 from tests.test_fix_cli import run_agent
 

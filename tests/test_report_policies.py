@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.bench import parse_grid
-from agent.costs import run_costs
-from agent.errors import ConfigError
+from agent.bench.jobs import parse_grid
+from agent.core.errors import ConfigError
+from agent.core.messages import Usage
 from agent.ledger import CallRecord, Ledger
-from agent.messages import Usage
-from agent.policies import evaluate_policies, parse_policy
+from agent.reporting.costs import run_costs
+from agent.reporting.policies import evaluate_policies, parse_policy
 from tests.test_fix_cli import run_agent
 
 # task -> rung -> (solved, API $). Review: 10 estimated minutes an attempt at $60/h = $10 an attempt.

@@ -5,7 +5,6 @@ calls are in the issue's API cost and in its budget."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -165,9 +164,10 @@ def test_a_resumed_bench_reuses_the_recorded_task_type_instead_of_asking_again(t
 
 
 def test_a_ray_workers_rows_keep_the_classifiers_calls_under_their_issue(tmp_path):
-    from agent.bench_executors import _table, import_rows
+    from agent.bench.executors import import_rows
+    from agent.core.messages import Usage
     from agent.ledger import CallRecord
-    from agent.messages import Usage
+    from agent.ledger.transfer import export_rows
 
     worker = Ledger(tmp_path / "worker.sqlite")
     worker.create_run("bench", {}, Decimal(100), run_id="r")
@@ -185,11 +185,7 @@ def test_a_ray_workers_rows_keep_the_classifiers_calls_under_their_issue(tmp_pat
     worker.record_call(attempt, call.model_copy(update={"model": "null", "cost_usd": None}))
     worker.finish_attempt(attempt, "finished", False, patch="")
     worker.close()
-    with sqlite3.connect(tmp_path / "worker.sqlite") as db:
-        rows = {
-            table: _table(db, f"SELECT * FROM {table} ORDER BY id")
-            for table in ("issues", "attempts", "calls", "events")
-        }
+    rows = export_rows(tmp_path / "worker.sqlite")
     head = Ledger(tmp_path / "head.sqlite")
     head.create_run("bench", {}, Decimal(100), run_id="r")
     head.add_issue(  # an issue of the head's own first: the worker's ids must be mapped

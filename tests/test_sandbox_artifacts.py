@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from sandbox_helpers import ensure_image, git, make_repo, requires_docker
 
-from agent.config import SandboxConfig
-from agent.delivery import commit_patch
-from agent.errors import SandboxError
-from agent.messages import ToolCall
-from agent.work_patch import WorkPatchWatcher, work_patch_event
-from sandboxes import SANDBOXES
+from agent.core.config import SandboxConfig
+from agent.core.errors import SandboxError
+from agent.core.messages import ToolCall
+from agent.engine.delivery import commit_patch
+from agent.engine.work_patch import WorkPatchWatcher, work_patch_event
+from sandboxes import sandbox_class
 from sandboxes.artifacts import ARTIFACTS, INSTALL_SCRIPT, ArtifactRules, install_failed
 from sandboxes.docker_sandbox import DockerSandbox
 from sandboxes.local_sandbox import LocalSandbox
@@ -56,7 +56,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 def open_sandbox(kind: str, repo: Path, base: str) -> DockerSandbox | LocalSandbox:
-    return SANDBOXES[kind](SandboxConfig(kind=kind), repo, base, f"test-artifacts-{kind}")
+    return sandbox_class(kind)(SandboxConfig(kind=kind), repo, base, f"test-artifacts-{kind}")
 
 
 def python(kind: str) -> str:

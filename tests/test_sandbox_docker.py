@@ -11,8 +11,8 @@ import docker
 import pytest
 from sandbox_helpers import CANARY, ensure_image, make_repo, requires_docker
 
-from agent.config import SandboxConfig
-from agent.errors import SandboxError
+from agent.core.config import SandboxConfig
+from agent.core.errors import SandboxError
 from sandboxes import make_sandbox
 from sandboxes.docker_sandbox import DockerSandbox
 from sandboxes.output import cut_marker

@@ -13,14 +13,14 @@ import docker
 import pytest
 from sandbox_helpers import ensure_image, make_repo, needs_docker, subprocess_env
 
-from agent.config import SandboxConfig
+from agent.core.config import SandboxConfig
 from sandboxes import lifecycle
 from sandboxes.docker_sandbox import DockerSandbox
 
 RUNNER = """
 import sys, time
 from pathlib import Path
-from agent.config import SandboxConfig
+from agent.core.config import SandboxConfig
 from sandboxes.docker_sandbox import DockerSandbox
 box = DockerSandbox(SandboxConfig(), Path(sys.argv[1]), sys.argv[2], sys.argv[3])
 print(box.container.id, flush=True)
@@ -87,7 +87,7 @@ def test_prune_command_names_what_it_removed(tmp_path: Path, client: docker.Dock
     proc.wait(timeout=30)
     name = client.containers.get(container_id).name
     done = subprocess.run(
-        [sys.executable, "-c", "from sandboxes.commands import sandbox_app; sandbox_app()", "prune"],
+        [sys.executable, "-c", "from agent.cli.sandbox import sandbox_app; sandbox_app()", "prune"],
         capture_output=True,
         text=True,
         env=subprocess_env(),

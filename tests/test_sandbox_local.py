@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sandbox_helpers import CANARY, make_repo
 
-from agent.config import SandboxConfig
+from agent.core.config import SandboxConfig
 from sandboxes import NotIsolatedWarning, make_sandbox
 from sandboxes.local_sandbox import LocalSandbox
 from sandboxes.output import cut_marker

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.compose import sandbox_factory
-from agent.config import AgentConfig
+from agent.core.config import AgentConfig
+from agent.engine.evaluation import evaluate_patch, patch_files
+from agent.wiring import sandbox_factory
 from tasks.builtin import builtin_tasks
-from tasks.evaluation import evaluate_patch, patch_files
 from tasks.models import Task
 from tests.sandbox_helpers import needs_docker
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import TaskError
-from agent.planner import TASK_TYPES
+from agent.core.errors import TaskError
+from agent.engine.planner import TASK_TYPES
 from tasks.builtin import TASKS_FILE, builtin_tasks
 from tasks.loaders import checkout_repo, find_task, load_tasks
 from tasks.models import Task
@@ -44,7 +44,7 @@ def write_jsonl(path: Path, *records: dict) -> Path:
 
 
 def test_jsonl_reads_lists_and_json_encoded_strings_alike(tmp_path):
-    tasks = load_tasks(str(write_jsonl(tmp_path / "suite.jsonl", RECORD, AS_STRINGS)))
+    tasks = load_tasks(str(write_jsonl(tmp_path / "suite.jsonl", RECORD, AS_STRINGS)), tmp_path)
     assert [t.instance_id for t in tasks] == ["calc__add", "calc__strings"]
     assert [t.FAIL_TO_PASS for t in tasks] == [["tests/test_ops.py::test_add"]] * 2
     assert [t.PASS_TO_PASS for t in tasks] == [["tests/test_ops.py::test_add_zero"]] * 2
@@ -56,41 +56,41 @@ def test_json_file_as_list_or_tasks_object(tmp_path, shape):
     data = [RECORD, AS_STRINGS] if shape == "list" else {"tasks": [RECORD, AS_STRINGS]}
     path = tmp_path / "suite.json"
     path.write_text(json.dumps(data))
-    assert [t.instance_id for t in load_tasks(str(path))] == ["calc__add", "calc__strings"]
+    assert [t.instance_id for t in load_tasks(str(path), tmp_path)] == ["calc__add", "calc__strings"]
 
 
 def test_directory_reads_json_and_jsonl_files_in_name_order(tmp_path):
     write_jsonl(tmp_path / "b.jsonl", AS_STRINGS)
     (tmp_path / "a.json").write_text(json.dumps([RECORD]))
     (tmp_path / "notes.txt").write_text("ignored")
-    assert [t.instance_id for t in load_tasks(str(tmp_path))] == ["calc__add", "calc__strings"]
+    assert [t.instance_id for t in load_tasks(str(tmp_path), tmp_path)] == ["calc__add", "calc__strings"]
 
 
 def test_relative_repo_path_is_relative_to_the_task_file(tmp_path):
     (tmp_path / "sub").mkdir()
     path = write_jsonl(tmp_path / "sub" / "suite.jsonl", {**RECORD, "repo_path": "../calc"})
-    assert load_tasks(str(path))[0].repo_path == str(tmp_path / "calc")
+    assert load_tasks(str(path), tmp_path)[0].repo_path == str(tmp_path / "calc")
 
 
 def test_invalid_json_line_names_file_and_line(tmp_path):
     path = tmp_path / "suite.jsonl"
     path.write_text(json.dumps(RECORD) + "\n\n{not json\n")
     with pytest.raises(TaskError, match=rf"^{path}:3: invalid JSON \(Expecting property name"):
-        load_tasks(str(path))
+        load_tasks(str(path), tmp_path)
 
 
 def test_missing_field_names_file_line_and_field(tmp_path):
     record = {key: value for key, value in RECORD.items() if key != "problem_statement"}
     path = write_jsonl(tmp_path / "suite.jsonl", RECORD | {"instance_id": "ok"}, record)
     with pytest.raises(TaskError) as info:
-        load_tasks(str(path))
+        load_tasks(str(path), tmp_path)
     assert str(info.value) == f"{path}:2: field 'problem_statement': Field required"
 
 
 def test_bad_json_string_list_is_a_task_error(tmp_path):
     path = write_jsonl(tmp_path / "suite.jsonl", {**RECORD, "FAIL_TO_PASS": "[not json"})
     with pytest.raises(TaskError) as info:
-        load_tasks(str(path))
+        load_tasks(str(path), tmp_path)
     assert str(info.value) == f"{path}:1: field 'FAIL_TO_PASS': Value error, Expecting value: line 1 column 2 (char 1)"
 
 
@@ -98,26 +98,26 @@ def test_json_file_that_is_not_a_list(tmp_path):
     path = tmp_path / "suite.json"
     path.write_text('{"instance_id": "x"}')
     with pytest.raises(TaskError, match=r"expected a list of tasks"):
-        load_tasks(str(path))
+        load_tasks(str(path), tmp_path)
 
 
 def test_duplicate_ids_rejected(tmp_path):
     path = write_jsonl(tmp_path / "suite.jsonl", RECORD, RECORD)
     with pytest.raises(TaskError, match="instance_id calc__add appears twice"):
-        load_tasks(str(path))
+        load_tasks(str(path), tmp_path)
 
 
 def test_unknown_suite(tmp_path):
     with pytest.raises(TaskError, match="no task suite"):
-        load_tasks(str(tmp_path / "nope.jsonl"))
+        load_tasks(str(tmp_path / "nope.jsonl"), tmp_path)
 
 
 def test_find_task_unknown_id_says_where_to_look(tmp_path):
     path = write_jsonl(tmp_path / "suite.jsonl", RECORD)
     with pytest.raises(TaskError) as info:
-        find_task("nope", str(path))
+        find_task("nope", str(path), tmp_path)
     assert str(info.value) == f"no task nope in {path}: see `agent tasks list {path}`"
-    assert find_task("calc__add", str(path)).instance_id == "calc__add"
+    assert find_task("calc__add", str(path), tmp_path).instance_id == "calc__add"
 
 
 # --- cloning --------------------------------------------------------------------------------
@@ -167,9 +167,8 @@ def test_local_repo_path_is_used_as_it_is(tmp_path):
 
 
 # --- the built-in suite ---------------------------------------------------------------------
-def test_builtin_suite_covers_every_task_type_and_difficulty(tmp_path, monkeypatch):
-    monkeypatch.setenv("AGENT_HOME", str(tmp_path / "home"))
-    tasks = load_tasks("builtin")
+def test_builtin_suite_covers_every_task_type_and_difficulty(tmp_path):
+    tasks = load_tasks("builtin", tmp_path / "home")
     assert len(tasks) >= 30
     assert set(Counter(t.task_type for t in tasks)) == set(TASK_TYPES)
     assert {t.difficulty for t in tasks} == {"easy", "medium", "hard"}
@@ -220,6 +219,6 @@ def test_builtin_materialization_is_safe_in_parallel(tmp_path):
 @pytest.mark.slow
 def test_tasks_jsonl_is_up_to_date_with_its_sources():
     done = subprocess.run(
-        [sys.executable, "-m", "tasks.builtin.build_suite", "--check"], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "agent.bench.build_suite", "--check"], capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-2000:]

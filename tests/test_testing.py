@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from agent.testing import TestRun, detect_test_cmd, judge, parse_junit, with_junit
+from agent.engine.testing import TestRun, detect_test_cmd, judge, parse_junit, with_junit
 from tests.repo_helpers import CALC_FILES, ISSUE, RIGHT_FIX, edit_turn, make_repo, plan_turn
 from tests.test_fix_cli import run_agent
 

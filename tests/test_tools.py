@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import SandboxConfig
-from agent.messages import ToolCall
-from agent.tools import ToolRunner
+from agent.core.config import SandboxConfig
+from agent.core.messages import ToolCall
+from agent.engine.tools import ToolRunner
 from sandboxes.local_sandbox import LocalSandbox
 from tests.repo_helpers import git, make_repo
 

@@ -16,11 +16,11 @@ from rich.console import Console
 from textual.css.query import NoMatches
 from textual.widgets import RichLog
 
-from agent.config import load_config
-from agent.events import Event, EventSink
-from agent.fix_flow import FixOptions, run_fix
+from agent.core.config import load_config
+from agent.core.events import Event, EventSink
 from agent.ledger import Ledger
-from agent.results import fix_result
+from agent.reporting.results import fix_result
+from agent.wiring import FixOptions, run_fix
 from tasks.issues import read_issue
 from tests.repo_helpers import RIGHT_FIX, WRONG_FIX, edit_turn, make_repo, plan_turn
 from tests.tui_helpers import screen_text
@@ -121,7 +121,7 @@ async def wait_until_over(pilot: Any, app: AgentApp) -> FixScreen:
 
 
 def num(value: Decimal) -> float:
-    """A ledger Decimal as `agent fix --json` prints it (agent.results rounds to 6 places)."""
+    """A ledger Decimal as `agent fix --json` prints it (agent.reporting.results rounds to 6 places)."""
     return float(round(value, 6))
 
 

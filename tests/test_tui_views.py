@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from agent.config import ReviewConfig, load_config
-from agent.fix_flow import FixOptions, run_fix
+from agent.core.config import ReviewConfig, load_config
 from agent.ledger import Ledger
-from agent.results import fix_result
+from agent.reporting.results import fix_result
+from agent.wiring import FixOptions, run_fix
 from tasks.issues import read_issue
 from tests.repo_helpers import RIGHT_FIX, WRONG_FIX, edit_turn, make_repo, plan_turn
 from tests.test_tui_fix import ISSUE, num, rung_states, transcript_text, wait_for

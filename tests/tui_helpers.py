@@ -10,8 +10,8 @@ from pathlib import Path
 
 from textual.app import App
 
+from agent.core.messages import Usage
 from agent.ledger import CallRecord, Ledger
-from agent.messages import Usage
 
 TEXT = re.compile(
     r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" clip-path="url\(#[^"]*-line-(\d+)\)">(.*?)</text>'

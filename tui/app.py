@@ -16,7 +16,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 
-from agent.events import Event, EventSink
+from agent.core.events import Event, EventSink
 from tui.batch_screen import BatchScreen
 from tui.context import ViewContext
 from tui.fix_screen import FixScreen

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.config import ReviewConfig
+from agent.core.config import ReviewConfig
 from agent.ledger import Ledger
 
 

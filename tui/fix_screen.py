@@ -2,7 +2,7 @@
 
 Live (`agent fix` in a terminal), events arrive from the runner's thread as messages, text
 deltas included. Attached (`agent tui RUN_ID`), a thread worker reads new events from the
-ledger every POLL_S seconds. Either way the meters come from `agent.costs` over the ledger.
+ledger every POLL_S seconds. Either way the meters come from `agent.reporting.costs` over the ledger.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import get_current_worker
 
-from agent.events import Event
+from agent.core.events import Event
 from tui.context import ViewContext
 from tui.diff_screen import DiffScreen
 from tui.fix_state import FixState

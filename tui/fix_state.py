@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from agent.events import Event
+from agent.core.events import Event
 
 SYMBOLS = {
     "waiting": "·",

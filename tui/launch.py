@@ -16,12 +16,11 @@ from typing import Any
 
 from rich.console import Console
 
-from agent.compose import check_repo
-from agent.config import AgentConfig, ReviewConfig, load_config
-from agent.errors import AgentError, RunAbandoned, TaskError
-from agent.events import EventSink
-from agent.fix_flow import FixOptions, fix_config, run_fix
+from agent.core.config import AgentConfig, ReviewConfig
+from agent.core.errors import AgentError, RunAbandoned, TaskError
+from agent.core.events import EventSink
 from agent.ledger import Ledger
+from agent.wiring import FixOptions, FixRepo, run_fix
 from sandboxes.lifecycle import close_all
 from tasks.issues import IssueText
 from tui.app import AgentApp, Work
@@ -55,27 +54,17 @@ def run_in_tui(work: Work, ledger_path: Path, review: ReviewConfig, batch: bool 
     return app.outcome
 
 
-def _fix_config(options: FixOptions) -> AgentConfig:
-    """The configuration `run_fix` builds for these options (its ledger and review settings)."""
-    try:
-        root: Path | None = check_repo(options.repo.resolve())[0]
-    except AgentError:
-        root = None  # run_fix reports the problem itself
-    return fix_config(options, root)
-
-
 def run_fix_in_tui(
-    issue: IssueText, options: FixOptions, env: Mapping[str, str], say: Console | None = None
+    issue: IssueText, options: FixOptions, env: Mapping[str, str], repo: FixRepo, say: Console | None = None
 ) -> tuple[dict[str, Any], AgentError | None]:
-    """`run_fix` with the fix view on screen; returns the same `(result, failure)`."""
-    config = _fix_config(options)
+    """`run_fix` on the prepared `repo` with the fix view on screen; returns the same `(result, failure)`."""
     quiet = Console(file=io.StringIO(), width=120)
 
     def work(on_event: EventSink, stop: threading.Event) -> tuple[dict[str, Any], AgentError | None]:
-        return run_fix(issue, options, env, quiet, on_event, stop)
+        return run_fix(issue, options, env, quiet, on_event, stop, repo)
 
     try:
-        result, failure = run_in_tui(work, config.ledger_path, config.review)
+        result, failure = run_in_tui(work, repo.config.ledger_path, repo.config.review)
     finally:
         _replay(quiet, say)
     return result, failure
@@ -85,16 +74,15 @@ def run_demo_in_tui(
     config: AgentConfig, sandbox: str | None, ledger: Path | None, say: Console | None = None
 ) -> tuple[dict[str, Any], Exception | None]:
     """`agent demo` with the fix view on screen."""
-    from agent.demo import run_demo
+    from agent.wiring import run_demo
 
     quiet = Console(file=io.StringIO(), width=120)
-    demo_config = load_config(overrides={"ledger": None if ledger is None else str(ledger)})
 
     def work(on_event: EventSink, stop: threading.Event) -> tuple[dict[str, Any], Exception | None]:
         return run_demo(config.home, quiet, on_event, sandbox, ledger, stop)
 
     try:
-        result, failure = run_in_tui(work, demo_config.ledger_path, demo_config.review)
+        result, failure = run_in_tui(work, config.ledger_path, config.review)
     finally:
         _replay(quiet, say)
     return result, failure

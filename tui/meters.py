@@ -1,7 +1,7 @@
 """Meters: tokens (input / cached / output), API $ (the classifier's part too), budget used,
 review $ (estimated and measured apart, and the attempts that bill none), total $.
 
-Every value is a field of `agent.costs.CostSummary`, read from the ledger: the same numbers
+Every value is a field of `agent.reporting.costs.CostSummary`, read from the ledger: the same numbers
 `agent fix --json` prints.
 """
 
@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
-from agent.costs import RUNNING, CostSummary
+from agent.reporting.costs import RUNNING, CostSummary
 
 
 def usd(value: Decimal | None) -> str:

@@ -1,6 +1,6 @@
 """Ledger reads for the views, run in thread workers: rows and events in, plain snapshots out.
 
-Nothing here computes a cost: totals come from `agent.costs`. Each function is one short
+Nothing here computes a cost: totals come from `agent.reporting.costs`. Each function is one short
 read of the (WAL) ledger, safe while a runner in another process writes to it.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from agent.config import ReviewConfig
-from agent.costs import CostSummary, RunProgress, issue_summaries, run_costs, run_progress
-from agent.events import Event
+from agent.core.config import ReviewConfig
+from agent.core.events import Event
 from agent.ledger import AttemptRow, IssueRow, Ledger, RunRow
+from agent.reporting.costs import CostSummary, RunProgress, issue_summaries, run_costs, run_progress
 
 POLL_S = 0.5
 

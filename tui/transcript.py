@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 
-from agent.events import Event
+from agent.core.events import Event
 
 OUTPUT_LINES = 6
 MAX_ENTRIES = 2000

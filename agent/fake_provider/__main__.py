@@ -9,9 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.fake_provider.server import FakeProvider
-from agent.script import Script, load_script
+from agent.simulate.script import Script, load_script
 
 
 def main(argv: list[str] | None = None) -> int:

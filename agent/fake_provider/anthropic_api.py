@@ -9,8 +9,9 @@ import json
 import uuid
 from typing import Any
 
-from agent.fake_provider.cache import count_breakpoints, estimate_tokens
-from agent.script import Script, ScriptedTurn
+from agent.fake_provider.cache import count_breakpoints
+from agent.simulate.script import Script, ScriptedTurn
+from agent.simulate.tokens import estimate_tokens
 
 MAX_BREAKPOINTS = 4
 

@@ -7,25 +7,14 @@ estimate is crude but exact and repeatable, so tests can assert precise numbers.
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import threading
 from typing import Any
+
+from agent.simulate.tokens import canonical, estimate_tokens
 
 OPENAI_CACHE_MIN_TOKENS = 1024
 OPENAI_CACHE_BLOCK_TOKENS = 128
 _OPENAI_HISTORY = 64
-
-
-def canonical(obj: Any) -> str:
-    """The canonical JSON of a value: sorted keys, no spaces, unicode kept."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def estimate_tokens(obj: Any) -> int:
-    """ceil(chars / 4) of a string, or of the canonical JSON of anything else."""
-    text = obj if isinstance(obj, str) else canonical(obj)
-    return math.ceil(len(text) / 4)
 
 
 def _without_cache_control(piece: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +108,7 @@ class PrefixCache:
     def account(self, model: str, body: dict[str, Any]) -> tuple[int, int]:
         """(prompt_tokens, cached_tokens) of a Chat Completions request."""
         text = "".join(canonical(piece) for piece in [*(body.get("tools") or []), *body["messages"]])
-        prompt_tokens = math.ceil(len(text) / 4)
+        prompt_tokens = estimate_tokens(text)
         with self._lock:
             earlier = self._prompts.setdefault(model, [])
             common = max((_common_prefix_len(text, old) for old in earlier), default=0)

@@ -7,8 +7,8 @@ import time
 import uuid
 from typing import Any
 
-from agent.fake_provider.cache import estimate_tokens
-from agent.script import ScriptedTurn
+from agent.simulate.script import ScriptedTurn
+from agent.simulate.tokens import estimate_tokens
 
 ERROR_TYPES: dict[int, tuple[str, str | None]] = {
     400: ("invalid_request_error", None),

@@ -1,6 +1,6 @@
 """A local HTTP server that speaks the Anthropic Messages and OpenAI Chat Completions APIs.
 
-It answers from an `agent.script.Script`, streams exactly the SSE events the real services send
+It answers from an `agent.simulate.script.Script`, streams exactly the SSE events the real services send
 (so the real SDKs parse it), validates requests the way the real APIs do, computes usage with
 prompt-cache fields, injects scripted faults and records every request for tests to inspect.
 """
@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from agent.fake_provider import anthropic_api, openai_api
 from agent.fake_provider.cache import AnthropicCache, PrefixCache
-from agent.script import Fault, Script
+from agent.simulate.script import Fault, Script
 
 BAD_KEY = "bad-key"
 

@@ -21,11 +21,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
+from agent.core.messages import ModelTurn, Usage
 from agent.ledger.migrations import migrate
 from agent.ledger.patches import changed_lines
-from agent.messages import ModelTurn, Usage
-from agent.pricing import PriceQuote, cost
+from agent.providers.pricing import PriceQuote, cost
 
 
 def owner_tag() -> str:
@@ -240,6 +240,10 @@ class Ledger:
 
     def finish_run(self, run_id: str, status: str = "finished") -> None:
         self._update("runs", run_id, {"status": status, "finished_at": time.time()})
+
+    def take_over_run(self, run_id: str) -> None:
+        """This process now owns `run_id` (a resume of a run whose runner is gone): running again."""
+        self._update("runs", run_id, {"owner": owner_tag(), "status": "running", "finished_at": None})
 
     def run(self, run_id: str) -> RunRow | None:
         rows = self._rows("SELECT * FROM runs WHERE id = ?", (run_id,))

@@ -8,13 +8,13 @@ from typing import Any, cast
 
 import anthropic
 
-from agent.effort import EffortLevel
-from agent.messages import Message, ModelTurn, TextBlock, ThinkingBlock, ToolCall, ToolResult, ToolSpec, Usage
-from agent.protocols import TextSink
+from agent.core.effort import EffortLevel
+from agent.core.messages import Message, ModelTurn, TextBlock, ThinkingBlock, ToolCall, ToolResult, ToolSpec, Usage
+from agent.core.protocols import TextSink
+from agent.core.tool_specs import BASH, EDITOR
 from agent.providers.errors import api_message, malformed, status_error, timed_out, unreachable
 from agent.providers.http import AttemptCounter, api_key_for, base_url_for
 from agent.providers.resolve import ResolvedModel
-from agent.tool_specs import BASH, EDITOR
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 EPHEMERAL = {"type": "ephemeral"}

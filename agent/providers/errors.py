@@ -1,10 +1,10 @@
-"""Provider failures beyond `agent.errors`, and the mapping from HTTP outcomes to them."""
+"""Provider failures beyond `agent.core.errors`, and the mapping from HTTP outcomes to them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from agent.errors import ContextWindowError, ProviderError
+from agent.core.errors import ContextWindowError, ProviderError
 from agent.providers.resolve import ResolvedModel
 
 

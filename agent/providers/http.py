@@ -6,7 +6,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.providers.resolve import ResolvedModel
 
 NO_KEY = "not-needed"

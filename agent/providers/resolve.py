@@ -6,9 +6,9 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.config import AgentConfig, ModelConfig, Price, ProviderConfig
-from agent.effort import EffortLevel
-from agent.errors import ConfigError
+from agent.core.config import AgentConfig, ModelConfig, Price, ProviderConfig
+from agent.core.effort import EffortLevel
+from agent.core.errors import ConfigError
 
 _O_SERIES = re.compile(r"o\d")
 

@@ -3,10 +3,10 @@
 Layout (all package data):
 
 - `repos/<name>/repo/` — one repository in its *fixed* state: every task of that repository solved.
-- `repos/<name>/tasks/<id>/` — one task's sources, read only by `build_suite.py`: `task.toml` (issue
+- `repos/<name>/tasks/<id>/` — one task's sources, read only by `agent/bench/build_suite.py`: `task.toml` (issue
   text, type, difficulty), `base/` (files as they are before the fix: the bug), `test_patch/` (test
   files as the judging tests leave them).
-- `tasks.jsonl` — the tasks `build_suite.py` writes from those sources: real `git diff` gold patches
+- `tasks.jsonl` — the tasks `agent/bench/build_suite.py` writes from those sources: real `git diff` gold patches
   and test patches, F2P/P2P ids measured by running the tests, and each base commit's SHA.
 
 Each task's base commit is the fixed repository with that task's gold patch reversed: one
@@ -22,12 +22,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from agent.errors import TaskError
+from agent.core.errors import TaskError
+from agent.core.host_git import git_out
 from tasks.models import Task
+from tasks.records import read_task_file
 
 HERE = Path(__file__).resolve().parent
 REPOS = HERE / "repos"
@@ -53,9 +54,7 @@ def repo_name(task: Task) -> str:
 
 def builtin_tasks(home: Path, tasks_file: Path = TASKS_FILE) -> list[Task]:
     """The suite's tasks with `repo_path` and `base_commit` pointing at materialized repositories."""
-    from tasks.loaders import _load_file
-
-    tasks = _load_file(tasks_file)
+    tasks = read_task_file(tasks_file)
     by_repo: dict[str, list[Task]] = {}
     for task in tasks:
         by_repo.setdefault(repo_name(task), []).append(task)
@@ -131,9 +130,8 @@ def _build(source: Path, tasks: list[Task], gitdir: Path) -> None:
 
 
 def _git(gitdir: Path, *args: str, stdin: str | None = None, cwd: Path | None = None) -> str:
-    command = ["git", *args] if args[0] == "init" else ["git", "--git-dir", str(gitdir), *args]
-    env = {**os.environ, **GIT_ENV}
-    done = subprocess.run(command, input=stdin, capture_output=True, text=True, env=env, cwd=cwd, check=False)
-    if done.returncode != 0:
-        raise TaskError(f"git {args[0]} failed while building the built-in suite: {done.stderr.strip()[-300:]}")
-    return done.stdout
+    def failed(verb: str, detail: str) -> TaskError:
+        return TaskError(f"git {verb} failed while building the built-in suite: {detail[-300:]}")
+
+    where = [] if args[0] == "init" else ["--git-dir", str(gitdir)]
+    return git_out(*where, *args, failed=failed, env=GIT_ENV, stdin=stdin, cwd=cwd)

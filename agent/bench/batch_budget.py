@@ -1,0 +1,93 @@
+"""The batch cap of `agent bench`: one budget shared by issues that run at the same time.
+
+`Budget.allow` checks a call's worst case against what is left, but two issues checking at once
+could both pass and together cross the cap. So the batch reserves each call's worst case when it
+is allowed and releases it when the call's real cost is charged: what is left is always the cap
+minus what was spent minus what calls in flight could still spend. Spend never crosses the cap.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import Protocol
+
+from agent.engine.budget import Budget
+from agent.providers.pricing import MILLION, PriceQuote
+
+
+def worst_case_usd(prompt_tokens: int, max_tokens: int, price: PriceQuote | None) -> Decimal | None:
+    """The most a call can cost: the prompt at the dearest input rate plus max_tokens of output."""
+    if price is None:
+        return None
+    input_rate = max(price.input, price.cache_write or price.input)
+    return (prompt_tokens * input_rate + max_tokens * price.output) / MILLION
+
+
+class Batch(Protocol):
+    """What an issue's budget needs from the batch (in-process, or a Ray actor behind a proxy)."""
+
+    def left(self) -> Decimal | None: ...
+
+    def allow_for(
+        self, key: str, own_left: Decimal | None, prompt_tokens: int, max_tokens: int, price: PriceQuote | None
+    ) -> int: ...
+
+    def settle(self, key: str, cost: Decimal | None) -> None: ...
+
+
+class BatchBudget(Budget):
+    """The batch's cap, with each in-flight call's worst case reserved until it is charged."""
+
+    def __init__(self, cap: Decimal | None, spent: Decimal = Decimal(0)) -> None:
+        super().__init__(cap)
+        self.spent = spent  # what earlier sessions of a resumed run already spent
+        self._reserved: dict[str, Decimal] = {}
+        self._batch_lock = threading.RLock()
+
+    def left(self) -> Decimal | None:
+        own = super().left()
+        with self._batch_lock:
+            return None if own is None else own - sum(self._reserved.values(), Decimal(0))
+
+    def allow_for(
+        self, key: str, own_left: Decimal | None, prompt_tokens: int, max_tokens: int, price: PriceQuote | None
+    ) -> int:
+        """Budget.allow against min(issue's own left, batch left), then reserve the call's worst case."""
+        with self._batch_lock:
+            self._reserved.pop(key, None)
+            left = self.left()
+            room = own_left if left is None else left if own_left is None else min(own_left, left)
+            fits = Budget(room).allow(prompt_tokens, max_tokens, price)  # raises BudgetExhausted
+            self._reserved[key] = worst_case_usd(prompt_tokens, fits, price) or Decimal(0)
+            return fits
+
+    def settle(self, key: str, cost: Decimal | None) -> None:
+        with self._batch_lock:
+            self._reserved.pop(key, None)
+            self.charge(cost)
+
+
+class IssueBudget(Budget):
+    """One issue's budget (its own optional cap) under a shared batch."""
+
+    def __init__(self, cap: Decimal | None, batch: Batch, key: str) -> None:
+        super().__init__(cap)
+        self.batch, self.key = batch, key
+
+    def left(self) -> Decimal | None:
+        own = None if self.cap is None else self.cap - self.spent
+        above = self.batch.left()
+        return above if own is None else own if above is None else min(own, above)
+
+    def allow(self, prompt_tokens: int, max_tokens: int, price: PriceQuote | None) -> int:
+        own = None if self.cap is None else self.cap - self.spent
+        return self.batch.allow_for(self.key, own, prompt_tokens, max_tokens, price)
+
+    def charge(self, cost: Decimal | None) -> None:
+        super().charge(cost)
+        self.batch.settle(self.key, cost)
+
+    def close(self) -> None:
+        """Release a reservation left by a call that failed before it was charged."""
+        self.batch.settle(self.key, None)

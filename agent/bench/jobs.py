@@ -1,0 +1,246 @@
+"""One job of a batch: the options, the jobs a suite gives (a task, or a task x rung for a grid),
+and `run_job`, which runs one job through the same `run_issue` as `agent fix` under the batch cap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.bench.batch_budget import Batch, IssueBudget, worst_case_usd
+from agent.bench.planning import TaskTypes
+from agent.core.config import AgentConfig
+from agent.core.effort import EffortLevel, Rung
+from agent.core.errors import AgentError, ConfigError
+from agent.engine.budget import tokens_at_most
+from agent.engine.loop import TOOLS_CHARS
+from agent.engine.planner import Classification, Plan, RungFit, classify, plan_ladder
+from agent.engine.prompts import system_prompt, task_message
+from agent.engine.runner import EvaluationFailed, RunContext, record_classifier_calls, run_issue
+from agent.engine.testing import detect_test_cmd
+from agent.ledger import IssueRow
+from tasks.models import Task
+
+
+class BenchOptions(BaseModel):
+    """What `agent bench` was asked to do (recorded in the run's args for --resume)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    suite: str = "builtin"
+    ladder: str | None = None
+    model: str | None = None
+    effort: str | None = None
+    policy: str | None = Field(None, description="`planner`: the planner's ladder per task (the default).")
+    grid: list[str] = Field(default_factory=list, description="MODEL[,MODEL...]@EFFORT[,EFFORT...] specs.")
+    workers: int = Field(1, ge=1)
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    max_cost: Decimal | None = None
+    run_id: str | None = None
+    resume: str | None = Field(None, description="Continue this run: its jobs not yet done.")
+    limit: int | None = None
+    ids: list[str] = Field(default_factory=list)
+    sandbox: str | None = None
+    image: str | None = None
+    ledger: Path | None = None
+
+
+def parse_grid(specs: list[str]) -> list[Rung]:
+    """`claude-opus-4-7,deepseek-v4-pro@medium,high` -> every model at every effort, in order."""
+    rungs: list[Rung] = []
+    for spec in specs:
+        models, sep, efforts = spec.rpartition("@")
+        names = [name.strip() for name in models.split(",") if name.strip()]
+        levels = [EffortLevel.parse(level) for level in efforts.split(",") if level.strip()]
+        if not sep or not names or not levels:
+            raise ConfigError(f"bad grid {spec!r}: write MODEL[,MODEL...]@EFFORT[,EFFORT...], e.g. m1,m2@medium,max")
+        rungs.extend(
+            Rung(model=name, effort=level)
+            for name in names
+            for level in levels
+            if Rung(model=name, effort=level) not in rungs
+        )
+    return rungs
+
+
+class Job(BaseModel):
+    """One run_issue call of a batch. `rung` is set for grid jobs (a one-rung ladder each)."""
+
+    task: Task
+    plan: Plan
+    test_cmd: str
+    rung: str = ""
+    classify: bool = False
+    """The classifier model decides the task's type when the job runs (see agent.bench.planning);
+    until then `plan` is the rules' plan."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.task.instance_id}@{self.rung}" if self.rung else self.task.instance_id
+
+
+def job_key(issue: IssueRow, grid: bool) -> str:
+    return f"{issue.key}@{issue.ladder}" if grid else issue.key
+
+
+def classification_for(task: Task, config: AgentConfig) -> Classification:
+    if task.task_type:
+        return Classification(task_type=task.task_type, reason="set by the task", decided_by="task")
+    return classify(task.problem_statement, task.labels, config.planner)
+
+
+def plan_jobs(tasks: list[Task], options: BenchOptions, config: AgentConfig, fit: RungFit | None = None) -> list[Job]:
+    grid = parse_grid(options.grid) if options.grid else []
+    if grid and (options.ladder or options.model or options.policy):
+        raise ConfigError("--grid runs every rung on its own: drop --ladder/--model/--policy")
+    if options.policy not in (None, "planner"):
+        raise ConfigError(f"unknown bench policy {options.policy!r}: use planner (or --ladder/--model)")
+    rungs: list[Rung | None] = [*grid] or [None]
+    jobs: list[Job] = []
+    for task in tasks:
+        test_cmd = task.test_cmd or (detect_test_cmd(Path(task.repo_path)) if task.repo_path else None)
+        if test_cmd is None:
+            raise ConfigError(f"task {task.instance_id} has no test_cmd and none can be detected: set it")
+        classification = classification_for(task, config)
+        later = not task.task_type and bool(config.planner.classifier_model)
+        for rung in rungs:
+            plan = job_plan(classification, options, config, fit, rung)
+            jobs.append(
+                Job(task=task, test_cmd=test_cmd, rung="" if rung is None else str(rung), plan=plan, classify=later)
+            )
+    return jobs
+
+
+def job_plan(
+    classification: Classification, options: BenchOptions, config: AgentConfig, fit: RungFit | None, rung: Rung | None
+) -> Plan:
+    """A job's plan: its grid rung alone, else the ladder the options and the task type give."""
+    if rung is not None:
+        return Plan(classification=classification, ladder=[rung], ladder_source="grid")
+    effort = EffortLevel.parse(options.effort) if options.effort else None
+    return plan_ladder(classification, config, options.ladder, options.model, effort, fit=fit)
+
+
+def select_tasks(options: BenchOptions, home: Path) -> list[Task]:
+    from tasks.loaders import checkout_repo, load_tasks
+
+    tasks = load_tasks(options.suite, home)
+    if options.ids:
+        known = {task.instance_id for task in tasks}
+        missing = [instance for instance in options.ids if instance not in known]
+        if missing:
+            raise ConfigError(f"no task {', '.join(missing)} in suite {options.suite}: check --ids")
+        tasks = [task for task in tasks if task.instance_id in options.ids]
+    tasks = tasks[: options.limit] if options.limit is not None else tasks
+    return [checkout_repo(task, home) for task in tasks]  # a local repository at the base commit for each
+
+
+@dataclass
+class Bench:
+    """What every job of one batch shares."""
+
+    ctx: RunContext
+    batch: Batch
+    grid: bool
+    issue_cap: Decimal | None
+    lock: threading.Lock
+    options: BenchOptions = field(default_factory=BenchOptions)
+    fit: RungFit | None = None
+    task_types: TaskTypes = field(default_factory=TaskTypes)
+
+    @property
+    def config(self) -> AgentConfig:
+        return self.ctx.config
+
+
+def evaluator(ctx: RunContext) -> Callable[[Task, str], tuple[bool, str, dict[str, Any]]]:
+    """SWE-bench judging: evaluate_patch in a fresh sandbox; infra failures raise EvaluationFailed."""
+    from agent.engine.evaluation import evaluate_patch
+
+    def evaluate(task: Task, patch: str) -> tuple[bool, str, dict[str, Any]]:
+        report = evaluate_patch(
+            task, patch, ctx.sandbox_factory, timeout=ctx.config.sandbox.command_timeout_s * 3, home=ctx.config.home
+        )
+        data = report.model_dump(mode="json")
+        if report.error_kind == "infra":
+            raise EvaluationFailed(f"evaluating {task.instance_id} failed: {report.error}", data)
+        f2p, p2p = report.FAIL_TO_PASS, report.PASS_TO_PASS
+        why = (
+            f"{'resolved' if report.resolved else 'unresolved'}: FAIL_TO_PASS {len(f2p['success'])}/"
+            f"{len(f2p['success']) + len(f2p['failure'])}, PASS_TO_PASS {len(p2p['success'])}/"
+            f"{len(p2p['success']) + len(p2p['failure'])}" + ("" if report.patch_applied else " (patch did not apply)")
+        )
+        return report.resolved, why, data
+
+    return evaluate
+
+
+def first_call_worst_case(bench: Bench, job: Job) -> Decimal | None:
+    """What the job's first model call could cost at most (None: unpriced)."""
+    rung = job.plan.ladder[0]
+    model = bench.ctx.model_factory(rung.model, job.task)
+    limits = bench.config.budget_for(rung.effort)
+    system = system_prompt(bench.config.sandbox.workdir, job.test_cmd, [])
+    prompt = tokens_at_most(
+        len(system) + TOOLS_CHARS + len(task_message(job.task.display_title, job.task.problem_statement))
+    )
+    return worst_case_usd(prompt, limits.max_tokens, bench.ctx.price_for(model.name))
+
+
+def run_job(bench: Bench, job: Job) -> int | None:
+    """Run one job; returns its issue row id (None when the batch was stopped first)."""
+    ctx = bench.ctx
+    if ctx.stop.is_set():
+        return None
+    budget = IssueBudget(bench.issue_cap, bench.batch, job.key)
+    try:
+        if job.classify:
+            rung = job.plan.ladder[0] if job.rung else None
+            plan = bench.task_types.plan(
+                job.task,
+                job.plan,
+                ctx,
+                budget,
+                lambda decided: job_plan(decided, bench.options, bench.config, bench.fit, rung),
+            )
+            job = job.model_copy(update={"plan": plan, "classify": False})
+        worst, left = first_call_worst_case(bench, job), bench.batch.left()
+        if worst is not None and left is not None and worst > left:
+            return add_skipped(ctx, job, f"the batch has ${left:.4f} left; the first call could cost ${worst:.4f}")
+        if job.task.FAIL_TO_PASS:
+            ctx = replace(ctx, evaluate=evaluator(ctx))
+        return run_issue(ctx, job.task, job.plan, job.test_cmd, budget).issue_id
+    except AgentError:
+        return None  # run_issue recorded it on the issue row
+    finally:
+        budget.close()
+
+
+def add_skipped(ctx: RunContext, job: Job, reason: str) -> int:
+    issue_id = ctx.ledger.add_issue(
+        ctx.run_id,
+        key=job.task.instance_id,
+        title=job.task.display_title,
+        task_type=job.plan.classification.task_type,
+        task_type_reason=job.plan.classification.reason,
+        decided_by=job.plan.classification.decided_by,
+        repo=job.task.repo_path or job.task.repo,
+        base_commit=job.task.base_commit,
+        test_cmd=job.test_cmd,
+        ladder=",".join(str(rung) for rung in job.plan.ladder),
+        policy=job.plan.ladder_source,
+    )
+    record_classifier_calls(ctx.ledger, issue_id, job.plan.classification)
+    ctx.ledger.finish_issue(issue_id, "skipped", error=reason)
+    return issue_id
+
+
+ProgressSink = Callable[[Job, IssueRow | None, Decimal], None]
+"""(job, its issue row or None when not run, its API spend)."""

@@ -1,0 +1,159 @@
+"""`agent bench`: run a suite of tasks through `run_issue`, N at a time, under one batch cap.
+
+Each task (or, for a grid, each task x rung) is a job. A job runs the same `run_issue` as
+`agent fix`, in its own sandboxes, with `deliver_branch=False`. Tasks with FAIL_TO_PASS tests are
+judged SWE-bench style by `agent.engine.evaluation.evaluate_patch` (a fresh sandbox, test_patch applied);
+others by their test command.
+
+Resume: a job is done when its issue row is solved, unsolved, budget_exhausted or an error that
+is not the infrastructure's or the provider's. `--resume ID` first marks the rows the dead runner
+left `running` as `interrupted`, and the infra/provider errors and budget skips it will run again
+as `superseded` (their attempts' spend still counts; the rows do not count as issues), then runs
+every job that is not done. predictions.jsonl and report.json are rewritten from the ledger, so
+they hold each finished job exactly once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from agent.bench.batch_budget import BatchBudget
+from agent.bench.executors import execute
+from agent.bench.jobs import Bench, BenchOptions, ProgressSink, job_key, plan_jobs, select_tasks
+from agent.bench.outputs import bench_result, write_outputs
+from agent.bench.planning import TaskTypes, recorded_task_types
+from agent.core.config import load_config
+from agent.core.errors import ConfigError
+from agent.core.events import EventSink, ignore
+from agent.ledger import Ledger, RunRow
+from agent.ledger.store import owner_tag
+from agent.wiring import model_factory, run_context, rung_fit
+
+FINISHED = ("solved", "unsolved", "budget_exhausted")
+RETRIED_ERRORS = ("infra", "provider")
+"""Error kinds a resumed batch runs again: the sandbox or the model's service failed, not the model."""
+
+
+def check_not_running(run: RunRow) -> None:
+    """Refuse to resume a run whose runner process is still alive."""
+    from sandboxes.lifecycle import OWNER_LABEL, owner_is_gone
+
+    if run.status == "running" and run.owner != owner_tag() and not owner_is_gone({OWNER_LABEL: run.owner}):
+        raise ConfigError(f"run {run.id} is still running in {run.owner}: stop it first, then resume")
+
+
+def claim_run(ledger: Ledger, run_id: str, grid: bool) -> set[str]:
+    """Take over run `run_id` whose runner is gone; returns the keys of the jobs already done."""
+    ledger.take_over_run(run_id)
+    done: set[str] = set()
+    for issue in ledger.issues(run_id):
+        if issue.status == "running":
+            ledger.finish_issue(issue.id, "interrupted")
+        elif issue.status == "skipped" or (issue.status == "error" and issue.error_kind in RETRIED_ERRORS):
+            ledger.finish_issue(issue.id, "superseded", error=issue.error)
+        elif issue.status in FINISHED or issue.status == "error":
+            done.add(job_key(issue, grid))
+    return done
+
+
+def run_bench(
+    options: BenchOptions,
+    env: Mapping[str, str],
+    on_done: ProgressSink,
+    on_start: Callable[[int, str], None],
+    on_event: EventSink = ignore,
+    stop: threading.Event | None = None,
+    note: Callable[[str], None] = lambda _text: None,
+) -> dict[str, Any]:
+    """Run (or resume) a batch; returns the final result object (see `bench_result`).
+
+    `note` hears, once, which models the planner left out of its ladders and why."""
+    config = load_config(
+        project_dir=Path.cwd(),
+        overrides={
+            "ledger": None if options.ledger is None else str(options.ledger),
+            "sandbox.kind": options.sandbox,
+            "sandbox.image": options.image,
+        },
+        env=dict(env),
+    )
+    ledger = Ledger(config.ledger_path)
+    try:
+        if options.resume:
+            recorded = ledger.run(options.resume)
+            if recorded is None or recorded.kind not in ("bench", "grid") or "options" not in recorded.args:
+                raise ConfigError(f"no bench run {options.resume} in {ledger.path}: see `agent report` for run ids")
+            check_not_running(recorded)
+            options = BenchOptions.model_validate({**recorded.args["options"], **executor_fields(options)})
+        elif options.run_id and ledger.run(options.run_id) is not None:
+            raise ConfigError(f"run {options.run_id} already exists: pass --resume {options.run_id} to continue it")
+        fit = rung_fit(config, env)
+        jobs = plan_jobs(select_tasks(options, config.home), options, config, fit)
+        left_out = sorted({reason for job in jobs for reason in job.plan.left_out})
+        if left_out:
+            note(f"the planner left out {', '.join(left_out)}")
+        make_model = model_factory(config, env)
+        for job in jobs:
+            for rung in job.plan.ladder:
+                make_model(rung.model, job.task)  # unknown models, missing keys, oracle without patch: fail now
+        grid = bool(options.grid)
+        if options.resume:
+            run_id = options.resume
+            done = claim_run(ledger, run_id, grid)
+        else:
+            run_id = ledger.create_run(
+                "grid" if grid else "bench",
+                {"options": options.model_dump(mode="json", exclude=set(executor_fields(options))), "total": len(jobs)},
+                config.review.hourly_rate_usd,
+                options.max_cost,
+                run_id=options.run_id,
+            )
+            done = set()
+        ctx = run_context(
+            config, ledger, run_id, env, on_event=on_event, stop=stop, deliver_branch=False, make_model=make_model
+        )
+        write_outputs(ledger, run_id, ctx.run_dir, grid)
+        todo = [job for job in jobs if job.key not in done]
+        on_start(len(jobs), run_id)
+        for job in jobs:
+            if job.key in done:
+                on_done(job, None, Decimal(0))
+        spent = ledger.spent(run_id)  # a resumed run's earlier spend, the classifier's calls included
+        bench = Bench(
+            ctx=ctx,
+            batch=BatchBudget(options.max_cost, spent),
+            grid=grid,
+            issue_cap=config.budget.max_cost_usd,
+            lock=threading.Lock(),
+            options=options,
+            fit=fit,
+            task_types=TaskTypes(recorded_task_types(ledger, run_id)),
+        )
+        try:
+            execute(bench, todo, options, on_done)
+        except BaseException:
+            ledger.finish_run(run_id, "interrupted")
+            raise
+        ledger.finish_run(run_id, "interrupted" if ctx.stop.is_set() else "finished")
+        write_outputs(ledger, run_id, ctx.run_dir, grid)
+        return bench_result(ledger, run_id, config, ctx.run_dir, len(jobs))
+    finally:
+        ledger.close()
+
+
+def executor_fields(options: BenchOptions) -> dict[str, Any]:
+    """Options a resumed run may change: how it runs, not what."""
+    return {
+        "workers": options.workers,
+        "executor": options.executor,
+        "ray_address": options.ray_address,
+        "run_id": options.run_id,
+        "resume": options.resume,
+        "sandbox": options.sandbox,
+        "image": options.image,
+        "ledger": options.ledger,
+    }

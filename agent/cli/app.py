@@ -1,0 +1,262 @@
+"""The `agent` command: the composition root that wires config, planner, runner, ledger and sandboxes.
+
+Only this module turns an AgentError into a red one-line message and an exit code:
+0 solved, 1 not solved, 2 bad input or configuration, 3 provider or sandbox failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.exceptions import Abort, TyperException
+
+from agent.cli import bench as bench_commands
+from agent.cli.context import config_for, ensure_image, has_terminal, open_ledger, positive_cost, state
+from agent.cli.sandbox import sandbox_app
+from agent.cli.tasks import tasks_app
+from agent.core.effort import EffortLevel
+from agent.core.errors import AgentError, ConfigError, RunAbandoned
+from agent.core.events import ignore
+from agent.engine.planner import NoUsableModel, classify, plan_ladder
+from agent.reporting.render import EventPrinter, print_fix_summary, print_plan
+from agent.wiring import FixOptions, model_factory, prepare_fix, run_fix, rung_fit, say_left_out
+from tasks.issues import read_issue
+
+app = typer.Typer(
+    name="agent",
+    help="Fix issues in git repositories with a ladder of models and effort levels; report cost per solved issue.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"agent {version('agent-ladder')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    ledger: Annotated[
+        Path | None, typer.Option("--ledger", help="Ledger file (default $AGENT_HOME/ledger.sqlite).")
+    ] = None,
+    _version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    state(ctx).ledger_path = ledger
+
+
+# --- models ---------------------------------------------------------------------------------
+@app.command()
+def models(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List known and configured models: provider, prices per 1M tokens, effort levels."""
+    from agent.providers.catalog import catalog
+    from agent.reporting.render import print_catalog
+
+    entries = catalog(config_for(ctx, Path.cwd()))
+    if as_json:
+        print(json.dumps([entry.model_dump(mode="json") for entry in entries], indent=1))
+    else:
+        print_catalog(console, entries)
+
+
+# --- plan / fix -----------------------------------------------------------------------------
+def _parse_effort(effort: str | None) -> EffortLevel | None:
+    return EffortLevel.parse(effort) if effort else None
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    issue: Annotated[str | None, typer.Argument(help="Issue file, '-', GitHub URL or owner/repo#N.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="The issue text itself.")] = None,
+    ladder: Annotated[str | None, typer.Option("--ladder", help="Exact rungs: MODEL@EFFORT,...")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Climb effort on this model.")] = None,
+    effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the task type, why, and the ladder, without running anything."""
+    config = config_for(ctx, Path.cwd())
+    found = read_issue(issue, text, env=os.environ, max_kb=config.issue.max_kb)
+    classification = classify(found.text, found.labels, config.planner, model_factory(config, os.environ))
+    fit, note = rung_fit(config, os.environ), None
+    try:
+        chosen = plan_ladder(classification, config, ladder, model, _parse_effort(effort), fit=fit)
+    except NoUsableModel as exc:  # plan runs nothing: still show the ladder a run would climb with keys
+        chosen = plan_ladder(
+            classification, config, ladder, model, _parse_effort(effort), fit=fit, require_usable=False
+        )
+        note = str(exc)
+    data = {
+        "task_type": classification.task_type,
+        "reason": classification.reason,
+        "decided_by": classification.decided_by,
+        "ladder": [str(rung) for rung in chosen.ladder],
+        "ladder_source": chosen.ladder_source,
+        "left_out": chosen.left_out,
+        "note": note,
+    }
+    if as_json:
+        print(json.dumps(data))
+        return
+    say_left_out(err, chosen.left_out)
+    if note:
+        err.print(f"[yellow]note:[/] {note}", highlight=False)
+    print_plan(console, data, config)
+
+
+@app.command()
+def fix(
+    ctx: typer.Context,
+    issue: Annotated[str | None, typer.Argument(help="Issue file, '-', GitHub URL or owner/repo#N.")] = None,
+    repo: Annotated[Path, typer.Option("--repo", help="Git repository (default: current directory).")] = Path("."),
+    text: Annotated[str | None, typer.Option("--text", help="The issue text itself.")] = None,
+    ladder: Annotated[str | None, typer.Option("--ladder", help="Exact rungs: MODEL@EFFORT,...")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Climb effort on this model up to max.")] = None,
+    effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
+    test_cmd: Annotated[str | None, typer.Option("--test-cmd", help="How success is judged.")] = None,
+    target: Annotated[list[str] | None, typer.Option("--target", help="Test id that must pass (repeatable).")] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option("--max-cost", callback=positive_cost, help="Per-issue API cap in USD."),
+    ] = None,
+    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
+    image: Annotated[str | None, typer.Option("--image", help="Sandbox image.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
+) -> None:
+    """Fix ISSUE in a sandbox copy of the repository; deliver a branch and a patch."""
+    options = FixOptions(
+        repo=repo,
+        ladder=ladder,
+        model=model,
+        effort=effort,
+        test_cmd=test_cmd,
+        targets=target or [],
+        max_cost=max_cost,
+        sandbox=sandbox,
+        image=image,
+        ledger=state(ctx).ledger_path,
+    )
+    found = read_issue(issue, text, env=os.environ, max_kb=config_for(ctx, Path.cwd()).issue.max_kb)
+    say = err if as_json else console
+    prepared = prepare_fix(options)  # the repository is checked once, here
+    ensure_image(prepared.config, None, say)
+    if _use_tui(as_json, no_tui):
+        from tui.launch import run_fix_in_tui
+
+        result, failure = run_fix_in_tui(found, options, os.environ, prepared, say)
+    else:
+        printer = ignore if as_json else EventPrinter(console)
+        result, failure = run_fix(found, options, os.environ, say, printer, repo=prepared)
+    finish_fix(result, failure, as_json)
+
+
+def _use_tui(as_json: bool, no_tui: bool) -> bool:
+    """The TUI opens when stdin and stdout are a terminal, unless --json or --no-tui."""
+    return not as_json and not no_tui and has_terminal()
+
+
+def finish_fix(result: dict[str, Any], failure: AgentError | None, as_json: bool) -> None:
+    """Print the result and exit: 0 solved, 1 not solved, the failure's code on error."""
+    if as_json:
+        print(json.dumps(result))
+    else:
+        print_fix_summary(console, result)
+    if failure is not None:
+        raise failure
+    raise typer.Exit(0 if result["solved"] else 1)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
+) -> None:
+    """Try the whole flow without an API key: a simulated model fixes a demo repository."""
+    from agent.wiring import run_demo
+
+    config = config_for(ctx, Path.cwd())
+    say = err if as_json else console
+    ensure_image(config, sandbox, say)
+    if _use_tui(as_json, no_tui):
+        from tui.launch import run_demo_in_tui
+
+        result, failure = run_demo_in_tui(config, sandbox, state(ctx).ledger_path, say)
+    else:
+        result, failure = run_demo(
+            config.home, say, ignore if as_json else EventPrinter(console), sandbox, state(ctx).ledger_path
+        )
+    finish_fix(result, failure if isinstance(failure, AgentError) else None, as_json)
+
+
+# --- review ---------------------------------------------------------------------------------
+@app.command()
+def review(
+    ctx: typer.Context,
+    run_id: Annotated[str | None, typer.Argument(help="Run to review (default: the latest).")] = None,
+    reviewer: Annotated[str, typer.Option("--reviewer")] = os.environ.get("USER", "developer"),
+) -> None:
+    """Show each solved attempt's diff, time the review, and record minutes and verdict."""
+    from agent.cli.review import review_run
+
+    config = config_for(ctx, Path.cwd())
+    review_run(open_ledger(config), run_id, reviewer, console)
+
+
+# --- tui ------------------------------------------------------------------------------------
+@app.command()
+def tui(
+    ctx: typer.Context,
+    run_id: Annotated[str | None, typer.Argument(help="Run to watch (default: pick from recent runs).")] = None,
+) -> None:
+    """Watch a running or finished run from any terminal (reads the ledger; several viewers are fine)."""
+    from tui.launch import attach
+
+    if not has_terminal():
+        raise ConfigError("agent tui needs a terminal (stdin and stdout): run it in one, or use `agent report RUN_ID`")
+    attach(config_for(ctx, Path.cwd()), run_id)
+
+
+app.add_typer(sandbox_app, name="sandbox", help="Build, check and clean the Docker sandboxes.")
+app.add_typer(tasks_app, name="tasks", help="List, show and validate benchmark tasks.")
+bench_commands.register(app)
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+    except (Abort, EOFError, KeyboardInterrupt) as exc:
+        err.print("[red]aborted[/]")
+        if isinstance(exc, RunAbandoned):  # a live run's worker is still in its turn: do not wait for it
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        sys.exit(130)
+    except TyperException as exc:  # usage errors from typer's bundled click: the usage line and one error line
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err.print(f"error: {exc.format_message()}", markup=False)
+        sys.exit(2)
+    except AgentError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,203 @@
+"""The `bench` and `report` commands; `register(app)` adds them to the `agent` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agent.cli.context import config_for, ensure_image, has_terminal, html_file, open_ledger, positive_cost, state
+from agent.ledger import IssueRow
+from agent.reporting.render import say
+
+GRID_HELP = "Every task at every rung, no escalation: MODEL[,MODEL...]@EFFORT[,EFFORT...] (repeatable)."
+POLICY_HELP = "A ladder to evaluate offline on grid runs: [NAME=]MODEL@EFFORT[,...] or `planner` (repeatable)."
+
+
+class BenchProgress:
+    """Solved/failed/cost so far: a Rich progress bar in a terminal, else one plain `n/N` line per job."""
+
+    def __init__(self, console: Console, live: bool) -> None:
+        self.console, self.live = console, live
+        self.solved = self.failed = self.finished = self.total = 0
+        self.cost = Decimal(0)
+        self.progress: Progress | None = None
+        self.bar: Any = None
+
+    def start(self, total: int, run_id: str) -> None:
+        self.total = total
+        say(self.console, f"bench run [bold]{escape(run_id)}[/]: {total} job(s)")
+        if self.live:
+            self.progress = Progress(
+                TextColumn("[bold]bench"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
+            self.progress.start()
+            self.bar = self.progress.add_task(self._line(), total=total)
+
+    def _line(self) -> str:
+        return f"[green]{self.solved} solved[/] [red]{self.failed} failed[/] API ${self.cost:.4f}"
+
+    def done(self, job: Any, issue: IssueRow | None, spent: Decimal) -> None:
+        self.cost += spent
+        self.finished += 1
+        status = issue.status if issue else "done earlier"
+        if status == "solved":
+            self.solved += 1
+        elif status != "done earlier":
+            self.failed += 1
+        if self.progress is not None:
+            self.progress.update(self.bar, advance=1, description=self._line())
+        else:
+            say(self.console, f"{self.finished}/{self.total} {escape(job.key)}: {status}  ({self._line()})")
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(bench)
+    app.command()(report)
+
+
+def bench(
+    ctx: typer.Context,
+    suite: Annotated[str | None, typer.Argument(help="builtin, a .jsonl/.json task file or a directory.")] = None,
+    ladder: Annotated[str | None, typer.Option("--ladder", help="Exact rungs for every task: MODEL@EFFORT,...")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Climb effort on this model.")] = None,
+    effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
+    policy: Annotated[str | None, typer.Option("--policy", help="planner: the planner's ladder per task.")] = None,
+    grid: Annotated[list[str] | None, typer.Option("--grid", help=GRID_HELP)] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Tasks run at once.")] = 1,
+    executor: Annotated[str, typer.Option("--executor", help="local (threads) or ray.")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster address.")] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", callback=positive_cost, help="API cap in USD for the whole batch.")
+    ] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Id for the new run.")] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue this run (reruns infra errors).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N tasks.")] = None,
+    ids: Annotated[str | None, typer.Option("--ids", help="Only these instance ids: ID,ID,...")] = None,
+    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the final JSON object.")] = False,
+    no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
+) -> None:
+    """Run a suite of tasks N at a time; write predictions.jsonl and report.json; report cost per solved."""
+    from agent.bench.jobs import BenchOptions
+    from agent.bench.run import run_bench
+    from agent.core.errors import ConfigError
+
+    if suite is None and resume is None:
+        raise ConfigError("name a SUITE (builtin, a task file or a directory), or --resume RUN_ID")
+    if executor not in ("local", "ray"):
+        raise ConfigError(f"unknown executor {executor!r}: use local or ray")
+    options = BenchOptions(
+        suite=suite or "builtin",
+        ladder=ladder,
+        model=model,
+        effort=effort,
+        policy=policy,
+        grid=grid or [],
+        workers=workers,
+        executor=executor,
+        ray_address=ray_address,
+        max_cost=None if max_cost is None else Decimal(str(max_cost)),
+        run_id=run_id,
+        resume=resume,
+        limit=limit,
+        ids=[part.strip() for part in (ids or "").split(",") if part.strip()],
+        sandbox=sandbox,
+        ledger=state(ctx).ledger_path,
+    )
+    console = Console(stderr=True) if as_json else Console()
+    notes: list[str] = []
+    if not as_json and not no_tui and has_terminal():
+        from tui.launch import run_in_tui
+
+        config = config_for(ctx, Path.cwd())
+        ensure_image(config, options.sandbox, console)
+        try:
+            result = run_in_tui(
+                lambda on_event, stop: run_bench(options, os.environ, _nothing, _nothing, on_event, stop, notes.append),
+                config.ledger_path,
+                config.review,
+                batch=True,
+            )
+        finally:
+            for text in notes:
+                console.print(f"[yellow]note:[/] {text}", highlight=False)
+    else:
+        ensure_image(config_for(ctx, Path.cwd()), options.sandbox, console)
+        shown = BenchProgress(console, live=console.is_terminal and not no_tui and not as_json)
+        try:
+            result = run_bench(
+                options,
+                os.environ,
+                shown.done,
+                shown.start,
+                note=lambda text: console.print(f"[yellow]note:[/] {text}", highlight=False),
+            )
+        finally:
+            shown.stop()
+    if as_json:
+        print(json.dumps(result))
+        return
+    console.print(
+        f"[bold]{result['resolved']}/{result['instances']} resolved[/]  API ${result['api_cost_usd']:.4f}"
+        f" + review {result['review_minutes']:g} min = ${result['total_cost_usd']:.4f}"
+        f"  per solved: {_usd(result['cost_per_solved_usd'])}"
+    )
+    say(console, f"predictions {escape(str(result['predictions_path']))}")
+
+
+def _nothing(*_args: object) -> None:
+    """Progress sink for runs the TUI watches through the ledger."""
+
+
+def _usd(value: float | None) -> str:
+    return "n/a (nothing solved)" if value is None else f"${value:.4f}"
+
+
+def report(
+    ctx: typer.Context,
+    run_ids: Annotated[list[str], typer.Argument(help="Runs to report on (bench, grid or fix).")],
+    by: Annotated[str, typer.Option("--by", help="Group by model, effort, rung, task_type or policy.")] = "rung",
+    policy: Annotated[list[str] | None, typer.Option("--policy", help=POLICY_HELP)] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", callback=html_file, help="Write a self-contained HTML report to this file."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Cost per solved issue per group, and offline evaluation of escalation policies on grid runs."""
+    from agent.reporting.report import build_report, print_report
+
+    config = config_for(ctx, Path.cwd())
+    ledger = open_ledger(config)
+    try:
+        data = build_report(ledger, run_ids, by, policy or [], config)
+    finally:
+        ledger.close()
+    if html is not None:
+        from agent.reporting.html import write_html
+
+        write_html(data, html)
+    if as_json:
+        print(json.dumps(data))
+    else:
+        print_report(Console(), data)
+        if html is not None:
+            print(f"HTML report: {html}", file=sys.stdout)

@@ -1,0 +1,215 @@
+"""Layered configuration: shipped defaults < user file < project agent.toml < AGENT_* env < flags.
+
+Read once at the CLI, validated into frozen pydantic models, and passed down. No work at import.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.core.effort import EffortLevel
+from agent.core.errors import ConfigError
+
+APP_NAME = "agent"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EffortBudget(Frozen):
+    max_turns: int = Field(gt=0, description="Turns one attempt may take at this effort.")
+    max_tokens: int = Field(gt=0, description="Output tokens per model call at this effort.")
+
+
+class Price(Frozen):
+    """A user price override in USD per 1M tokens."""
+
+    input: Decimal
+    output: Decimal
+    cache_read: Decimal | None = None
+    cache_write: Decimal | None = None
+
+
+class ProviderConfig(Frozen):
+    kind: Literal["anthropic", "openai"] = Field(description="Wire format: Anthropic Messages or OpenAI Chat.")
+    api_key_env: str | None = Field(None, description="Env var holding the API key (None: no key needed).")
+    base_url_env: str | None = Field(None, description="Env var that overrides the base URL.")
+    base_url: str | None = Field(None, description="Base URL when the env var is unset (None: SDK default).")
+    price_provider: str | None = Field(None, description="genai-prices provider id for this endpoint.")
+    efforts: list[EffortLevel] = Field(default_factory=lambda: list(EffortLevel))
+    effort_map: dict[EffortLevel, str] = Field(default_factory=dict, description="Level -> wire value.")
+    max_retries: int = Field(4, description="Retries the SDK makes on 408/409/429/5xx/529.")
+    timeout_s: float = Field(600.0, description="Per-request timeout.")
+
+
+class ModelConfig(Frozen):
+    provider: str | None = None
+    efforts: list[EffortLevel] | None = None
+    effort_map: dict[EffortLevel, str] | None = None
+    price: Price | None = None
+
+
+class TaskTypeLadder(Frozen):
+    start: EffortLevel = EffortLevel.MEDIUM
+    models: list[str] | None = Field(None, description="Models to climb (default: planner.model_order).")
+    ladder: str | None = Field(None, description="Exact ladder spec; wins over start/models.")
+
+
+class PlannerConfig(Frozen):
+    model_order: list[str]
+    classifier_model: str | None = None
+    task_types: dict[str, TaskTypeLadder]
+
+
+class SandboxConfig(Frozen):
+    kind: Literal["docker", "local"] = "docker"
+    image: str = "agent-sandbox:latest"
+    workdir: str = "/testbed"
+    workdir_tmpfs: bool = Field(
+        True, description="Work directory on a tmpfs (counted in mem_limit): copies 8x faster than on disk."
+    )
+    user: str = "agent"
+    uid: int = Field(1000, description="Numeric id of `user` in the image (owner of the tmpfs work directory).")
+    network: str = "none"
+    mem_limit: str = "2g"
+    cpus: float = 1.0
+    pids_limit: int = 512
+    command_timeout_s: int = 180
+    output_head_bytes: int = 10000
+    output_tail_bytes: int = 10000
+
+
+class ReviewConfig(Frozen):
+    minutes_per_attempt: float = 10.0
+    minutes_per_100_lines: float = 0.0
+    hourly_rate_usd: Decimal = Decimal("100")
+
+
+class IssueConfig(Frozen):
+    max_kb: int = Field(200, gt=0, description="Largest issue text accepted, in KB.")
+
+
+class BudgetConfig(Frozen):
+    max_cost_usd: Decimal | None = Field(None, gt=0, description="Per-issue API cap in USD (None: no cap).")
+
+
+class AgentConfig(Frozen):
+    home: Path
+    ledger: Path | None = None
+    budget: BudgetConfig = BudgetConfig()
+    issue: IssueConfig = IssueConfig()
+    review: ReviewConfig = ReviewConfig()
+    efforts: dict[EffortLevel, EffortBudget]
+    providers: dict[str, ProviderConfig]
+    routing: dict[str, str]
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    planner: PlannerConfig
+    sandbox: SandboxConfig = SandboxConfig()
+    sources: list[str] = Field(default_factory=list, description="Files and env vars that were read.")
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.ledger or self.home / "ledger.sqlite"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    def budget_for(self, effort: EffortLevel) -> EffortBudget:
+        return self.efforts[effort]
+
+
+# AGENT_* env vars and the config keys they set.
+ENV_KEYS: dict[str, tuple[str, ...]] = {
+    "AGENT_HOME": ("home",),
+    "AGENT_LEDGER": ("ledger",),
+    "AGENT_MAX_COST": ("budget", "max_cost_usd"),
+    "AGENT_HOURLY_RATE": ("review", "hourly_rate_usd"),
+    "AGENT_REVIEW_MINUTES": ("review", "minutes_per_attempt"),
+    "AGENT_SANDBOX": ("sandbox", "kind"),
+    "AGENT_SANDBOX_IMAGE": ("sandbox", "image"),
+}
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    nested: Any = value
+    for key in reversed(path):
+        nested = {key: nested}
+    return deep_merge(data, nested)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or move it away") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+
+
+def user_config_path(env: dict[str, str]) -> Path:
+    """AGENT_CONFIG (which must exist; /dev/null reads as empty), else the platform's config file."""
+    explicit = env.get("AGENT_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.exists():
+            raise ConfigError(f"AGENT_CONFIG names {path}, which does not exist: create it, or unset AGENT_CONFIG")
+        if path.is_dir():
+            raise ConfigError(f"AGENT_CONFIG names {path}, a directory: point it at a TOML file")
+        return path
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def load_config(
+    project_dir: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> AgentConfig:
+    """Build the effective configuration from every layer, lowest first."""
+    env = dict(os.environ) if env is None else env
+    data = tomllib.loads(resources.files("agent.core").joinpath("defaults.toml").read_text())
+    data["home"] = str(platformdirs.user_data_path(APP_NAME))
+    sources = ["defaults"]
+    layers = [user_config_path(env)]
+    if project_dir is not None:
+        layers.append(project_dir / "agent.toml")
+    for path in layers:
+        if path.is_file() or path == Path(os.devnull):
+            data = deep_merge(data, _read_toml(path))
+            sources.append(str(path))
+    for var, path_keys in ENV_KEYS.items():
+        if env.get(var):
+            data = set_path(data, path_keys, env[var])
+            sources.append(var)
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            data = set_path(data, tuple(dotted.split(".")), value)
+    data["sources"] = sources
+    try:
+        config = AgentConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"bad configuration at {where}: {first['msg']} (read from {', '.join(sources)})") from None
+    if config.home.exists() and not config.home.is_dir():
+        raise ConfigError(f"the agent's home {config.home} is a file, not a directory: point AGENT_HOME at a directory")
+    return config

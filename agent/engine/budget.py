@@ -1,0 +1,60 @@
+"""The spending cap: before each model call the worst case must fit in what is left.
+
+Worst case = prompt tokens at the dearest input rate (cache writes cost more than plain input)
++ max_tokens at the output rate. If it does not fit, max_tokens is lowered to fit; if even a
+small answer does not fit, the attempt stops with `budget_exhausted`. Recorded spend therefore
+never exceeds the cap. A budget may have a parent (a batch cap over per-issue caps).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from decimal import Decimal
+
+from agent.core.errors import BudgetExhausted
+from agent.providers.pricing import MILLION, PriceQuote
+
+MIN_USEFUL_TOKENS = 256
+
+
+def tokens_at_most(chars: int) -> int:
+    """An upper bound on the tokens of text we have not sent yet (2 chars per token), for budgets."""
+    return math.ceil(chars / 2)
+
+
+class Budget:
+    def __init__(self, cap: Decimal | None, parent: Budget | None = None) -> None:
+        self.cap = cap
+        self.parent = parent
+        self.spent = Decimal(0)
+        self._lock = threading.Lock()
+
+    def left(self) -> Decimal | None:
+        own = None if self.cap is None else self.cap - self.spent
+        above = self.parent.left() if self.parent else None
+        if own is None:
+            return above
+        return own if above is None else min(own, above)
+
+    def allow(self, prompt_tokens: int, max_tokens: int, price: PriceQuote | None) -> int:
+        """The max_tokens this call may use; raises BudgetExhausted when nothing useful fits."""
+        left = self.left()
+        if left is None or price is None:
+            return max_tokens
+        input_rate = max(price.input, price.cache_write or price.input)
+        room = left * MILLION - prompt_tokens * input_rate
+        if room <= 0:
+            raise BudgetExhausted(f"${left:.4f} left cannot pay for a {prompt_tokens}-token prompt")
+        fits = max_tokens if price.output <= 0 else min(max_tokens, int(room / price.output))
+        if fits < min(MIN_USEFUL_TOKENS, max_tokens):
+            raise BudgetExhausted(f"${left:.4f} left leaves room for only {fits} output tokens")
+        return fits
+
+    def charge(self, cost: Decimal | None) -> None:
+        if cost is None:
+            return
+        with self._lock:
+            self.spent += cost
+        if self.parent:
+            self.parent.charge(cost)

@@ -1,0 +1,78 @@
+"""The patch of an attempt while it runs: when to look again, and a short summary of it.
+
+After a turn whose tool calls may have changed files, a `WorkPatchWatcher` asks the sandbox for
+its diff in a background thread (while the model thinks about the next turn, so the loop does
+not wait for it) and emits a `work_patch` event when the diff changed. The TUI's `d` key, live
+or attached, then shows the running attempt's work before the attempt ends. It is the same diff
+that is delivered: the sandbox leaves build and test artifacts out (`sandboxes.artifacts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from agent.core.errors import AgentError
+from agent.core.messages import ToolCall
+
+MAX_PATCH_CHARS = 200_000
+"""A larger work patch is stored cut to this length (the final patch is always kept whole)."""
+
+
+def may_change_files(call: ToolCall) -> bool:
+    """Whether running `call` could have changed the work tree (any bash command; editor writes)."""
+    if call.name == "bash":
+        return True
+    return call.name == "str_replace_based_edit_tool" and call.input.get("command") != "view"
+
+
+def patch_stats(patch: str) -> dict[str, int]:
+    """Files touched and lines added/removed in a unified git diff."""
+    files = added = removed = 0
+    for line in patch.splitlines():
+        if line.startswith("diff --git "):
+            files += 1
+        elif line.startswith("+") and not line.startswith("+++ "):
+            added += 1
+        elif line.startswith("-") and not line.startswith("--- "):
+            removed += 1
+    return {"files": files, "added": added, "removed": removed}
+
+
+def work_patch_event(turn: int, patch: str) -> dict[str, object]:
+    """The data of a `work_patch` event for `patch` as it stands after `turn`."""
+    cut = len(patch) > MAX_PATCH_CHARS
+    text = patch[:MAX_PATCH_CHARS] + (f"\n[... {len(patch) - MAX_PATCH_CHARS} characters cut ...]\n" if cut else "")
+    return {"turn": turn, "patch": text, **patch_stats(patch)}
+
+
+class WorkPatchWatcher:
+    """Looks at the sandbox's diff after a turn, one look at a time, in a background thread.
+
+    A look shows the work tree as it is when it runs, labelled with the latest turn done.
+    `close()` waits for the last look, so the attempt's final diff never overlaps one.
+    """
+
+    def __init__(self, diff: Callable[[], str], emit: Callable[[str, dict], None]) -> None:
+        self._diff, self._emit = diff, emit
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="work-patch")
+        self._last = ""
+        self._turn = 0  # the latest turn whose tool calls have run
+
+    def after_turn(self, turn: int, calls: list[ToolCall]) -> None:
+        self._turn = turn
+        if any(may_change_files(call) for call in calls):
+            self._pool.submit(self._look)
+
+    def _look(self) -> None:
+        turn = self._turn  # a look that starts late also sees later turns' work: label it with the latest
+        try:
+            patch = self._diff()
+        except (AgentError, OSError):
+            return  # a broken diff fails the attempt when it ends; the live view just keeps the last one
+        if patch != self._last:
+            self._last = patch
+            self._emit("work_patch", work_patch_event(turn, patch))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

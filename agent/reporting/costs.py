@@ -1,0 +1,301 @@
+"""Cost per solved issue, computed once from ledger rows for the CLI, the reports and the TUI.
+
+Total cost = API $ of all calls (the attempts' and the classifier's) + billed review minutes x
+hourly rate / 60. Review time is billed only for an attempt with something to review: its
+measured minutes when a review was recorded, else, when its diff against the base commit is not
+empty, the configured estimate (flat, optionally scaled by its changed lines). An attempt with no
+change, or no recorded diff, bills no review time, and says why (`review_reason`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from agent.core.config import ReviewConfig
+from agent.core.messages import Usage
+from agent.ledger import AttemptRow, CallRow, IssueRow, Ledger, ReviewRow
+
+SUPERSEDED = ("interrupted", "superseded")
+"""Issue rows a resumed batch ran again: their attempts' cost counts, the rows do not count as issues."""
+
+MEASURED = "measured"
+"""Billed: a review was recorded; its minutes count."""
+ESTIMATED = "estimated"
+"""Billed: the attempt changed the code; the configured estimate counts until a review is measured."""
+NO_CHANGE = "no change"
+"""Not billed: the attempt's diff against the base commit is empty (build artifacts excluded)."""
+NO_DIFF = "no diff recorded"
+"""Not billed: the attempt ended before its diff was taken, so there is nothing to review."""
+RUNNING = "running"
+"""Not billed yet: the attempt is running and has no diff yet."""
+
+
+def counted_issues(issues: Iterable[IssueRow]) -> list[IssueRow]:
+    return [issue for issue in issues if issue.status not in SUPERSEDED]
+
+
+class CallsCost(BaseModel):
+    """The tokens and API $ of some model calls."""
+
+    usage: Usage = Usage()
+    api_cost_usd: Decimal | None = Decimal(0)  # None: every call unpriced
+    unpriced_calls: int = 0
+    calls: int = 0
+
+
+def calls_cost(calls: list[CallRow]) -> CallsCost:
+    priced = [call.cost_usd for call in calls if call.cost_usd is not None]
+    return CallsCost(
+        usage=sum((call.usage for call in calls), Usage()),
+        api_cost_usd=sum(priced, Decimal(0)) if priced or not calls else None,
+        unpriced_calls=len(calls) - len(priced),
+        calls=len(calls),
+    )
+
+
+class ReviewCharge(BaseModel):
+    """The review time an attempt bills, and why."""
+
+    billed: bool
+    reason: str  # MEASURED | ESTIMATED | NO_CHANGE | NO_DIFF | RUNNING
+    minutes: float
+    measured: bool
+
+
+def review_charge(attempt: AttemptRow, reviews: list[ReviewRow], review: ReviewConfig) -> ReviewCharge:
+    """Measured minutes when reviewed (a reviewer really spent them), else the estimate when the
+    attempt's recorded diff is not empty, else nothing: there is no change to review."""
+    if reviews:
+        return ReviewCharge(billed=True, reason=MEASURED, minutes=reviews[-1].minutes, measured=True)
+    if attempt.patch is None:
+        reason = RUNNING if attempt.state == "running" else NO_DIFF
+        return ReviewCharge(billed=False, reason=reason, minutes=0.0, measured=False)
+    if not attempt.patch:
+        return ReviewCharge(billed=False, reason=NO_CHANGE, minutes=0.0, measured=False)
+    lines = attempt.changed_lines or 0
+    minutes = review.minutes_per_attempt + review.minutes_per_100_lines * lines / 100
+    return ReviewCharge(billed=True, reason=ESTIMATED, minutes=minutes, measured=False)
+
+
+class AttemptCost(CallsCost):
+    attempt: AttemptRow
+    review_minutes: float  # billed: measured, estimated, or 0 when not billed
+    review_measured: bool
+    review_billed: bool
+    review_reason: str  # see ReviewCharge
+
+    @property
+    def review_minutes_measured(self) -> float:
+        return self.review_minutes if self.review_measured else 0.0
+
+    @property
+    def review_minutes_estimated(self) -> float:
+        return 0.0 if self.review_measured else self.review_minutes
+
+
+class ClassifierCost(CallsCost):
+    """The classifier model's calls for one issue (made before its first attempt)."""
+
+    issue_id: int
+    models: list[str] = Field(default_factory=list)
+    errors: int = 0
+
+
+class CostSummary(BaseModel):
+    attempts: int = 0
+    issues: int = 0
+    solved: int = 0
+    usage: Usage = Usage()
+    api_cost_usd: Decimal = Decimal(0)
+    unpriced_calls: int = 0
+    review_minutes: float = 0.0
+    measured_review_minutes: float = 0.0
+    estimated_review_minutes: float = 0.0
+    review_billed_attempts: int = 0
+    review_not_billed: dict[str, int] = Field(default_factory=dict)  # reason -> attempts
+    classifier_calls: int = 0
+    classifier_cost_usd: Decimal = Decimal(0)  # priced calls; unpriced ones count in unpriced_calls
+    hourly_rate_usd: Decimal = Decimal(100)
+
+    @property
+    def review_cost_usd(self) -> Decimal:
+        return self._minutes_usd(self.review_minutes)
+
+    @property
+    def review_cost_measured_usd(self) -> Decimal:
+        return self._minutes_usd(self.measured_review_minutes)
+
+    @property
+    def review_cost_estimated_usd(self) -> Decimal:
+        return self._minutes_usd(self.estimated_review_minutes)
+
+    def _minutes_usd(self, minutes: float) -> Decimal:
+        return Decimal(str(round(minutes, 4))) * self.hourly_rate_usd / 60
+
+    @property
+    def total_cost_usd(self) -> Decimal:
+        return self.api_cost_usd + self.review_cost_usd
+
+    @property
+    def cost_per_solved_usd(self) -> Decimal | None:
+        return None if self.solved == 0 else self.total_cost_usd / self.solved
+
+    @property
+    def review_not_billed_attempts(self) -> int:
+        return sum(self.review_not_billed.values())
+
+
+def attempt_cost(ledger: Ledger, attempt: AttemptRow, review: ReviewConfig) -> AttemptCost:
+    charge = review_charge(attempt, ledger.reviews(attempt.id), review)
+    return AttemptCost(
+        **dict(calls_cost(ledger.calls(attempt.id))),
+        attempt=attempt,
+        review_minutes=charge.minutes,
+        review_measured=charge.measured,
+        review_billed=charge.billed,
+        review_reason=charge.reason,
+    )
+
+
+def classifier_cost(ledger: Ledger, issue_id: int) -> ClassifierCost:
+    calls = [call for call in ledger.issue_calls(issue_id) if call.purpose == "classify"]
+    return ClassifierCost(
+        **dict(calls_cost(calls)),
+        issue_id=issue_id,
+        models=sorted({call.model for call in calls}),
+        errors=sum(1 for call in calls if call.error),
+    )
+
+
+def summarize(
+    costs: Iterable[AttemptCost],
+    solved: int,
+    issues: int,
+    hourly_rate_usd: Decimal,
+    classifier: Iterable[ClassifierCost] = (),
+) -> CostSummary:
+    summary = CostSummary(solved=solved, issues=issues, hourly_rate_usd=hourly_rate_usd)
+    for cost in costs:
+        summary.attempts += 1
+        _add_calls(summary, cost)
+        summary.review_minutes += cost.review_minutes
+        summary.measured_review_minutes += cost.review_minutes_measured
+        summary.estimated_review_minutes += cost.review_minutes_estimated
+        if cost.review_billed:
+            summary.review_billed_attempts += 1
+        else:
+            summary.review_not_billed[cost.review_reason] = summary.review_not_billed.get(cost.review_reason, 0) + 1
+    for planning in classifier:
+        _add_calls(summary, planning)
+        summary.classifier_calls += planning.calls
+        summary.classifier_cost_usd += planning.api_cost_usd or Decimal(0)
+    return summary
+
+
+def _add_calls(summary: CostSummary, cost: CallsCost) -> None:
+    summary.usage = summary.usage + cost.usage
+    summary.api_cost_usd += cost.api_cost_usd or Decimal(0)
+    summary.unpriced_calls += cost.unpriced_calls
+
+
+def run_costs(ledger: Ledger, run_id: str, review: ReviewConfig) -> tuple[list[AttemptCost], CostSummary]:
+    """Per-attempt costs and the totals of one run (finished attempts and interrupted ones alike,
+    and the classifier's calls of every issue)."""
+    run = ledger.run(run_id)
+    rate = run.hourly_rate_usd if run else review.hourly_rate_usd
+    rows = ledger.issues(run_id)
+    issues = counted_issues(rows)
+    costs = [attempt_cost(ledger, attempt, review) for attempt in ledger.attempts(run_id)]
+    classifier = [classifier_cost(ledger, issue.id) for issue in rows]
+    solved = sum(1 for issue in issues if issue.status == "solved")
+    return costs, summarize(costs, solved, len(issues), rate, classifier)
+
+
+def issue_summaries(ledger: Ledger, run_id: str, review: ReviewConfig) -> dict[int, CostSummary]:
+    """The totals of each issue of a run, by issue id (the batch view's rows, the fix view of one issue)."""
+    costs, totals = run_costs(ledger, run_id, review)
+    summaries: dict[int, CostSummary] = {}
+    for issue in ledger.issues(run_id):
+        mine = [cost for cost in costs if cost.attempt.issue_id == issue.id]
+        solved = int(issue.status == "solved")
+        summaries[issue.id] = summarize(mine, solved, 1, totals.hourly_rate_usd, [classifier_cost(ledger, issue.id)])
+    return summaries
+
+
+class RunProgress(BaseModel):
+    """How far a batch run is: `total` is the run's planned task count (args "total" or "tasks") when it
+    recorded one, else the issues started so far."""
+
+    solved: int
+    done: int
+    total: int
+    elapsed_s: float
+    eta_s: float | None  # None: nothing finished yet, or the run is over
+
+
+def run_progress(ledger: Ledger, run_id: str, now: float) -> RunProgress:
+    """Solved / done / total and a linear ETA (elapsed / done x remaining) for one run."""
+    run = ledger.run(run_id)
+    issues = counted_issues(ledger.issues(run_id))
+    done = sum(1 for issue in issues if issue.status != "running")
+    planned = run.args.get("total", run.args.get("tasks")) if run else None
+    if isinstance(planned, list):
+        planned = len(planned)
+    total = max(planned if isinstance(planned, int) else 0, len(issues))
+    end = run.finished_at if run and run.finished_at else now
+    elapsed = max(0.0, end - run.created_at) if run else 0.0
+    running = run is not None and run.status == "running"
+    eta = elapsed / done * (total - done) if running and done else None
+    solved = sum(1 for issue in issues if issue.status == "solved")
+    return RunProgress(solved=solved, done=done, total=total, elapsed_s=elapsed, eta_s=eta)
+
+
+GroupKey = Callable[[IssueRow, AttemptRow | None], str]
+"""Names the group of an attempt of an issue (None: the issue has no attempt)."""
+
+
+def grouped_costs(
+    ledger: Ledger, run_ids: Iterable[str], review: ReviewConfig, key: GroupKey
+) -> dict[str, CostSummary]:
+    """Cost summaries per group over several runs.
+
+    An issue counts as a task of every group one of its attempts falls in, and as solved in the
+    group of the attempt whose tests passed. Issues without attempts (skipped, or failed before
+    their first attempt) fall in the group `key(issue, None)` names. An issue's classifier calls
+    count in the group of its first attempt, the rung the classification chose first.
+    """
+    costs: dict[str, list[AttemptCost]] = {}
+    classifier: dict[str, list[ClassifierCost]] = {}
+    tasks: dict[str, set[int]] = {}
+    solved: dict[str, set[int]] = {}
+    rates: dict[str, Decimal] = {}
+    for run_id in run_ids:
+        run = ledger.run(run_id)
+        rate = run.hourly_rate_usd if run else review.hourly_rate_usd
+        by_issue: dict[int, list[AttemptRow]] = {}
+        for row in ledger.attempts(run_id):
+            by_issue.setdefault(row.issue_id, []).append(row)
+        for issue in ledger.issues(run_id):
+            counted = issue.status not in SUPERSEDED
+            attempts: list[AttemptRow | None] = [*by_issue.get(issue.id, [])] or [None]
+            for number, attempt in enumerate(attempts):
+                group = key(issue, attempt)
+                rates.setdefault(group, rate)
+                costs.setdefault(group, [])
+                if number == 0:
+                    classifier.setdefault(group, []).append(classifier_cost(ledger, issue.id))
+                if attempt is not None:
+                    costs[group].append(attempt_cost(ledger, attempt, review))
+                if counted:
+                    tasks.setdefault(group, set()).add(issue.id)
+                    if issue.status == "solved" and (attempt is None or attempt.tests_passed):
+                        solved.setdefault(group, set()).add(issue.id)
+    return {
+        group: summarize(
+            costs[group], len(solved.get(group, ())), len(tasks.get(group, ())), rates[group], classifier.get(group, ())
+        )
+        for group in sorted(costs)
+    }

@@ -1,0 +1,268 @@
+"""Plain Rich output for terminals without the TUI (pipes, CI): a live event log and summaries.
+
+Every table goes through `print_table`, which never cuts a cell: it prints the table at its
+natural width when that fits the console (80 columns in a pipe), else drops the columns marked
+low-value, else prints one `key: value` block per row. `say` wraps a line at spaces only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from rich.cells import cell_len
+from rich.console import Console, JustifyMethod
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+from agent.core.config import AgentConfig
+from agent.core.effort import Rung
+from agent.core.errors import ConfigError
+from agent.core.events import Event
+from agent.providers import resolve_model
+from agent.providers.catalog import CatalogEntry, money, notes
+from agent.providers.pricing import format_usd
+
+_UNLIMITED = 100_000
+"""Width to measure a table at when asking how wide it wants to be."""
+
+
+class Col(NamedTuple):
+    """One column of `print_table`."""
+
+    header: str
+    right: bool = False
+    drop: bool = False
+    """Low value: left out (and named in a note) when the full table does not fit."""
+    wrap: bool = False
+    """Prose that may wrap at spaces; every other column keeps each cell on one line."""
+
+
+def _breaks(plain: str, width: int) -> list[int]:
+    """Offsets where `plain` wraps at `width`: only at spaces, so a long token stays whole."""
+    offsets: list[int] = []
+    start = 0
+    for word in re.finditer(r"\S+", plain):
+        before = plain[start : word.start()]
+        if before.strip() and cell_len(plain[start : word.end()]) > width:
+            offsets.append(word.start())
+            start = word.start()
+    return offsets
+
+
+def say(console: Console, markup: str) -> None:
+    """Print a line (Rich markup), wrapped at spaces to the console width; tokens are never split."""
+    for line in Text.from_markup(markup).split("\n", allow_blank=True):
+        for part in line.divide(_breaks(line.plain, console.width)):
+            part.rstrip()
+            console.print(part, soft_wrap=True)
+
+
+def _needed_width(console: Console, table: Table) -> int:
+    """The narrowest the table can be without cutting a cell (prose columns wrapped at spaces)."""
+    return Measurement.get(console, console.options.update_width(_UNLIMITED), table).minimum
+
+
+def _build(columns: Sequence[Col], rows: Sequence[Sequence[str]], keep: list[int]) -> Table:
+    table = Table(expand=False)
+    for index in keep:
+        column = columns[index]
+        justify: JustifyMethod = "right" if column.right else "left"
+        table.add_column(column.header, justify=justify, no_wrap=not column.wrap, overflow="fold")
+    for row in rows:
+        table.add_row(*(row[index] for index in keep))
+    return table
+
+
+def _print_blocks(console: Console, columns: Sequence[Col], rows: Sequence[Sequence[str]]) -> None:
+    for row in rows:
+        first, *rest = zip(columns, row, strict=True)
+        say(console, f"[bold]{escape(first[0].header)}:[/] {first[1]}")
+        for column, value in rest:
+            say(console, f"  {escape(column.header)}: {value}")
+
+
+def print_table(console: Console, title: str, columns: Sequence[Col], rows: Sequence[Sequence[str]]) -> None:
+    """`rows` (Rich markup cells) as a table if it fits the console, else as `key: value` blocks."""
+    everything = list(range(len(columns)))
+    essential = [index for index, column in enumerate(columns) if not column.drop]
+    for keep in (everything, essential) if len(essential) < len(everything) else (everything,):
+        table = _build(columns, rows, keep)
+        if _needed_width(console, table) > console.width:
+            continue
+        if Text.from_markup(title).cell_len <= min(console.width, console.measure(table).maximum):
+            table.title = title
+        elif title:
+            say(console, f"[bold]{title}[/]")
+        console.print(table)
+        if hidden := [columns[index].header for index in everything if index not in keep]:
+            say(console, f"[dim]not shown at this width: {escape(', '.join(hidden))} (see --json)[/]")
+        return
+    if title:
+        say(console, f"[bold]{title}[/]")
+    _print_blocks(console, columns, rows)
+
+
+def _one_line(text: str, limit: int = 110) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class EventPrinter:
+    """Prints each event of a run as a short line (no streaming deltas: the assistant text once)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def say(self, markup: str) -> None:
+        say(self.console, markup)
+
+    def __call__(self, event: Event) -> None:
+        data = event.data
+        kind = event.kind
+        if kind == "issue_started":
+            self.say(f"[bold]{escape(data['title'])}[/]")
+            self.say(f"  task type [cyan]{data['task_type']}[/] ({escape(data['reason'])}, by {data['decided_by']})")
+            self.say(f"  repo {escape(data['repo'])}  tests [cyan]{escape(data['test_cmd'])}[/]")
+            self.say(f"  ladder {' → '.join(data['ladder'])}")
+        elif kind == "baseline":
+            self.say(f"  baseline: {data['summary']}")
+        elif kind == "attempt_started":
+            self.say(
+                f"[bold blue]▶ attempt {data['rung_index'] + 1}[/]: {data['model']} @ {data['effort']}"
+                f" (sent {data['effort_sent']}, up to {data['max_turns']} turns)"
+            )
+        elif kind == "plan":
+            self.say(f"  [magenta]plan[/] {escape(_one_line(data['text'], 300))}")
+        elif kind == "tool_call":
+            detail = data["input"].get("command") or data["input"].get("path") or ""
+            self.say(f"  [dim]{data['turn']:>3}[/] {data['name']}: {escape(_one_line(str(detail), 100))}")
+        elif kind == "tests":
+            mark = "[green]PASS[/]" if data["passed"] else "[red]FAIL[/]"
+            self.say(f"  tests {mark} {escape(data['why'])}")
+        elif kind == "attempt_finished":
+            self.say(f"  attempt ended: {data['outcome']} after {data['turns']} turn(s)")
+        elif kind == "rung_skipped":
+            self.say(f"[yellow]  skipped {data['rung']}: {data['reason']}[/]")
+        elif kind == "escalation":
+            self.say(f"[yellow]↑ escalating to {data['rung']}[/]")
+        elif kind == "warning":
+            self.say(f"[yellow]warning:[/] {escape(data['text'])}")
+
+
+FIX_COLUMNS = (
+    Col("attempt", right=True),
+    Col("rung"),
+    Col("sent"),
+    Col("outcome"),
+    Col("tests"),
+    Col("turns", right=True),
+    Col("input", right=True),
+    Col("cached", right=True),
+    Col("cache write", right=True),
+    Col("output", right=True),
+    Col("API $", right=True),
+    Col("review min", right=True),
+    Col("time s", right=True),
+)
+
+
+def _review_cell(attempt: dict[str, Any]) -> str:
+    """Review minutes and where they come from: measured, estimated, or why none were billed."""
+    if attempt["review_measured"]:
+        return f"{attempt['review_minutes']:g}"
+    if not attempt.get("review_billed", True):
+        return f"0 ({attempt.get('review_reason', 'not billed')})"
+    return f"{attempt['review_minutes']:g} (est)"
+
+
+def print_fix_summary(console: Console, result: dict[str, Any]) -> None:
+    rows = [
+        [
+            str(number),
+            escape(f"{attempt['model']}@{attempt['effort']}"),
+            attempt["effort_sent"] or "-",
+            attempt["outcome"] or "-",
+            "pass" if attempt["tests_passed"] else "fail",
+            str(attempt["turns"]),
+            str(attempt["input_tokens"]),
+            str(attempt["cache_read_tokens"]),
+            str(attempt["cache_write_tokens"]),
+            str(attempt["output_tokens"]),
+            format_usd(attempt["api_cost_usd"]),
+            _review_cell(attempt),
+            f"{attempt['duration_s']:g}",
+        ]
+        for number, attempt in enumerate(result["attempts"], start=1)
+    ]
+    print_table(console, f"run {result['run_id']}", FIX_COLUMNS, rows)
+    status = result["status"]
+    colour = "green" if status == "solved" else "red"
+    say(console, f"[bold {colour}]{status}[/]  task type {result['task_type']}")
+    if result["branch"]:
+        say(console, f"branch [bold]{escape(result['branch'])}[/]")
+        say(console, f"patch {escape(str(result['patch_path']))}")
+    say(
+        console,
+        f"API {format_usd(result['api_cost_usd'])} + review {result['review_minutes']:g} min "
+        f"({format_usd(result['review_cost_usd'])}) = total {format_usd(result['total_cost_usd'])}"
+        + (" per solved issue" if result["solved"] else ""),
+    )
+
+
+def print_plan(console: Console, data: dict[str, Any], config: AgentConfig) -> None:
+    """`agent plan`: the task type and why, then one row per rung with what it sends and may spend."""
+    say(console, f"task type [cyan]{data['task_type']}[/] ({escape(data['reason'])}; decided by {data['decided_by']})")
+    rows = []
+    for step, text in enumerate(data["ladder"], start=1):
+        rung = Rung.parse(text)
+        try:
+            sent = resolve_model(rung.model, config).effort_for(rung.effort)[1]
+        except ConfigError:
+            sent = "-"  # a simulated model (oracle, null, scripted:...) sends nothing
+        budget = config.budget_for(rung.effort)
+        rows.append([str(step), escape(text), sent, str(budget.max_turns), str(budget.max_tokens)])
+    columns = [
+        Col("step", right=True),
+        Col("rung"),
+        Col("effort sent"),
+        Col("max turns", right=True),
+        Col("max tokens", right=True),
+    ]
+    print_table(console, f"ladder ({data['ladder_source']})", columns, rows)
+
+
+CATALOG_COLUMNS = (
+    Col("model"),
+    Col("provider"),
+    Col("input", right=True),
+    Col("output", right=True),
+    Col("cache read", right=True),
+    Col("native efforts"),
+    Col("ours -> sent"),
+    Col("price source", drop=True),
+)
+
+
+def print_catalog(console: Console, entries: list[CatalogEntry]) -> None:
+    """`agent models`: one row per model, then the notes the columns leave out (tiers, off-peak)."""
+    rows = [
+        [
+            escape(entry.model),
+            escape(entry.provider),
+            money(entry.input_per_mtok),
+            money(entry.output_per_mtok),
+            money(entry.cache_read_per_mtok),
+            " ".join(entry.efforts),
+            " ".join(f"{ours}->{sent}" for ours, sent in entry.effort_map.items()),
+            escape(entry.price_source or "-"),
+        ]
+        for entry in entries
+    ]
+    print_table(console, "models (USD per 1M tokens)", CATALOG_COLUMNS, rows)
+    for entry in entries:
+        for line in notes(entry):
+            say(console, escape(line))

@@ -1,0 +1,82 @@
+"""The result of a `fix` run as one JSON-able object, read back from the ledger (one source of truth)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from agent.core.config import AgentConfig
+from agent.ledger import Ledger
+from agent.reporting.costs import AttemptCost, ClassifierCost, classifier_cost, run_costs
+
+
+def _num(value: Decimal | None) -> float | None:
+    return None if value is None else float(round(value, 6))
+
+
+def attempt_result(cost: AttemptCost) -> dict[str, Any]:
+    """One attempt: what it ran, what it spent, and whether (and why) it bills review time."""
+    return {
+        "model": cost.attempt.model,
+        "effort": cost.attempt.effort_asked,
+        "effort_sent": cost.attempt.effort_sent,
+        "outcome": cost.attempt.outcome,
+        "tests_passed": bool(cost.attempt.tests_passed),
+        "turns": cost.attempt.turns,
+        "input_tokens": cost.usage.input_tokens,
+        "cache_read_tokens": cost.usage.cache_read_tokens,
+        "cache_write_tokens": cost.usage.cache_write_tokens,
+        "output_tokens": cost.usage.output_tokens,
+        "api_cost_usd": _num(cost.api_cost_usd),
+        "changed_lines": cost.attempt.changed_lines,
+        "review_billed": cost.review_billed,
+        "review_reason": cost.review_reason,
+        "review_minutes": cost.review_minutes,
+        "review_minutes_measured": cost.review_minutes_measured,
+        "review_minutes_estimated": cost.review_minutes_estimated,
+        "review_measured": cost.review_measured,
+        "duration_s": round(cost.attempt.duration_s or 0.0, 3),
+    }
+
+
+def classifier_result(cost: ClassifierCost) -> dict[str, Any] | None:
+    """The classifier model's calls for the issue (None: the planner's rules decided without a call)."""
+    if not cost.calls:
+        return None
+    return {
+        "models": cost.models,
+        "calls": cost.calls,
+        "errors": cost.errors,
+        "input_tokens": cost.usage.input_tokens,
+        "cache_read_tokens": cost.usage.cache_read_tokens,
+        "output_tokens": cost.usage.output_tokens,
+        "api_cost_usd": _num(cost.api_cost_usd),
+    }
+
+
+def fix_result(ledger: Ledger, run_id: str, config: AgentConfig) -> dict[str, Any]:
+    issues = ledger.issues(run_id)
+    issue = issues[0] if issues else None
+    costs, summary = run_costs(ledger, run_id, config.review)
+    status = issue.status if issue else "error"
+    return {
+        "run_id": run_id,
+        "status": status if status in ("solved", "unsolved", "budget_exhausted") else "error",
+        "solved": status == "solved",
+        "task_type": issue.task_type if issue else None,
+        "decided_by": issue.decided_by if issue else None,
+        "task_type_reason": issue.task_type_reason if issue else None,
+        "branch": issue.branch if issue else None,
+        "patch_path": issue.patch_path if issue else None,
+        "attempts": [attempt_result(cost) for cost in costs],
+        "classifier": classifier_result(classifier_cost(ledger, issue.id)) if issue else None,
+        "api_cost_usd": _num(summary.api_cost_usd),
+        "review_minutes": summary.review_minutes,
+        "review_minutes_measured": summary.measured_review_minutes,
+        "review_minutes_estimated": summary.estimated_review_minutes,
+        "review_billed_attempts": summary.review_billed_attempts,
+        "review_not_billed": summary.review_not_billed,
+        "review_cost_usd": _num(summary.review_cost_usd),
+        "total_cost_usd": _num(summary.total_cost_usd),
+        "error": issue.error if issue else None,
+    }

@@ -1,0 +1,3 @@
+"""Simulated models for keyless runs and tests: scripted, null and oracle models, their scripts,
+and the demo's data.
+"""

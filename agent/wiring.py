@@ -1,0 +1,285 @@
+"""The only builder of the run context and its factories, and the two flows built on it.
+
+`model_factory`, `price_lookup`, `sandbox_factory` and `rung_fit` turn the configuration into
+what the engine receives; `run_context` assembles them for one run. `run_fix` is `agent fix`
+(and the TUI's live fix) end to end: checks, plan, `run_issue`, result; `run_demo` runs it on
+the shipped demo repository against the loopback fake provider. API keys and base URLs are read
+from the `env` mapping given, so the demo can point the real SDKs at its fake provider without
+touching the process environment.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import git
+from pydantic import BaseModel, ConfigDict, Field
+from rich.console import Console
+
+from agent.core.config import AgentConfig, load_config
+from agent.core.effort import EffortLevel, Rung, format_ladder
+from agent.core.errors import AgentError, ConfigError, TaskError
+from agent.core.events import EventSink, ignore
+from agent.core.protocols import Model, Sandbox
+from agent.engine.budget import Budget
+from agent.engine.planner import classify, plan_ladder
+from agent.engine.runner import RunContext, run_issue
+from agent.engine.testing import detect_test_cmd
+from agent.fake_provider import FakeProvider
+from agent.ledger import Ledger
+from agent.providers import build_model, is_simulated, resolve_model, simulated_class
+from agent.providers.pricing import PriceQuote, quote
+from agent.reporting.results import fix_result
+from agent.simulate.demo import BANNER, DEMO_MODEL, demo_issue_path, demo_script, make_demo_repo
+from tasks.issues import IssueText, read_issue
+from tasks.models import Task, slugify
+
+
+def model_factory(config: AgentConfig, env: Mapping[str, str]) -> Callable[[str, Task | None], Model]:
+    """A factory of models by name: one client per provider model for the whole run; simulated
+    models that work from the task (oracle, null) are built per task."""
+
+    @cache
+    def run_model(name: str) -> Model:
+        return build_model(name, config, env)
+
+    def make(name: str, task: Task | None = None) -> Model:
+        simulated = simulated_class(name)
+        if simulated is not None and simulated.per_task:
+            return build_model(name, config, env, task)
+        return run_model(name)
+
+    return make
+
+
+def rung_fit(config: AgentConfig, env: Mapping[str, str]) -> Callable[[Rung], tuple[Rung, str | None]]:
+    """For the planner: a rung at its provider's nearest native effort, and why its model cannot run."""
+
+    def fit(rung: Rung) -> tuple[Rung, str | None]:
+        if is_simulated(rung.model):
+            return rung, None
+        resolved = resolve_model(rung.model, config)
+        level, _wire = resolved.effort_for(rung.effort)
+        key_env = resolved.provider_config.api_key_env
+        missing = key_env is not None and not env.get(key_env, "").strip()
+        return Rung(model=rung.model, effort=level), f"{key_env} is not set" if missing else None
+
+    return fit
+
+
+def price_lookup(config: AgentConfig) -> Callable[[str], PriceQuote | None]:
+    @cache
+    def price_for(name: str) -> PriceQuote | None:
+        if is_simulated(name):
+            return None  # simulated models cost nothing and have no price
+        resolved = resolve_model(name, config)
+        return quote(resolved.wire_name, resolved.price_provider_id, resolved.price)
+
+    return price_for
+
+
+def run_context(
+    config: AgentConfig,
+    ledger: Ledger,
+    run_id: str,
+    env: Mapping[str, str],
+    *,
+    on_event: EventSink = ignore,
+    stop: threading.Event | None = None,
+    deliver_branch: bool = True,
+    make_model: Callable[[str, Task | None], Model] | None = None,
+) -> RunContext:
+    """Everything `run_issue` needs for one run: the only place a RunContext is built."""
+    return RunContext(
+        config=config,
+        ledger=ledger,
+        run_id=run_id,
+        model_factory=make_model or model_factory(config, env),
+        price_for=price_lookup(config),
+        sandbox_factory=sandbox_factory(config, run_id),
+        on_event=on_event,
+        stop=stop or threading.Event(),
+        deliver_branch=deliver_branch,
+    )
+
+
+def sandbox_factory(config: AgentConfig, run_id: str) -> Callable[[Task], Sandbox]:
+    from sandboxes import NotIsolatedWarning, make_sandbox
+
+    def make(task: Task) -> Sandbox:
+        if not task.repo_path:
+            raise TaskError(f"task {task.instance_id} has no local repository to copy")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotIsolatedWarning)  # the CLI says it once, loudly
+            return make_sandbox(config.sandbox, Path(task.repo_path), task.base_commit, run_id)
+
+    return make
+
+
+def check_repo(repo: Path) -> tuple[Path, str, bool]:
+    """The repository's top level, HEAD commit, and whether its working tree has changes."""
+    if not repo.exists():
+        raise TaskError(f"repository {repo} does not exist: pass --repo PATH to a git repository")
+    try:
+        found = git.Repo(repo, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise TaskError(f"{repo} is not a git repository: run `git init` and commit, or pass --repo") from None
+    with found:
+        root = Path(found.working_tree_dir or repo)
+        if not found.head.is_valid():
+            raise TaskError(f"{root} has no commits yet: commit the code the agent should start from")
+        return root, found.head.commit.hexsha, found.is_dirty(untracked_files=True)
+
+
+def task_from_issue(issue: IssueText, repo: Path, base_commit: str, test_cmd: str, targets: list[str]) -> Task:
+    return Task(
+        instance_id=slugify(issue.title or issue.body[:60]),
+        repo=repo.name,
+        base_commit=base_commit,
+        problem_statement=issue.body if issue.title else issue.text,
+        title=issue.title,
+        labels=issue.labels,
+        repo_path=str(repo),
+        test_cmd=test_cmd,
+        targets=targets,
+        source=issue.source,
+    )
+
+
+class FixOptions(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    repo: Path = Path(".")
+    ladder: str | None = None
+    model: str | None = None
+    effort: str | None = None
+    test_cmd: str | None = None
+    targets: list[str] = Field(default_factory=list)
+    max_cost: float | None = None
+    sandbox: str | None = None
+    image: str | None = None
+    ledger: Path | None = None
+    kind: str = "fix"
+
+
+def fix_config(options: FixOptions, root: Path | None) -> AgentConfig:
+    """The configuration a fix runs with: the repository's agent.toml (when `root` is known) plus the flags."""
+    return load_config(
+        project_dir=root,
+        overrides={
+            "ledger": None if options.ledger is None else str(options.ledger),
+            "sandbox.kind": options.sandbox,
+            "sandbox.image": options.image,
+            "budget.max_cost_usd": None if options.max_cost is None else str(options.max_cost),
+        },
+    )
+
+
+def say_left_out(say: Console, left_out: list[str]) -> None:
+    """One line naming the models the planner left out of its ladder, and why."""
+    if left_out:
+        say.print(f"[yellow]note:[/] the planner left out {', '.join(left_out)}", highlight=False)
+
+
+class FixRepo(BaseModel):
+    """The repository a fix runs on, checked once, and the configuration it brings (its agent.toml)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: Path
+    head: str
+    dirty: bool
+    config: AgentConfig
+
+
+def prepare_fix(options: FixOptions) -> FixRepo:
+    """Check the options' repository and read the configuration the fix runs with."""
+    if options.sandbox not in (None, "docker", "local"):
+        raise ConfigError(f"unknown sandbox {options.sandbox!r}: use docker or local")
+    root, head, dirty = check_repo(options.repo.resolve())
+    return FixRepo(root=root, head=head, dirty=dirty, config=fix_config(options, root))
+
+
+def run_fix(
+    issue: IssueText,
+    options: FixOptions,
+    env: Mapping[str, str],
+    say: Console,
+    on_event: EventSink,
+    stop: threading.Event | None = None,
+    repo: FixRepo | None = None,
+) -> tuple[dict[str, Any], AgentError | None]:
+    """Run one issue (on `repo` when the caller prepared it); returns the result and the failure
+    (if any) that ended it."""
+    repo = repo or prepare_fix(options)
+    root, head, dirty, config = repo.root, repo.head, repo.dirty, repo.config
+    if dirty:
+        say.print("[yellow]warning:[/] uncommitted changes are not part of what the agent sees (it starts from HEAD)")
+    test_cmd = options.test_cmd
+    if test_cmd is None:
+        test_cmd = detect_test_cmd(root)
+        if test_cmd is None:
+            raise ConfigError(f"cannot tell how to run the tests in {root}: pass --test-cmd")
+        say.print(f"tests: [cyan]{test_cmd}[/] (detected; pass --test-cmd to change)")
+    make_model = model_factory(config, env)
+    effort = EffortLevel.parse(options.effort) if options.effort else None
+    price_for, budget = price_lookup(config), Budget(config.budget.max_cost_usd)
+    classification = classify(issue.text, issue.labels, config.planner, make_model, price_for, budget)
+    chosen = plan_ladder(classification, config, options.ladder, options.model, effort, fit=rung_fit(config, env))
+    say_left_out(say, chosen.left_out)
+    task = task_from_issue(issue, root, head, test_cmd, options.targets)
+    for name in sorted({rung.model for rung in chosen.ladder}):
+        make_model(name, task)  # unknown models, missing keys, oracle without a gold patch: fail before anything runs
+    if config.sandbox.kind == "local":
+        say.print("[bold red]LocalSandbox is NOT isolated: commands run on this machine as you[/]")
+    ledger = Ledger(config.ledger_path)
+    run_id = ledger.create_run(
+        options.kind,
+        {"issue": issue.source, "repo": str(root), "ladder": format_ladder(chosen.ladder)},
+        config.review.hourly_rate_usd,
+        config.budget.max_cost_usd,
+    )
+    context = run_context(config, ledger, run_id, env, on_event=on_event, stop=stop, make_model=make_model)
+    failure: AgentError | None = None
+    try:
+        run_issue(context, task, chosen, test_cmd, budget)  # the classifier's calls are charged to it already
+        ledger.finish_run(run_id)
+    except AgentError as exc:
+        ledger.finish_run(run_id, "error")
+        failure = exc
+    except BaseException:
+        ledger.finish_run(run_id, "interrupted")
+        raise
+    result = fix_result(ledger, run_id, config)
+    ledger.close()
+    return result, failure
+
+
+def run_demo(
+    home: Path,
+    console: Console,
+    on_event: EventSink,
+    sandbox: str | None = None,
+    ledger: Path | None = None,
+    stop: threading.Event | None = None,
+) -> tuple[dict, Exception | None]:
+    console.print(BANNER)
+    repo = make_demo_repo(home)
+    console.print(f"demo repository: {repo}")
+    script, issue = demo_script(), read_issue(str(demo_issue_path()))
+    with FakeProvider(script) as fake:
+        env = {"ANTHROPIC_BASE_URL": fake.anthropic_base_url, "ANTHROPIC_API_KEY": "demo-not-a-real-key"}
+        options = FixOptions(
+            repo=repo,
+            model=DEMO_MODEL,
+            effort="medium",
+            test_cmd="python -m pytest -q",
+            sandbox=sandbox,
+            ledger=ledger,
+        )
+        return run_fix(issue, options, env, console, on_event, stop)
