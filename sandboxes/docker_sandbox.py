@@ -26,7 +26,7 @@ from agent.core.errors import SandboxError
 from agent.core.protocols import ExecResult
 from sandboxes import lifecycle
 from sandboxes.artifacts import INSTALL_SCRIPT, ArtifactRules, install_failed
-from sandboxes.engine import docker_client, require_image
+from sandboxes.engine import already_gone, docker_client, docker_errors, one_line, require_image
 from sandboxes.git_copy import repository_tar, resolve_commit
 from sandboxes.output import OutputCap
 from sandboxes.shell import (
@@ -108,9 +108,9 @@ class DockerSandbox:
         builder.start()
         try:
             self.container = self._client.containers.run(**container_options(config, run_id))
-        except docker.errors.APIError as exc:
+        except docker.errors.DockerException as exc:
             builder.join()
-            raise SandboxError(f"cannot start a sandbox container from {config.image}: {exc.explanation}") from exc
+            raise SandboxError(f"cannot start a sandbox container from {config.image}: {one_line(exc)}") from exc
         lifecycle.register(id(self), self.close)
         try:
             builder.join()
@@ -160,9 +160,9 @@ class DockerSandbox:
                 workdir=self.workdir,
             )["Id"]
             raw = api.exec_start(exec_id, socket=True)
-        except docker.errors.APIError as exc:
+        except docker.errors.DockerException as exc:
             self._raise_if_dead()
-            raise OSError(f"docker exec failed: {exc.explanation}") from exc
+            raise OSError(f"docker exec failed: {one_line(exc)}") from exc
         return exec_id, DockerExecTransport(raw)
 
     def _open_shell(self) -> DockerExecTransport:
@@ -171,10 +171,14 @@ class DockerSandbox:
     def _raise_if_dead(self) -> None:
         try:
             self.container.reload()
-        except docker.errors.NotFound:
+        except docker.errors.DockerException as exc:
+            if already_gone(exc):
+                raise SandboxError(
+                    f"sandbox container {self.container.short_id} is gone (removed from outside?): start the run again"
+                ) from None
             raise SandboxError(
-                f"sandbox container {self.container.short_id} is gone (removed from outside?): start the run again"
-            ) from None
+                f"cannot inspect sandbox container {self.container.short_id}: {one_line(exc)}; check `docker info`"
+            ) from exc
         state = self.container.attrs.get("State", {})
         if state.get("Status") != "running":
             raise SandboxError(
@@ -195,8 +199,13 @@ class DockerSandbox:
                 out += chunk
         finally:
             transport.close()
-        code = self._client.api.exec_inspect(exec_id).get("ExitCode")
+        code = self._exit_code(exec_id)
         return (code if code is not None else -1), bytes(out)
+
+    def _exit_code(self, exec_id: str) -> int | None:
+        with docker_errors(f"reading an exit code in sandbox container {self.container.short_id}"):
+            code = self._client.api.exec_inspect(exec_id).get("ExitCode")
+        return code if code is None else int(code)
 
     def _exec_without_shell(self, command: str, timeout: float) -> ExecResult:
         """Fallback when no persistent shell can be started: one exec per command, no cd/export."""
@@ -211,7 +220,7 @@ class DockerSandbox:
             pass
         finally:
             transport.close()
-        code = self._client.api.exec_inspect(exec_id).get("ExitCode")
+        code = self._exit_code(exec_id)
         duration = time.monotonic() - started
         timed_out = code in (TIMEOUT_EXIT, 137, None) and duration >= timeout - 0.05
         return ExecResult(
@@ -253,11 +262,12 @@ class DockerSandbox:
 
     def diff(self) -> str:
         script = diff_script(self.base, DIFF_INDEX, self.excludes_file, self.rules)
-        result = self._client.api.exec_create(
-            self.container.id, ["bash", "-c", script], user=self.config.user, workdir=self.workdir
-        )
-        stdout, stderr = self._client.api.exec_start(result["Id"], demux=True)
-        code = self._client.api.exec_inspect(result["Id"]).get("ExitCode")
+        with docker_errors(f"taking the diff in sandbox container {self.container.short_id}"):
+            result = self._client.api.exec_create(
+                self.container.id, ["bash", "-c", script], user=self.config.user, workdir=self.workdir
+            )
+            stdout, stderr = self._client.api.exec_start(result["Id"], demux=True)
+        code = self._exit_code(result["Id"])
         if code != 0:
             raise SandboxError(
                 f"git diff failed in the sandbox (exit {code}): {(stderr or b'').decode(errors='replace')[-400:]}"
@@ -277,12 +287,10 @@ class DockerSandbox:
         if container is not None:
             try:
                 container.remove(force=True)
-            except docker.errors.NotFound:
-                pass
-            except docker.errors.APIError as exc:
-                if "already in progress" not in str(exc):
+            except docker.errors.DockerException as exc:
+                if not already_gone(exc):
                     raise SandboxError(
-                        f"could not remove sandbox container {container.short_id}: {exc.explanation}; "
+                        f"could not remove sandbox container {container.short_id}: {one_line(exc)}; "
                         "run `agent sandbox prune --all`"
                     ) from exc
         self._client.close()

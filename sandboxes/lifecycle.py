@@ -10,13 +10,16 @@ import atexit
 import contextlib
 import os
 import signal
-import socket
 import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 from pydantic import BaseModel
+
+from agent.core import owners
+from agent.core.errors import SandboxError
+from agent.core.owners import process_start
 
 RUN_LABEL = "agent.run"
 OWNER_LABEL = "agent.owner"
@@ -39,17 +42,8 @@ class RemovedContainer(BaseModel):
     reason: str
 
 
-def process_start(pid: int) -> str | None:
-    """Start time of `pid` in clock ticks since boot (Linux), or None when unknown/absent."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        return None
-
-
 def owner_id(pid: int | None = None) -> str:
-    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+    return owners.owner_tag(pid)
 
 
 def owner_labels(run_id: str) -> dict[str, str]:
@@ -62,18 +56,7 @@ def owner_labels(run_id: str) -> dict[str, str]:
 
 def owner_is_gone(labels: dict[str, str]) -> bool:
     """True when the owner label names this host and its process no longer exists."""
-    host, _, pid_text = labels.get(OWNER_LABEL, "").rpartition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass
-    recorded = labels.get(OWNER_START_LABEL)
-    return recorded is not None and process_start(pid) not in (None, recorded)
+    return owners.owner_is_gone(labels.get(OWNER_LABEL, ""), labels.get(OWNER_START_LABEL))
 
 
 # registry -----------------------------------------------------------------------------------
@@ -125,36 +108,52 @@ def install_handlers() -> None:
 
 
 # orphans and prune --------------------------------------------------------------------------
-def _describe(container: Any, reason: str) -> RemovedContainer:
-    labels = container.labels or {}
+# Containers come from one listing (`client.api.containers`: id, names and labels in one answer),
+# never a list-then-inspect per container, so another process removing one in between changes
+# nothing; a removal that finds the container gone (or going) is done, not an error.
+def _listed(client: Any, label: str) -> list[dict[str, Any]]:
+    from sandboxes.engine import docker_errors
+
+    with docker_errors("listing sandbox containers"):
+        return list(client.api.containers(all=True, filters={"label": label}))
+
+
+def _describe(listed: dict[str, Any], reason: str) -> RemovedContainer:
+    labels = listed.get("Labels") or {}
+    names = listed.get("Names") or [""]
     return RemovedContainer(
-        id=container.short_id,
-        name=container.name,
+        id=listed["Id"][:12],
+        name=names[0].lstrip("/"),
         run=labels.get(RUN_LABEL, ""),
         owner=labels.get(OWNER_LABEL, ""),
         reason=reason,
     )
 
 
-def _remove(container: Any) -> bool:
+def _remove(client: Any, listed: dict[str, Any]) -> bool:
+    """Remove a listed container; False when it was already gone (or another process is removing it)."""
     import docker.errors
 
+    from sandboxes.engine import already_gone, one_line
+
     try:
-        container.remove(force=True)
-    except docker.errors.NotFound:
-        return False
-    except docker.errors.APIError as exc:
-        return "already in progress" in str(exc)
+        client.api.remove_container(listed["Id"], force=True)
+    except docker.errors.DockerException as exc:
+        if already_gone(exc):
+            return False
+        raise SandboxError(
+            f"could not remove container {listed['Id'][:12]}: {one_line(exc)}; run `agent sandbox prune --all`"
+        ) from exc
     return True
 
 
 def reap_orphans(client: Any) -> list[RemovedContainer]:
     """Remove containers labelled with an owner on this host whose process is gone."""
-    removed = []
-    for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
-        if owner_is_gone(container.labels or {}) and _remove(container):
-            removed.append(_describe(container, "owner process gone"))
-    return removed
+    return [
+        _describe(listed, "owner process gone")
+        for listed in _listed(client, OWNER_LABEL)
+        if owner_is_gone(listed.get("Labels") or {}) and _remove(client, listed)
+    ]
 
 
 def prune(all: bool = False, client: Any = None) -> list[RemovedContainer]:
@@ -165,8 +164,4 @@ def prune(all: bool = False, client: Any = None) -> list[RemovedContainer]:
         client = docker_client()
     if not all:
         return reap_orphans(client)
-    removed = []
-    for container in client.containers.list(all=True, filters={"label": RUN_LABEL}):
-        if _remove(container):
-            removed.append(_describe(container, "prune --all"))
-    return removed
+    return [_describe(listed, "prune --all") for listed in _listed(client, RUN_LABEL) if _remove(client, listed)]

@@ -150,7 +150,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     interrupted = [key for key, status in after if status == "interrupted"]
     assert [item for item in after if item[1] != "interrupted"] == [(key, "unsolved") for key in keys]
     assert len(after) == 4 + len(interrupted) and len(interrupted) <= 1
-    assert before[2:] == [(key, "running") for key in interrupted]
+    assert before[2:] == [(key, "interrupted") for key in interrupted]  # its runner is gone: never read as running
     assert predicted() == keys
     finished = [a for a in ledger.attempts("killed") if a.state == "finished"]
     assert sorted(ledger.issue(a.issue_id).key for a in finished) == sorted(keys)

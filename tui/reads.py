@@ -1,6 +1,7 @@
 """Ledger reads for the views, run in thread workers: rows and events in, plain snapshots out.
 
-Nothing here computes a cost: totals come from `agent.reporting.costs`. Each function is one short
+Nothing here computes a cost: totals come from `agent.reporting.costs`. A run whose runner process
+is gone reads as `interrupted` (the ledger says so), never as running forever. Each function is one short
 read of the (WAL) ledger, safe while a runner in another process writes to it.
 """
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel
 from agent.core.config import ReviewConfig
 from agent.core.events import Event
 from agent.ledger import AttemptRow, IssueRow, Ledger, RunRow
-from agent.reporting.costs import CostSummary, RunProgress, issue_summaries, run_costs, run_progress
+from agent.reporting.costs import INTERRUPTED, CostSummary, RunProgress, issue_summaries, run_costs, run_progress
 
 POLL_S = 0.5
 
@@ -49,7 +50,7 @@ def read_fix(
 class BatchRow(BaseModel):
     issue: IssueRow
     rung: str  # model@effort of its latest attempt, "-" before the first
-    attempts: int
+    attempts: int  # interrupted attempts (their runner died) left out, as in the reports
     summary: CostSummary
 
 
@@ -73,7 +74,8 @@ def read_batch(ledger: Ledger, run_id: str, review: ReviewConfig, after_id: int,
     for issue in ledger.issues(run_id):
         mine = [attempt for attempt in attempts if attempt.issue_id == issue.id]
         rung = f"{mine[-1].model}@{mine[-1].effort_asked}" if mine else "-"
-        rows.append(BatchRow(issue=issue, rung=rung, attempts=len(mine), summary=summaries[issue.id]))
+        finished_or_running = sum(1 for attempt in mine if attempt.state != INTERRUPTED)
+        rows.append(BatchRow(issue=issue, rung=rung, attempts=finished_or_running, summary=summaries[issue.id]))
     _, summary = run_costs(ledger, run_id, review)
     progress = run_progress(ledger, run_id, now)
     return BatchSnapshot(run=run, rows=rows, summary=summary, progress=progress, events=events, after_id=last)

@@ -4,6 +4,8 @@
 could both pass and together cross the cap. So the batch reserves each call's worst case when it
 is allowed and releases it when the call's real cost is charged: what is left is always the cap
 minus what was spent minus what calls in flight could still spend. Spend never crosses the cap.
+A resumed batch starts from the ledger's spend, which counts the calls the dead runner left in
+flight (never settled) at their worst case: a provider may have billed them.
 """
 
 from __future__ import annotations
@@ -12,16 +14,10 @@ import threading
 from decimal import Decimal
 from typing import Protocol
 
-from agent.engine.budget import Budget
-from agent.providers.pricing import MILLION, PriceQuote
+from agent.engine.budget import Budget, worst_case_usd
+from agent.providers.pricing import PriceQuote
 
-
-def worst_case_usd(prompt_tokens: int, max_tokens: int, price: PriceQuote | None) -> Decimal | None:
-    """The most a call can cost: the prompt at the dearest input rate plus max_tokens of output."""
-    if price is None:
-        return None
-    input_rate = max(price.input, price.cache_write or price.input)
-    return (prompt_tokens * input_rate + max_tokens * price.output) / MILLION
+__all__ = ["Batch", "BatchBudget", "IssueBudget", "worst_case_usd"]
 
 
 class Batch(Protocol):

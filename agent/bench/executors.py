@@ -4,37 +4,57 @@ Local: `workers` threads in this process share the ledger, the run context and t
 (each run_issue is I/O-bound: model calls and sandbox round trips).
 
 Ray: the SQLite ledger stays on the head; workers never open it. Each Ray task builds its own
-model factory, prices and sandboxes from the configuration (API keys come from the worker's
-environment: a local `ray.init()` inherits this process's), runs `run_job` against a private
-ledger in a temporary AGENT_HOME, and returns that ledger's rows and the job's run-directory
-files; the head copies them into the real ledger in one transaction. The batch cap is a Ray
-actor (`BatchKeeper`) every worker's issue budget reserves from. A head killed mid-batch loses
-only jobs in flight (no rows were written for them), so resume re-runs exactly those.
+model factory, prices and sandboxes from the head's configuration and an env mapping the head
+resolved (`provider_env`): the base URLs and API keys of the batch's providers travel as the task's
+arguments, and the worker reads nothing from the environment the cluster was started in. Keys are
+not sent as `runtime_env` env_vars: Ray's runtime_env agent logs those in clear text on every node
+(runtime_env_agent.log), and they would sit in the worker's os.environ. A task runs `run_job`
+against a private ledger in a temporary AGENT_HOME (`agent-ray-<pid>-<start>-*`: the worker's pid
+and start time, so a home whose worker is gone can be told apart and reaped; every temporary file
+of the job lives inside it) and returns that ledger's rows and the job's run-directory files; the
+head copies them into the real ledger in one transaction. The batch cap is a Ray actor
+(`BatchKeeper`) every worker's issue budget reserves from. A lost worker (killed, out of memory,
+its node gone) is an infrastructure failure of its job: Ray runs the job once more
+(`RAY_RETRIES`), and when that is lost too the job gets an infra error on its issue row
+(`--resume` runs it again); the batch goes on. A head killed mid-batch loses only jobs in flight
+(no rows were written for them), so resume re-runs exactly those.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from agent.bench.batch_budget import BatchBudget
-from agent.bench.jobs import Bench, BenchOptions, Job, ProgressSink, run_job
+from agent.bench.jobs import Bench, BenchOptions, Job, ProgressSink, add_skipped, run_job
 from agent.bench.outputs import write_outputs
+from agent.core.config import AgentConfig
+from agent.core.effort import parse_ladder
 from agent.core.errors import BudgetExhausted, ConfigError
+from agent.core.owners import process_start
 from agent.ledger import IssueRow, Ledger
 from agent.ledger.transfer import export_rows, insert_rows
+from agent.providers import is_simulated, resolve_model
 from agent.providers.pricing import PriceQuote
 
+RAY_HOME_PREFIX = "agent-ray-"
+RAY_RETRIES = 1
+"""Times Ray runs a job again when its worker is lost; after that the job is an infra error."""
 
-def execute(bench: Bench, jobs: list[Job], options: BenchOptions, on_done: ProgressSink) -> None:
+
+def execute(
+    bench: Bench, jobs: list[Job], options: BenchOptions, on_done: ProgressSink, env: Mapping[str, str]
+) -> None:
+    """Run `jobs`; `env` is the head's environment, the only one provider keys and base URLs come from."""
     if options.executor == "ray":
-        run_on_ray(bench, jobs, options, on_done)
+        run_on_ray(bench, jobs, options, on_done, env)
     else:
         run_local(bench, jobs, options.workers, on_done)
 
@@ -123,17 +143,78 @@ class KeeperProxy:
         ray.get(self.keeper.settle.remote(key, cost))
 
 
-def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any) -> dict[str, Any]:
-    """Runs in a Ray worker: one job against a private ledger; returns its rows and files."""
+def batch_models(jobs: Iterable[Job], config: AgentConfig) -> set[str]:
+    """The provider models a batch's jobs may call: their ladders', and when a job's type is
+    decided in its worker, the classifier and every model the planner may then pick."""
+    jobs = list(jobs)
+    names = {rung.model for job in jobs for rung in job.plan.ladder}
+    if any(job.classify for job in jobs):
+        planner = config.planner
+        names |= {*planner.model_order, *([planner.classifier_model] if planner.classifier_model else [])}
+        for ladder in planner.task_types.values():
+            names |= set(ladder.models or [])
+            names |= {rung.model for rung in parse_ladder(ladder.ladder)} if ladder.ladder else set()
+    return {name for name in names if not is_simulated(name)}
+
+
+def provider_env(
+    models: Iterable[str], config: AgentConfig, env: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The head's settings for `models`' providers: (base URL env vars, API key env vars) that are set."""
+    base_urls: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for name in sorted(models):
+        try:
+            provider = resolve_model(name, config).provider_config
+        except ConfigError:
+            continue  # a planner model this configuration cannot build: the planner leaves it out
+        if provider.base_url_env and env.get(provider.base_url_env):
+            base_urls[provider.base_url_env] = env[provider.base_url_env]
+        if provider.api_key_env and env.get(provider.api_key_env, "").strip():
+            keys[provider.api_key_env] = env[provider.api_key_env]
+    return base_urls, keys
+
+
+def ray_home_prefix() -> str:
+    """`agent-ray-<pid>-<start>-`: this process owns the home (start: clock ticks since boot, 0 unknown)."""
+    return f"{RAY_HOME_PREFIX}{os.getpid()}-{process_start(os.getpid()) or 0}-"
+
+
+def reap_ray_homes(root: Path | None = None) -> list[Path]:
+    """Remove the Ray workers' temporary homes under `root` (the temp dir) whose worker is gone."""
+    removed = []
+    for path in sorted(Path(root or tempfile.gettempdir()).glob(f"{RAY_HOME_PREFIX}*")):
+        pid, _, rest = path.name.removeprefix(RAY_HOME_PREFIX).partition("-")
+        start = rest.partition("-")[0]
+        if not (pid.isdigit() and start.isdigit() and path.is_dir()):
+            continue
+        now = process_start(int(pid))
+        if now is None or (start != "0" and now != start):  # gone, or its pid now names another process
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any, keys: dict[str, str]) -> dict[str, Any]:
+    """Runs in a Ray worker: one job against a private ledger; returns its rows and files.
+
+    Its env holds only what the head resolved: the base URLs in `bench_data` and `keys` (never
+    logged, never in os.environ). Every temporary file of the job (sandbox copies too) lives in
+    the private home, removed at the end; homes of workers that were killed are reaped first."""
     from agent.bench.planning import TaskTypes
     from agent.wiring import run_context, rung_fit
 
-    with tempfile.TemporaryDirectory(prefix="agent-ray-") as home:
-        config = bench_data["config"].model_copy(update={"home": Path(home), "ledger": None})
+    reap_ray_homes()
+    env = {**bench_data["base_urls"], **keys}
+    home = Path(tempfile.mkdtemp(prefix=ray_home_prefix()))
+    (home / "tmp").mkdir()
+    tempdir, tempfile.tempdir = tempfile.tempdir, str(home / "tmp")
+    try:
+        config = bench_data["config"].model_copy(update={"home": home, "ledger": None})
         ledger = Ledger(config.ledger_path)
         run_id = bench_data["run_id"]
         ledger.create_run(bench_data["kind"], {}, config.review.hourly_rate_usd, run_id=run_id)
-        ctx = run_context(config, ledger, run_id, os.environ, deliver_branch=False)
+        ctx = run_context(config, ledger, run_id, env, deliver_branch=False)
         bench = Bench(
             ctx,
             KeeperProxy(keeper),
@@ -141,7 +222,7 @@ def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any) -> dict[str, Any]
             bench_data["issue_cap"],
             threading.Lock(),
             options=bench_data["options"],
-            fit=rung_fit(config, os.environ),
+            fit=rung_fit(config, env),
             task_types=TaskTypes(bench_data["task_types"]),
         )
         run_job(bench, job)
@@ -153,6 +234,9 @@ def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any) -> dict[str, Any]
                 issue["patch_path"] = str(Path(issue["patch_path"]).relative_to(run_dir))
         files = {str(path.relative_to(run_dir)): path.read_text() for path in run_dir.rglob("*") if path.is_file()}
         return {"rows": rows, "files": files}
+    finally:
+        tempfile.tempdir = tempdir
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def import_rows(ledger: Ledger, rows: dict[str, list[dict[str, Any]]], run_dir: Path) -> None:
@@ -163,12 +247,38 @@ def import_rows(ledger: Ledger, rows: dict[str, list[dict[str, Any]]], run_dir: 
     insert_rows(ledger, rows)
 
 
-def run_on_ray(bench: Bench, jobs: list[Job], options: BenchOptions, on_done: ProgressSink) -> None:
+def lost_worker_errors() -> tuple[type[BaseException], ...]:
+    """Ray's errors for a job whose worker (or its node) died: the infrastructure's failure."""
+    from ray import exceptions
+
+    return (
+        exceptions.WorkerCrashedError,
+        exceptions.NodeDiedError,
+        exceptions.LocalRayletDiedError,
+        exceptions.OutOfMemoryError,
+        exceptions.ObjectLostError,
+    )
+
+
+def record_lost(bench: Bench, job: Job, error: BaseException) -> None:
+    """A job whose worker was lost `RAY_RETRIES + 1` times: an infra error on its issue row."""
+    lost = f"the Ray worker running it was lost {RAY_RETRIES + 1} times ({type(error).__name__})"
+    reason = f"{lost}: resume the run to run it again"
+    with bench.lock:
+        issue_id = add_skipped(bench.ctx, job, reason)
+        bench.ctx.ledger.finish_issue(issue_id, "error", error=reason, error_kind="infra")
+
+
+def run_on_ray(
+    bench: Bench, jobs: list[Job], options: BenchOptions, on_done: ProgressSink, env: Mapping[str, str]
+) -> None:
     try:
         import ray
     except ImportError:
         raise ConfigError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'ray[default]')") from None
 
+    reap_ray_homes()  # homes of workers a killed batch left on this machine
+    started = not ray.is_initialized()  # else the caller's Ray session: left running
     if options.ray_address:
         ray.init(address=options.ray_address, ignore_reinit_error=True, log_to_driver=False)
     else:
@@ -177,8 +287,9 @@ def run_on_ray(bench: Bench, jobs: list[Job], options: BenchOptions, on_done: Pr
     ctx, batch = bench.ctx, bench.batch
     if not isinstance(batch, BatchBudget):
         raise ConfigError("the Ray executor runs from the head's batch budget")
+    base_urls, keys = provider_env(batch_models(jobs, ctx.config), ctx.config, env)
     keeper = ray.remote(BatchKeeper).remote(batch.cap, batch.spent)  # spent: a resumed run's earlier spend
-    remote: Callable[..., Any] = ray.remote(num_cpus=1, max_retries=0)(ray_job).remote
+    remote: Callable[..., Any] = ray.remote(num_cpus=1, max_retries=RAY_RETRIES)(ray_job).remote
     data = {
         "config": ctx.config,
         "run_id": ctx.run_id,
@@ -187,19 +298,27 @@ def run_on_ray(bench: Bench, jobs: list[Job], options: BenchOptions, on_done: Pr
         "issue_cap": bench.issue_cap,
         "options": bench.options,
         "task_types": dict(bench.task_types.known),  # decisions recorded before a resume: not asked again
+        "base_urls": base_urls,
     }
+    lost = lost_worker_errors()
     queue, running = list(jobs), dict[Any, Job]()
     try:
         while queue or running:
             while queue and len(running) < options.workers and not ctx.stop.is_set():
                 job = queue.pop(0)
-                running[remote(data, job, keeper)] = job
+                running[remote(data, job, keeper, keys)] = job
             if not running:
                 break
             ready, _ = ray.wait(list(running), num_returns=1)
             for ref in ready:
                 job = running.pop(ref)
-                result = ray.get(ref)
+                try:
+                    result = ray.get(ref)
+                except lost as exc:
+                    record_lost(bench, job, exc)
+                    reap_ray_homes()
+                    finished(bench, job, on_done)
+                    continue
                 import_rows(ctx.ledger, result["rows"], ctx.run_dir)
                 for name, text in result["files"].items():
                     path = ctx.run_dir / name
@@ -211,3 +330,7 @@ def run_on_ray(bench: Bench, jobs: list[Job], options: BenchOptions, on_done: Pr
         for ref in running:
             ray.cancel(ref, force=True)
         raise
+    finally:
+        if started:
+            ray.shutdown()  # also ends Ray's thread that prints the cluster's error messages
+        reap_ray_homes()

@@ -5,6 +5,7 @@ and `run_job`, which runs one job through the same `run_issue` as `agent fix` un
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -17,7 +18,7 @@ from agent.bench.batch_budget import Batch, IssueBudget, worst_case_usd
 from agent.bench.planning import TaskTypes
 from agent.core.config import AgentConfig
 from agent.core.effort import EffortLevel, Rung
-from agent.core.errors import AgentError, ConfigError
+from agent.core.errors import AgentError, AttemptEnded, ConfigError, ProviderError
 from agent.engine.budget import tokens_at_most
 from agent.engine.loop import TOOLS_CHARS
 from agent.engine.planner import Classification, Plan, RungFit, classify, plan_ladder
@@ -200,6 +201,7 @@ def run_job(bench: Bench, job: Job) -> int | None:
     if ctx.stop.is_set():
         return None
     budget = IssueBudget(bench.issue_cap, bench.batch, job.key)
+    started = time.time()
     try:
         if job.classify:
             rung = job.plan.ladder[0] if job.rung else None
@@ -217,13 +219,41 @@ def run_job(bench: Bench, job: Job) -> int | None:
         if job.task.FAIL_TO_PASS:
             ctx = replace(ctx, evaluate=evaluator(ctx))
         return run_issue(ctx, job.task, job.plan, job.test_cmd, budget).issue_id
-    except AgentError:
-        return None  # run_issue recorded it on the issue row
+    except AttemptEnded:
+        raise  # a signal (the batch stopped, the batch cap), not a failure
+    except Exception as exc:  # one job's failure never stops the batch or leaves its row running
+        return record_failure(ctx, job, exc, started)
     finally:
         budget.close()
 
 
+def record_failure(ctx: RunContext, job: Job, exc: Exception, started: float) -> int:
+    """The job's issue row after `exc`: run_issue's own record when it made one, else the row this
+    job left `running` (or a new row when it failed before adding one) closed as an error."""
+    ladder = ",".join(str(rung) for rung in job.plan.ladder)
+    mine = [
+        issue
+        for issue in ctx.ledger.issues(ctx.run_id)
+        if issue.key == job.task.instance_id and issue.ladder == ladder and issue.started_at >= started
+    ]
+    if mine and mine[-1].status != "running":
+        return mine[-1].id  # run_issue recorded it on the issue row
+    kind = "provider" if isinstance(exc, ProviderError) else "infra"
+    text = " ".join(str(exc).split())[:300]
+    error = text if isinstance(exc, AgentError) else f"{type(exc).__name__}: {text or 'no message'}"
+    issue_id = mine[-1].id if mine else add_issue_row(ctx, job)
+    ctx.ledger.finish_issue(issue_id, "error", error_kind=kind, error=error)
+    return issue_id
+
+
 def add_skipped(ctx: RunContext, job: Job, reason: str) -> int:
+    issue_id = add_issue_row(ctx, job)
+    ctx.ledger.finish_issue(issue_id, "skipped", error=reason)
+    return issue_id
+
+
+def add_issue_row(ctx: RunContext, job: Job) -> int:
+    """A `running` issue row for a job that run_issue did not start, with its classifier calls."""
     issue_id = ctx.ledger.add_issue(
         ctx.run_id,
         key=job.task.instance_id,
@@ -238,7 +268,6 @@ def add_skipped(ctx: RunContext, job: Job, reason: str) -> int:
         policy=job.plan.ladder_source,
     )
     record_classifier_calls(ctx.ledger, issue_id, job.plan.classification)
-    ctx.ledger.finish_issue(issue_id, "skipped", error=reason)
     return issue_id
 
 

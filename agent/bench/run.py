@@ -6,11 +6,14 @@ judged SWE-bench style by `agent.engine.evaluation.evaluate_patch` (a fresh sand
 others by their test command.
 
 Resume: a job is done when its issue row is solved, unsolved, budget_exhausted or an error that
-is not the infrastructure's or the provider's. `--resume ID` first marks the rows the dead runner
-left `running` as `interrupted`, and the infra/provider errors and budget skips it will run again
-as `superseded` (their attempts' spend still counts; the rows do not count as issues), then runs
-every job that is not done. predictions.jsonl and report.json are rewritten from the ledger, so
-they hold each finished job exactly once.
+is not the infrastructure's or the provider's. `--resume ID` first marks the issue and attempt rows
+the dead runner left `running` as `interrupted`, as the ledger already reads them (and the calls
+it left in flight as `unsettled`: they count at their worst case, so the batch cap holds against
+what a provider may have billed), and the
+infra/provider errors and budget skips it will run again as `superseded` (their attempts' spend
+still counts; the rows do not count as issues), then runs every job that is not done.
+predictions.jsonl and report.json are rewritten from the ledger, so they hold each finished job
+exactly once.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from agent.bench.batch_budget import BatchBudget
-from agent.bench.executors import execute
+from agent.bench.executors import execute, reap_ray_homes
 from agent.bench.jobs import Bench, BenchOptions, ProgressSink, job_key, plan_jobs, select_tasks
 from agent.bench.outputs import bench_result, write_outputs
 from agent.bench.planning import TaskTypes, recorded_task_types
 from agent.core.config import load_config
 from agent.core.errors import ConfigError
 from agent.core.events import EventSink, ignore
+from agent.core.owners import owner_is_gone
 from agent.ledger import Ledger, RunRow
 from agent.ledger.store import owner_tag
 from agent.wiring import model_factory, run_context, rung_fit
@@ -39,16 +43,17 @@ RETRIED_ERRORS = ("infra", "provider")
 
 
 def check_not_running(run: RunRow) -> None:
-    """Refuse to resume a run whose runner process is still alive."""
-    from sandboxes.lifecycle import OWNER_LABEL, owner_is_gone
-
-    if run.status == "running" and run.owner != owner_tag() and not owner_is_gone({OWNER_LABEL: run.owner}):
+    """Refuse to resume a run whose runner process is still alive (the ledger reads a run whose owner
+    is gone as `interrupted`)."""
+    if run.status == "running" and run.owner != owner_tag() and not owner_is_gone(run.owner):
         raise ConfigError(f"run {run.id} is still running in {run.owner}: stop it first, then resume")
 
 
 def claim_run(ledger: Ledger, run_id: str, grid: bool) -> set[str]:
     """Take over run `run_id` whose runner is gone; returns the keys of the jobs already done."""
+    ledger.close_interrupted(run_id)  # what the dead runner left running: interrupted in the ledger too
     ledger.take_over_run(run_id)
+    ledger.mark_unsettled(run_id)  # calls the dead runner had in flight count at their worst case
     done: set[str] = set()
     for issue in ledger.issues(run_id):
         if issue.status == "running":
@@ -104,6 +109,7 @@ def run_bench(
         if options.resume:
             run_id = options.resume
             done = claim_run(ledger, run_id, grid)
+            reap_ray_homes()  # the temporary homes the dead batch's Ray workers left here
         else:
             run_id = ledger.create_run(
                 "grid" if grid else "bench",
@@ -134,7 +140,7 @@ def run_bench(
             task_types=TaskTypes(recorded_task_types(ledger, run_id)),
         )
         try:
-            execute(bench, todo, options, on_done)
+            execute(bench, todo, options, on_done, env)
         except BaseException:
             ledger.finish_run(run_id, "interrupted")
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -142,14 +143,17 @@ def bench(
     else:
         ensure_image(config_for(ctx, Path.cwd()), options.sandbox, console)
         shown = BenchProgress(console, live=console.is_terminal and not no_tui and not as_json)
+        # --json: stdout holds only the result; what libraries print there (Ray's worker errors) goes to stderr
+        chatter = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
         try:
-            result = run_bench(
-                options,
-                os.environ,
-                shown.done,
-                shown.start,
-                note=lambda text: console.print(f"[yellow]note:[/] {text}", highlight=False),
-            )
+            with chatter:
+                result = run_bench(
+                    options,
+                    os.environ,
+                    shown.done,
+                    shown.start,
+                    note=lambda text: console.print(f"[yellow]note:[/] {text}", highlight=False),
+                )
         finally:
             shown.stop()
     if as_json:

@@ -63,10 +63,16 @@ def build(
 def prune(
     all: bool = typer.Option(False, "--all", help="Remove every container with an agent.run label."),
 ) -> None:
-    """Remove orphaned sandbox containers (owner process gone), or with --all every sandbox container."""
-    removed = _run(lambda: lifecycle.prune(all=all))
+    """Remove orphaned sandbox containers (owner process gone), or with --all every sandbox container,
+    and the temporary homes of Ray workers that are gone."""
+    from agent.bench.executors import reap_ray_homes
+
     console = _console()
-    if not removed:
+    homes = reap_ray_homes()
+    for home in homes:
+        console.print(f"removed {home} (Ray worker's home, its process is gone)")
+    removed = _run(lambda: lifecycle.prune(all=all))
+    if not removed and not homes:
         console.print("nothing to remove")
     for item in removed:
         console.print(f"removed {item.id} {item.name} (run {item.run}, owner {item.owner}: {item.reason})")

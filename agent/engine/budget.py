@@ -4,6 +4,10 @@ Worst case = prompt tokens at the dearest input rate (cache writes cost more tha
 + max_tokens at the output rate. If it does not fit, max_tokens is lowered to fit; if even a
 small answer does not fit, the attempt stops with `budget_exhausted`. Recorded spend therefore
 never exceeds the cap. A budget may have a parent (a batch cap over per-issue caps).
+
+The ledger records each call with this worst case before it is sent (`worst_case_usd`), and a
+call that never settled (the process died while it was in flight) counts at it, so a resumed
+run starts from what a provider may have billed, not from what came back.
 """
 
 from __future__ import annotations
@@ -21,6 +25,18 @@ MIN_USEFUL_TOKENS = 256
 def tokens_at_most(chars: int) -> int:
     """An upper bound on the tokens of text we have not sent yet (2 chars per token), for budgets."""
     return math.ceil(chars / 2)
+
+
+def _input_rate(price: PriceQuote) -> Decimal:
+    """The dearest rate a prompt token can cost (a cache write costs more than plain input)."""
+    return max(price.input, price.cache_write or price.input)
+
+
+def worst_case_usd(prompt_tokens: int, max_tokens: int, price: PriceQuote | None) -> Decimal | None:
+    """The most a call can cost: the prompt at the dearest input rate plus max_tokens of output."""
+    if price is None:
+        return None
+    return (prompt_tokens * _input_rate(price) + max_tokens * price.output) / MILLION
 
 
 class Budget:
@@ -42,8 +58,7 @@ class Budget:
         left = self.left()
         if left is None or price is None:
             return max_tokens
-        input_rate = max(price.input, price.cache_write or price.input)
-        room = left * MILLION - prompt_tokens * input_rate
+        room = left * MILLION - prompt_tokens * _input_rate(price)
         if room <= 0:
             raise BudgetExhausted(f"${left:.4f} left cannot pay for a {prompt_tokens}-token prompt")
         fits = max_tokens if price.output <= 0 else min(max_tokens, int(room / price.output))

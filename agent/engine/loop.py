@@ -19,14 +19,16 @@ from agent.core.errors import (
     AttemptEnded,
     ContextWindowError,
     ModelFinished,
+    ProviderError,
     RepeatedFormatError,
     StopRequested,
     TurnLimit,
 )
-from agent.core.messages import Message, ModelTurn
+from agent.core.messages import Message
 from agent.core.protocols import Model
 from agent.core.tool_specs import STANDARD_TOOLS
-from agent.engine.budget import Budget, tokens_at_most
+from agent.engine.budget import Budget, tokens_at_most, worst_case_usd
+from agent.engine.calls import AttemptCalls
 from agent.engine.tools import ToolRunner
 from agent.engine.work_patch import WorkPatchWatcher
 from agent.providers.pricing import PriceQuote
@@ -47,7 +49,8 @@ class AttemptContext:
     budget: Budget
     price: PriceQuote | None
     emit: Callable[[str, dict], None]
-    record_call: Callable[[int, ModelTurn, int], None]
+    calls: AttemptCalls
+    """Records each call before it is sent (its worst case reserved) and settles it when it ends."""
     stop: threading.Event = field(default_factory=threading.Event)
     work_diff: Callable[[], str] | None = None
     """The sandbox's current diff; when set, its changes are emitted as `work_patch` events."""
@@ -77,19 +80,25 @@ def run_loop(ctx: AttemptContext) -> LoopResult:
             if ctx.stop.is_set():
                 raise StopRequested("stopped by the user")
             max_tokens = ctx.budget.allow(prompt_tokens, ctx.max_tokens, ctx.price)
+            sent = ctx.calls.sent(turn, max_tokens, worst_case_usd(prompt_tokens, max_tokens, ctx.price))
             ctx.emit("turn_started", {"turn": turn, "max_turns": ctx.max_turns, "max_tokens": max_tokens})
             started = time.perf_counter()
-            reply = ctx.model.complete(
-                messages,
-                system=ctx.system,
-                tools=STANDARD_TOOLS,
-                effort=ctx.effort,
-                max_tokens=max_tokens,
-                on_text=lambda text: ctx.emit("text_delta", {"text": text}),
-            )
+            try:
+                reply = ctx.model.complete(
+                    messages,
+                    system=ctx.system,
+                    tools=STANDARD_TOOLS,
+                    effort=ctx.effort,
+                    max_tokens=max_tokens,
+                    on_text=lambda text: ctx.emit("text_delta", {"text": text}),
+                )
+            except ProviderError as exc:  # anything else leaves the call pending: counted at its worst case
+                result.model_time_s += time.perf_counter() - started
+                ctx.calls.failed(sent, exc, time.perf_counter() - started)
+                raise
             result.model_time_s += time.perf_counter() - started
             result.turns = turn
-            ctx.record_call(turn, reply, max_tokens)
+            ctx.calls.answered(sent, reply)
             messages.append(reply.as_message())
             if turn == 1:
                 result.plan = reply.text.strip() or "(the model gave no plan)"

@@ -17,11 +17,11 @@ from pydantic import BaseModel, Field
 from agent.core.config import AgentConfig, PlannerConfig
 from agent.core.effort import EffortLevel, Rung, climb, parse_ladder
 from agent.core.errors import AgentError, BudgetExhausted, ConfigError
-from agent.core.messages import Message, Usage
+from agent.core.messages import Message
 from agent.core.protocols import Model
-from agent.engine.budget import Budget, tokens_at_most
+from agent.engine.budget import Budget, tokens_at_most, worst_case_usd
 from agent.ledger import CallRecord
-from agent.providers.pricing import PriceQuote, cost
+from agent.providers.pricing import PriceQuote
 
 TASK_TYPES = (
     "syntax_fix",
@@ -199,34 +199,35 @@ def classify_with_model(
     """
     prompt = classifier_prompt(text)
     level, wire = model.effort_for(EffortLevel.LOW)
-    max_tokens = CLASSIFIER_MAX_TOKENS
+    max_tokens, prompt_tokens = CLASSIFIER_MAX_TOKENS, tokens_at_most(len(CLASSIFIER_SYSTEM) + len(prompt))
     if budget is not None:
         try:
-            max_tokens = budget.allow(tokens_at_most(len(CLASSIFIER_SYSTEM) + len(prompt)), max_tokens, price)
+            max_tokens = budget.allow(prompt_tokens, max_tokens, price)
         except BudgetExhausted as exc:
             return None, None, f"not asked: {exc}"
+    reserved = worst_case_usd(prompt_tokens, max_tokens, price)
     started = time.perf_counter()
     try:
         turn = model.complete(
             [Message.user(prompt)], system=CLASSIFIER_SYSTEM, tools=[], effort=level, max_tokens=max_tokens
         )
     except AgentError as exc:
-        spent = cost(Usage(), price)
-        if budget is not None:
-            budget.charge(spent)  # nothing to pay; releases what a batch reserved for the call
-        failed = CallRecord(
-            turn=1,
+        failed = CallRecord.of_failure(
+            1,
+            exc,
             model=model.name,
             effort_sent=wire,
-            usage=Usage(),
             max_tokens=max_tokens,
-            cost_usd=spent,
-            price_source=price.source if price else None,
+            price=price,
             duration_s=time.perf_counter() - started,
-            error=str(exc),
+            reserved_usd=reserved,
         )
+        if budget is not None:
+            budget.charge(failed.cost_usd)  # $0: nothing came back; releases what a batch reserved for the call
         return None, failed, f"failed: {exc}"
-    record = CallRecord.of_reply(1, turn, model=model.name, effort_sent=wire, max_tokens=max_tokens, price=price)
+    record = CallRecord.of_reply(
+        1, turn, model=model.name, effort_sent=wire, max_tokens=max_tokens, price=price, reserved_usd=reserved
+    )
     if budget is not None:
         budget.charge(record.cost_usd)
     for word in re.findall(r"[a-z_]+", turn.text.lower()):

@@ -20,16 +20,16 @@ from agent.core.config import AgentConfig
 from agent.core.effort import EffortLevel, Rung
 from agent.core.errors import AgentError, ProviderError, SandboxError, UnverifiableError
 from agent.core.events import LIVE_ONLY, Event, EventSink
-from agent.core.messages import ModelTurn
 from agent.core.protocols import Model, Sandbox
 from agent.engine.budget import Budget
+from agent.engine.calls import AttemptCalls
 from agent.engine.delivery import commit_patch
 from agent.engine.loop import AttemptContext, LoopResult, run_loop
 from agent.engine.planner import Classification, Plan
 from agent.engine.prompts import EarlierAttempt, system_prompt, task_message
 from agent.engine.testing import TestRun, judge, run_tests, unverifiable
 from agent.engine.tools import ToolRunner
-from agent.ledger import CallRecord, Ledger
+from agent.ledger import Ledger
 from agent.providers.pricing import PriceQuote
 from tasks.models import Task, slugify
 
@@ -242,18 +242,7 @@ def _attempt(
             "max_turns": limits.max_turns,
         },
     )
-
-    def record_call(turn: int, reply: ModelTurn, max_tokens: int) -> None:
-        record = CallRecord.of_reply(
-            turn, reply, model=model.name, effort_sent=attempt.wire, max_tokens=max_tokens, price=price
-        )
-        spent = record.cost_usd
-        budget.charge(spent)
-        ctx.ledger.record_call(attempt_id, record)
-        ctx.ledger.update_attempt(attempt_id, turns=turn)
-        usage = reply.usage.model_dump()
-        emit("model_call", {"turn": turn, **usage, "cost_usd": None if spent is None else str(spent)})
-
+    calls = AttemptCalls(ctx.ledger, attempt_id, model.name, attempt.wire, price, budget, emit)
     with ctx.sandbox_factory(task) as sandbox:
         system = system_prompt(sandbox.workdir, test_cmd, earlier)
         context = AttemptContext(
@@ -267,7 +256,7 @@ def _attempt(
             budget=budget,
             price=price,
             emit=emit,
-            record_call=record_call,
+            calls=calls,
             stop=ctx.stop,
             work_diff=sandbox.diff,
         )

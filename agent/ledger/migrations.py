@@ -180,10 +180,35 @@ def m003_issue_calls(db: sqlite3.Connection) -> None:
     )
 
 
+def m004_call_settlement(db: sqlite3.Connection) -> None:
+    """Every request has a row, written before it is sent and settled when it ends.
+
+    `status`: pending (sent, no reply yet) | ok (answered) | failed (gave up after the SDK's
+    retries; `error_kind` names the ProviderError: unreachable, auth, status, timeout, malformed,
+    context_window) | unsettled (pending when its runner died: a provider may have billed it).
+    `reserved_usd` is the call's worst case, reserved before it was sent; a call that never
+    settled counts at it. `cost_reason` says why a cost is what it is (a failed call: $0, no usage
+    came back). Rows written before this migration were answered calls, or the classifier's
+    failed calls (their `error` is set).
+    """
+    _execute_all(
+        db,
+        """
+        ALTER TABLE calls ADD COLUMN status TEXT NOT NULL DEFAULT 'ok';
+        ALTER TABLE calls ADD COLUMN error_kind TEXT;
+        ALTER TABLE calls ADD COLUMN reserved_usd TEXT;
+        ALTER TABLE calls ADD COLUMN cost_reason TEXT;
+        UPDATE calls SET status = 'failed' WHERE error IS NOT NULL;
+        CREATE INDEX calls_status ON calls(status)
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_attempt_changed_lines", m002_attempt_changed_lines),
     ("m003_issue_calls", m003_issue_calls),
+    ("m004_call_settlement", m004_call_settlement),
 ]
 
 

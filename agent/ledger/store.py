@@ -1,14 +1,14 @@
 """Ledger reads and writes over SQLite (WAL). Writes are transactional; rows are pydantic models.
 
 An attempt row is written as `running` when it starts and becomes `finished` in one transaction
-with its outcome, so a crash never leaves an attempt that later reads as finished.
+with its outcome, so a crash never leaves an attempt that later reads as finished. A run whose owner
+process (`host:pid`) is gone reads as `interrupted`, and so do its issues and attempts still `running`;
+`close_interrupted` writes that down when the run is resumed.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 import threading
 import time
@@ -21,15 +21,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agent.core import owners
 from agent.core.errors import ConfigError
-from agent.core.messages import ModelTurn, Usage
+from agent.core.messages import Usage
+from agent.ledger.calls import CallRecord, CallRow
 from agent.ledger.migrations import migrate
 from agent.ledger.patches import changed_lines
-from agent.providers.pricing import PriceQuote, cost
 
 
 def owner_tag() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return owners.owner_tag()
 
 
 def new_run_id() -> str:
@@ -103,47 +104,6 @@ class AttemptRow(BaseModel):
     test_report_json: str | None
     error: str | None
     changed_lines: int | None = None  # added + removed lines of `patch`; None while no patch is recorded
-
-
-class CallRecord(BaseModel):
-    """One model request as the ledger keeps it."""
-
-    turn: int
-    model: str
-    effort_sent: str | None
-    usage: Usage
-    max_tokens: int | None = None
-    cost_usd: Decimal | None
-    price_source: str | None
-    duration_s: float
-    retries: int = 0
-    stop_reason: str | None = None
-    error: str | None = None
-
-    @classmethod
-    def of_reply(
-        cls, turn: int, reply: ModelTurn, *, model: str, effort_sent: str, max_tokens: int, price: PriceQuote | None
-    ) -> CallRecord:
-        """The record of one answered request, priced at `price` (None: unpriced)."""
-        return cls(
-            turn=turn,
-            model=model,
-            effort_sent=reply.effort_sent or effort_sent,
-            usage=reply.usage,
-            max_tokens=max_tokens,
-            cost_usd=cost(reply.usage, price),
-            price_source=price.source if price else None,
-            duration_s=reply.duration_s,
-            retries=reply.retries,
-            stop_reason=reply.stop_reason,
-        )
-
-
-class CallRow(CallRecord):
-    id: int
-    issue_id: int | None
-    attempt_id: int | None  # None: made for the issue before any attempt (the classifier's calls)
-    purpose: str  # attempt | classify
 
 
 class EventRow(BaseModel):
@@ -247,11 +207,29 @@ class Ledger:
 
     def run(self, run_id: str) -> RunRow | None:
         rows = self._rows("SELECT * FROM runs WHERE id = ?", (run_id,))
-        return RunRow.model_validate(dict(rows[0])) if rows else None
+        return _read_run(rows[0]) if rows else None
 
     def runs(self, limit: int = 20) -> list[RunRow]:
         rows = self._rows("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
-        return [RunRow.model_validate(dict(row)) for row in rows]
+        return [_read_run(row) for row in rows]
+
+    def _over(self, run_id: str) -> bool:
+        """True when nothing of `run_id` runs any more: it ended, or its owner process is gone."""
+        run = self.run(run_id)
+        return run is not None and run.status != "running"
+
+    def close_interrupted(self, run_id: str) -> tuple[int, int]:
+        """The issues and attempts of `run_id` that its dead runner left `running` become `interrupted`
+        in the ledger (a resume does this before taking the run over). Returns how many of each."""
+        with self.transaction() as db:
+            issues = db.execute(
+                "UPDATE issues SET status = 'interrupted', finished_at = ? WHERE run_id = ? AND status = 'running'",
+                (time.time(), run_id),
+            ).rowcount
+            attempts = db.execute(
+                "UPDATE attempts SET state = 'interrupted' WHERE run_id = ? AND state = 'running'", (run_id,)
+            ).rowcount
+        return issues, attempts
 
     # issues --------------------------------------------------------------------------------
     def add_issue(self, run_id: str, **fields: Any) -> int:
@@ -262,10 +240,12 @@ class Ledger:
 
     def issues(self, run_id: str) -> list[IssueRow]:
         rows = self._rows("SELECT * FROM issues WHERE run_id = ? ORDER BY id", (run_id,))
-        return [IssueRow.model_validate(dict(row)) for row in rows]
+        over = self._over(run_id)
+        return [_read_issue(row, over) for row in rows]
 
     def issue(self, issue_id: int) -> IssueRow:
-        return IssueRow.model_validate(dict(self._rows("SELECT * FROM issues WHERE id = ?", (issue_id,))[0]))
+        row = self._rows("SELECT * FROM issues WHERE id = ?", (issue_id,))[0]
+        return _read_issue(row, self._over(row["run_id"]))
 
     # attempts ------------------------------------------------------------------------------
     def start_attempt(self, issue_id: int, run_id: str, **fields: Any) -> int:
@@ -300,15 +280,17 @@ class Ledger:
             rows = self._rows("SELECT * FROM attempts WHERE run_id = ? ORDER BY id", (run_id,))
         else:
             rows = self._rows("SELECT * FROM attempts WHERE issue_id = ? ORDER BY id", (issue_id,))
-        return [AttemptRow.model_validate(dict(row)) for row in rows]
+        over = bool(rows) and self._over(rows[0]["run_id"])
+        return [_read_attempt(row, over) for row in rows]
 
     def attempt(self, attempt_id: int) -> AttemptRow:
-        rows = self._rows("SELECT * FROM attempts WHERE id = ?", (attempt_id,))
-        return AttemptRow.model_validate(dict(rows[0]))
+        row = self._rows("SELECT * FROM attempts WHERE id = ?", (attempt_id,))[0]
+        return _read_attempt(row, self._over(row["run_id"]))
 
     # calls ---------------------------------------------------------------------------------
     def record_call(self, attempt_id: int, call: CallRecord) -> int:
-        """Record a call an attempt made (under the attempt's issue too)."""
+        """Record a call an attempt made (under the attempt's issue too); a `pending` one is settled
+        later with `settle_call`. Returns the call's row id."""
         with self.transaction() as db:
             row = db.execute("SELECT issue_id FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
             return self._insert_call(db, row[0] if row else None, attempt_id, "attempt", call)
@@ -322,31 +304,57 @@ class Ledger:
     def _insert_call(
         db: sqlite3.Connection, issue_id: int | None, attempt_id: int | None, purpose: str, call: CallRecord
     ) -> int:
-        usage = call.usage
         values = {
             "issue_id": issue_id,
             "attempt_id": attempt_id,
             "purpose": purpose,
             "turn": call.turn,
             "model": call.model,
+            "max_tokens": call.max_tokens,
+            "price_source": call.price_source,
+            "reserved_usd": _money(call.reserved_usd),
+            **Ledger._call_outcome(call),
+            "created_at": time.time(),
+        }
+        columns, marks = ", ".join(values), ", ".join("?" for _ in values)
+        cursor = db.execute(f"INSERT INTO calls ({columns}) VALUES ({marks})", list(values.values()))
+        return int(cursor.lastrowid or 0)
+
+    @staticmethod
+    def _call_outcome(call: CallRecord) -> dict[str, Any]:
+        """The columns a call's settlement writes."""
+        usage = call.usage
+        return {
             "effort_sent": call.effort_sent,
             "input_tokens": usage.input_tokens,
             "cache_read_tokens": usage.cache_read_tokens,
             "cache_write_tokens": usage.cache_write_tokens,
             "output_tokens": usage.output_tokens,
             "reasoning_tokens": usage.reasoning_tokens,
-            "max_tokens": call.max_tokens,
             "cost_usd": _money(call.cost_usd),
-            "price_source": call.price_source,
             "duration_s": call.duration_s,
             "retries": call.retries,
             "stop_reason": call.stop_reason,
             "error": call.error,
-            "created_at": time.time(),
+            "status": call.status,
+            "error_kind": call.error_kind,
+            "cost_reason": call.cost_reason,
         }
-        columns, marks = ", ".join(values), ", ".join("?" for _ in values)
-        cursor = db.execute(f"INSERT INTO calls ({columns}) VALUES ({marks})", list(values.values()))
-        return int(cursor.lastrowid or 0)
+
+    def settle_call(self, call_id: int, call: CallRecord) -> None:
+        """Settle a pending call: its reply's usage and cost (`ok`), or its failure (`failed`, $0)."""
+        self._update("calls", call_id, self._call_outcome(call))
+
+    def mark_unsettled(self, run_id: str) -> int:
+        """Calls of `run_id` still pending whose runner is gone become `unsettled` (a resume does this
+        first): they count at their worst case from now on. Returns how many."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE calls SET status = 'unsettled', cost_reason = 'worst case: in flight when its runner died'"
+                " WHERE status = 'pending' AND issue_id IN (SELECT id FROM issues WHERE run_id = ?)",
+                (run_id,),
+            )
+            return cursor.rowcount
 
     def calls(self, attempt_id: int) -> list[CallRow]:
         """The calls one attempt made, in order."""
@@ -357,13 +365,18 @@ class Ledger:
         return self._calls("SELECT * FROM calls WHERE issue_id = ? AND attempt_id IS NULL ORDER BY id", (issue_id,))
 
     def spent(self, run_id: str, issue_id: int | None = None) -> Decimal:
-        """The priced API spend of a run (or of one of its issues): every call, attempts' and classifier's."""
-        sql = "SELECT calls.cost_usd FROM calls JOIN issues ON issues.id = calls.issue_id WHERE issues.run_id = ?"
+        """The priced API spend of a run (or of one of its issues): every call, attempts' and classifier's,
+        each settled call at its cost and each unsettled one (pending, or left in flight by a dead runner)
+        at the worst case reserved for it."""
+        sql = (
+            "SELECT CASE WHEN calls.status IN ('pending', 'unsettled') THEN calls.reserved_usd ELSE calls.cost_usd END"
+            " FROM calls JOIN issues ON issues.id = calls.issue_id WHERE issues.run_id = ?"
+        )
         params: tuple[Any, ...] = (run_id,)
         if issue_id is not None:
             sql, params = sql + " AND issues.id = ?", (run_id, issue_id)
-        rows = self._rows(sql + " AND calls.cost_usd IS NOT NULL", params)
-        return sum((Decimal(row[0]) for row in rows), Decimal(0))
+        rows = self._rows(sql, params)
+        return sum((Decimal(row[0]) for row in rows if row[0] is not None), Decimal(0))
 
     def _calls(self, sql: str, params: tuple[Any, ...]) -> list[CallRow]:
         return [
@@ -389,6 +402,10 @@ class Ledger:
                 retries=row["retries"],
                 stop_reason=row["stop_reason"],
                 error=row["error"],
+                status=row["status"],
+                error_kind=row["error_kind"],
+                reserved_usd=None if row["reserved_usd"] is None else Decimal(row["reserved_usd"]),
+                cost_reason=row["cost_reason"],
             )
             for row in self._rows(sql, params)
         ]
@@ -448,3 +465,23 @@ class Ledger:
     def reviews(self, attempt_id: int) -> list[ReviewRow]:
         rows = self._rows("SELECT * FROM reviews WHERE attempt_id = ? ORDER BY id", (attempt_id,))
         return [ReviewRow.model_validate(dict(row)) for row in rows]
+
+
+# Reading a dead runner's rows: a run whose owner process is gone reads as `interrupted`, and the
+# issues and attempts of a run that is over (ended, or its owner gone) that still say `running` read
+# as `interrupted` too. Nothing is written here: `close_interrupted` records it when a run is resumed.
+def _read_run(row: sqlite3.Row) -> RunRow:
+    run = RunRow.model_validate(dict(row))
+    if run.status == "running" and owners.owner_is_gone(run.owner):
+        return run.model_copy(update={"status": "interrupted"})
+    return run
+
+
+def _read_issue(row: sqlite3.Row, over: bool) -> IssueRow:
+    issue = IssueRow.model_validate(dict(row))
+    return issue.model_copy(update={"status": "interrupted"}) if over and issue.status == "running" else issue
+
+
+def _read_attempt(row: sqlite3.Row, over: bool) -> AttemptRow:
+    attempt = AttemptRow.model_validate(dict(row))
+    return attempt.model_copy(update={"state": "interrupted"}) if over and attempt.state == "running" else attempt

@@ -1,6 +1,7 @@
 """Cost per solved issue, computed once from ledger rows for the CLI, the reports and the TUI.
 
-Total cost = API $ of all calls (the attempts' and the classifier's) + billed review minutes x
+Total cost = API $ of all calls (the attempts' and the classifier's; a call that never settled at
+its worst case, shown apart as `unsettled`) + billed review minutes x
 hourly rate / 60. Review time is billed only for an attempt with something to review: its
 measured minutes when a review was recorded, else, when its diff against the base commit is not
 empty, the configured estimate (flat, optionally scaled by its changed lines). An attempt with no
@@ -33,26 +34,49 @@ RUNNING = "running"
 """Not billed yet: the attempt is running and has no diff yet."""
 
 
+INTERRUPTED = "interrupted"
+"""An attempt whose runner died before it finished (see `Ledger.close_interrupted`)."""
+
+
 def counted_issues(issues: Iterable[IssueRow]) -> list[IssueRow]:
     return [issue for issue in issues if issue.status not in SUPERSEDED]
 
 
 class CallsCost(BaseModel):
-    """The tokens and API $ of some model calls."""
+    """The tokens and API $ of some model calls.
+
+    A call that never settled (in flight, or left in flight by a runner that died) counts at the
+    worst case reserved before it was sent: a provider may have billed it. Those calls and their
+    worst case are also counted apart (`unsettled_*`); failed calls cost $0 and are counted by kind.
+    """
 
     usage: Usage = Usage()
-    api_cost_usd: Decimal | None = Decimal(0)  # None: every call unpriced
+    api_cost_usd: Decimal | None = Decimal(0)  # None: every call unpriced; unsettled calls at their worst case
     unpriced_calls: int = 0
     calls: int = 0
+    failed_calls: int = 0
+    failed_by_kind: dict[str, int] = Field(default_factory=dict)  # error kind -> calls
+    unsettled_calls: int = 0
+    unsettled_cost_usd: Decimal = Decimal(0)  # their worst case, included in api_cost_usd
 
 
 def calls_cost(calls: list[CallRow]) -> CallsCost:
-    priced = [call.cost_usd for call in calls if call.cost_usd is not None]
+    priced = [call.spend_usd for call in calls if call.spend_usd is not None]
+    unsettled = [call for call in calls if not call.settled]
+    failed: dict[str, int] = {}
+    for call in calls:
+        if call.status == "failed":
+            kind = call.error_kind or "unknown"
+            failed[kind] = failed.get(kind, 0) + 1
     return CallsCost(
         usage=sum((call.usage for call in calls), Usage()),
         api_cost_usd=sum(priced, Decimal(0)) if priced or not calls else None,
         unpriced_calls=len(calls) - len(priced),
         calls=len(calls),
+        failed_calls=sum(failed.values()),
+        failed_by_kind=failed,
+        unsettled_calls=len(unsettled),
+        unsettled_cost_usd=sum((call.reserved_usd or Decimal(0) for call in unsettled), Decimal(0)),
     )
 
 
@@ -105,12 +129,18 @@ class ClassifierCost(CallsCost):
 
 
 class CostSummary(BaseModel):
-    attempts: int = 0
+    attempts: int = 0  # attempts that finished or are running; interrupted ones are counted apart
+    interrupted_attempts: int = 0  # cut short by a runner that died: their calls count, they do not
     issues: int = 0
     solved: int = 0
     usage: Usage = Usage()
     api_cost_usd: Decimal = Decimal(0)
     unpriced_calls: int = 0
+    calls: int = 0
+    failed_calls: int = 0
+    failed_by_kind: dict[str, int] = Field(default_factory=dict)
+    unsettled_calls: int = 0
+    unsettled_cost_usd: Decimal = Decimal(0)  # worst case of calls that never settled, included in api_cost_usd
     review_minutes: float = 0.0
     measured_review_minutes: float = 0.0
     estimated_review_minutes: float = 0.0
@@ -179,8 +209,11 @@ def summarize(
 ) -> CostSummary:
     summary = CostSummary(solved=solved, issues=issues, hourly_rate_usd=hourly_rate_usd)
     for cost in costs:
-        summary.attempts += 1
         _add_calls(summary, cost)
+        if cost.attempt.state == INTERRUPTED:
+            summary.interrupted_attempts += 1
+            continue
+        summary.attempts += 1
         summary.review_minutes += cost.review_minutes
         summary.measured_review_minutes += cost.review_minutes_measured
         summary.estimated_review_minutes += cost.review_minutes_estimated
@@ -199,6 +232,12 @@ def _add_calls(summary: CostSummary, cost: CallsCost) -> None:
     summary.usage = summary.usage + cost.usage
     summary.api_cost_usd += cost.api_cost_usd or Decimal(0)
     summary.unpriced_calls += cost.unpriced_calls
+    summary.calls += cost.calls
+    summary.failed_calls += cost.failed_calls
+    for kind, count in cost.failed_by_kind.items():
+        summary.failed_by_kind[kind] = summary.failed_by_kind.get(kind, 0) + count
+    summary.unsettled_calls += cost.unsettled_calls
+    summary.unsettled_cost_usd += cost.unsettled_cost_usd
 
 
 def run_costs(ledger: Ledger, run_id: str, review: ReviewConfig) -> tuple[list[AttemptCost], CostSummary]:

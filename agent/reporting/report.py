@@ -40,11 +40,17 @@ def summary_row(group: str, summary: CostSummary) -> dict[str, Any]:
         "solved": summary.solved,
         "solve_rate": round(summary.solved / summary.issues, 4) if summary.issues else None,
         "attempts": summary.attempts,
+        "interrupted_attempts": summary.interrupted_attempts,
         "input_tokens": usage.input_tokens,
         "cached_tokens": usage.cache_read_tokens,
         "output_tokens": usage.output_tokens,
         "api_cost_usd": _money(summary.api_cost_usd),
         "unpriced_calls": summary.unpriced_calls,
+        "calls": summary.calls,
+        "failed_calls": summary.failed_calls,
+        "failed_by_kind": summary.failed_by_kind,
+        "unsettled_calls": summary.unsettled_calls,
+        "unsettled_cost_usd": _money(summary.unsettled_cost_usd),
         "classifier_calls": summary.classifier_calls,
         "classifier_cost_usd": _money(summary.classifier_cost_usd),
         "review_hours_measured": round(summary.measured_review_minutes / 60, 4),
@@ -117,6 +123,20 @@ def missing_rungs_note(row: dict[str, Any]) -> str | None:
     )
 
 
+def calls_note(row: dict[str, Any]) -> str | None:
+    """Calls that never settled (in API $ at their worst case) and calls that failed ($0), apart."""
+    parts = []
+    if row.get("unsettled_calls"):
+        parts.append(
+            f"{row['unsettled_calls']} unsettled call(s) counted at their worst case, "
+            f"${row['unsettled_cost_usd']:.4f} (in flight when the runner stopped)"
+        )
+    if row.get("failed_calls"):
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(row["failed_by_kind"].items()))
+        parts.append(f"{row['failed_calls']} failed call(s) at $0 ({kinds})")
+    return f"{row['group']}: {'; '.join(parts)}" if parts else None
+
+
 def _text_columns() -> list[tuple[str, str]]:
     """COLUMNS, with the count of unpriced calls right after API $ (which leaves them out)."""
     at = [key for key, _ in COLUMNS].index("api_cost_usd") + 1
@@ -132,6 +152,17 @@ def _print_rows(console: Console, title: str, first: str, rows: list[dict[str, A
 
 def print_report(console: Console, data: dict[str, Any]) -> None:
     _print_rows(console, escape(f"runs {', '.join(data['runs'])} by {data['by']}"), data["by"], data["groups"])
+    for row in data["groups"]:
+        if note := calls_note(row):
+            say(console, f"[yellow]{escape(note)}[/]")
+        if row.get("interrupted_attempts"):
+            say(
+                console,
+                escape(
+                    f"{row['group']}: {row['interrupted_attempts']} interrupted attempt(s) not counted"
+                    " (their runner died; their calls are in API $)"
+                ),
+            )
     if data["policies"]:
         _print_rows(console, "policies (offline, from the grid)", "policy", data["policies"])
         for row in data["policies"]:

@@ -6,12 +6,39 @@ from decimal import Decimal
 from typing import Any
 
 from agent.core.config import AgentConfig
-from agent.ledger import Ledger
-from agent.reporting.costs import AttemptCost, ClassifierCost, classifier_cost, run_costs
+from agent.ledger import CallRow, Ledger
+from agent.reporting.costs import AttemptCost, CallsCost, ClassifierCost, CostSummary, classifier_cost, run_costs
 
 
 def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(round(value, 6))
+
+
+def call_result(call: CallRow) -> dict[str, Any]:
+    """One request: how it ended, its retries, what it cost (or, unsettled, could have cost) and why."""
+    return {
+        "turn": call.turn,
+        "status": call.status,
+        "error_kind": call.error_kind,
+        "retries": call.retries,
+        "duration_s": round(call.duration_s, 3),
+        "input_tokens": call.usage.input_tokens,
+        "output_tokens": call.usage.output_tokens,
+        "cost_usd": _num(call.cost_usd),
+        "reserved_usd": _num(call.reserved_usd),
+        "cost_reason": call.cost_reason,
+        "error": call.error,
+    }
+
+
+def calls_outcome(cost: CallsCost | CostSummary) -> dict[str, Any]:
+    """Failed calls by kind, and calls that never settled with their worst case (in the API $)."""
+    return {
+        "failed_calls": cost.failed_calls,
+        "failed_by_kind": cost.failed_by_kind,
+        "unsettled_calls": cost.unsettled_calls,
+        "unsettled_cost_usd": _num(cost.unsettled_cost_usd),
+    }
 
 
 def attempt_result(cost: AttemptCost) -> dict[str, Any]:
@@ -28,6 +55,7 @@ def attempt_result(cost: AttemptCost) -> dict[str, Any]:
         "cache_write_tokens": cost.usage.cache_write_tokens,
         "output_tokens": cost.usage.output_tokens,
         "api_cost_usd": _num(cost.api_cost_usd),
+        **calls_outcome(cost),
         "changed_lines": cost.attempt.changed_lines,
         "review_billed": cost.review_billed,
         "review_reason": cost.review_reason,
@@ -68,9 +96,14 @@ def fix_result(ledger: Ledger, run_id: str, config: AgentConfig) -> dict[str, An
         "task_type_reason": issue.task_type_reason if issue else None,
         "branch": issue.branch if issue else None,
         "patch_path": issue.patch_path if issue else None,
-        "attempts": [attempt_result(cost) for cost in costs],
+        "attempts": [
+            {**attempt_result(cost), "requests": [call_result(call) for call in ledger.calls(cost.attempt.id)]}
+            for cost in costs
+        ],
         "classifier": classifier_result(classifier_cost(ledger, issue.id)) if issue else None,
+        "classifier_requests": [call_result(call) for call in ledger.issue_calls(issue.id)] if issue else [],
         "api_cost_usd": _num(summary.api_cost_usd),
+        **calls_outcome(summary),
         "review_minutes": summary.review_minutes,
         "review_minutes_measured": summary.measured_review_minutes,
         "review_minutes_estimated": summary.estimated_review_minutes,
