@@ -12,7 +12,7 @@ apart) with `--ray-address`. Where Ray's time goes, from the ledger and the prog
   job       = the issue row's started_at..finished_at (run_issue: sandboxes, oracle, evaluation)
   to import = when the head reported the job done - its finished_at, i.e. returning the rows and
               files, copying them into the head's ledger, rewriting predictions/report
-Usage: python benchmarks/ray_vs_local.py [--tasks 10] [--workers 2] [--sandbox local]
+Usage: python benchmarks/ray_vs_local.py [--tasks 10 (at most 10)] [--workers 2] [--sandbox local]
 """
 
 from __future__ import annotations
@@ -115,8 +115,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rvl-") as folder:
         root = Path(folder)
-        suite = make_suite(root / "suite", list(BROKEN)[: args.tasks])
-        print(f"suite: {args.tasks} generated tasks; model oracle; sandbox {args.sandbox}; cpus {os.cpu_count()}")
+        names = list(BROKEN)[: args.tasks]  # the generator knows len(BROKEN) distinct tasks
+        suite = make_suite(root / "suite", names)
+        print(f"suite: {len(names)} generated tasks; model oracle; sandbox {args.sandbox}; cpus {os.cpu_count()}")
         rows = {"local threads": run(suite, root / "home-local", args.workers, args.sandbox, None)}
         (root / "t").mkdir()
         cluster, address, boot = start_cluster(root / "t", args.workers)
