@@ -45,12 +45,13 @@ def test_environment_is_minimal_and_has_no_api_key(sandbox: LocalSandbox) -> Non
 
 def test_timeout_kills_the_command_and_its_children(sandbox: LocalSandbox) -> None:
     started = time.monotonic()
-    result = sandbox.exec("sleep 300 & sleep 302; echo never", timeout=1)
+    # durations no other process on the host uses: the local sandbox sees every process
+    result = sandbox.exec("sleep 3001.7 & sleep 3002.9; echo never", timeout=1)
     assert time.monotonic() - started < 3
     assert (result.timed_out, result.exit_code, result.output) == (True, 124, "")
     left = sandbox.exec("ps -eo args").output
-    assert "sleep 300" not in left
-    assert "sleep 302" not in left
+    assert "sleep 3001.7" not in left
+    assert "sleep 3002.9" not in left
 
 
 def test_output_is_capped_to_head_and_tail(tmp_path: Path) -> None:
