@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from agent.core.errors import AgentError
 from agent.core.messages import ToolCall
+from agent.core.patches import patch_stats
 
 MAX_PATCH_CHARS = 200_000
 """A larger work patch is stored cut to this length (the final patch is always kept whole)."""
@@ -24,19 +25,6 @@ def may_change_files(call: ToolCall) -> bool:
     if call.name == "bash":
         return True
     return call.name == "str_replace_based_edit_tool" and call.input.get("command") != "view"
-
-
-def patch_stats(patch: str) -> dict[str, int]:
-    """Files touched and lines added/removed in a unified git diff."""
-    files = added = removed = 0
-    for line in patch.splitlines():
-        if line.startswith("diff --git "):
-            files += 1
-        elif line.startswith("+") and not line.startswith("+++ "):
-            added += 1
-        elif line.startswith("-") and not line.startswith("--- "):
-            removed += 1
-    return {"files": files, "added": added, "removed": removed}
 
 
 def work_patch_event(turn: int, patch: str) -> dict[str, object]:

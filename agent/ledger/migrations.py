@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from agent.ledger.patches import changed_lines
+from agent.core.patches import changed_lines
 
 
 def _execute_all(db: sqlite3.Connection, script: str) -> None:

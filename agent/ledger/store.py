@@ -24,9 +24,9 @@ from pydantic import BaseModel
 from agent.core import owners
 from agent.core.errors import ConfigError
 from agent.core.messages import Usage
+from agent.core.patches import changed_lines
 from agent.ledger.calls import CallRecord, CallRow
 from agent.ledger.migrations import migrate
-from agent.ledger.patches import changed_lines
 
 
 def owner_tag() -> str:
