@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from agent.core.config import AgentConfig
 from agent.ledger import AttemptRow, IssueRow, Ledger
 from agent.reporting.costs import counted_issues, run_costs
+from agent.reporting.results import spend_result, usd_number
 
 OUTCOMES = {"solved": "resolved", "unsolved": "unresolved", "budget_exhausted": "unresolved", "error": "error"}
 
@@ -93,10 +93,6 @@ def write_outputs(ledger: Ledger, run_id: str, run_dir: Path, grid: bool) -> Pat
     return path
 
 
-def _num(value: Decimal | None) -> float | None:
-    return None if value is None else float(round(value, 6))
-
-
 def bench_result(ledger: Ledger, run_id: str, config: AgentConfig, run_dir: Path, instances: int) -> dict[str, Any]:
     """The one object `agent bench --json` prints."""
     _, summary = run_costs(ledger, run_id, config.review)
@@ -112,21 +108,10 @@ def bench_result(ledger: Ledger, run_id: str, config: AgentConfig, run_dir: Path
         "unresolved_ids": ids["unresolved"],
         "error_ids": ids["error"],
         "skipped_ids": ids["skipped"],
-        "api_cost_usd": _num(summary.api_cost_usd),
-        "failed_calls": summary.failed_calls,
-        "failed_by_kind": summary.failed_by_kind,
-        "unsettled_calls": summary.unsettled_calls,
-        "unsettled_cost_usd": _num(summary.unsettled_cost_usd),
+        **spend_result(summary),
         "classifier_calls": summary.classifier_calls,
-        "classifier_cost_usd": _num(summary.classifier_cost_usd),
+        "classifier_cost_usd": usd_number(summary.classifier_cost_usd),
         "attempts": summary.attempts,
-        "review_minutes": summary.review_minutes,
-        "review_minutes_measured": summary.measured_review_minutes,
-        "review_minutes_estimated": summary.estimated_review_minutes,
-        "review_billed_attempts": summary.review_billed_attempts,
-        "review_not_billed": summary.review_not_billed,
-        "review_cost_usd": _num(summary.review_cost_usd),
-        "total_cost_usd": _num(summary.total_cost_usd),
-        "cost_per_solved_usd": _num(summary.cost_per_solved_usd),
+        "cost_per_solved_usd": usd_number(summary.cost_per_solved_usd),
         "predictions_path": str(run_dir / "predictions.jsonl"),
     }

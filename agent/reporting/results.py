@@ -10,7 +10,8 @@ from agent.ledger import CallRow, Ledger
 from agent.reporting.costs import AttemptCost, CallsCost, ClassifierCost, CostSummary, classifier_cost, run_costs
 
 
-def _num(value: Decimal | None) -> float | None:
+def usd_number(value: Decimal | None) -> float | None:
+    """Dollars for JSON: a float rounded to 6 places; None stays None (unpriced, undefined)."""
     return None if value is None else float(round(value, 6))
 
 
@@ -24,8 +25,8 @@ def call_result(call: CallRow) -> dict[str, Any]:
         "duration_s": round(call.duration_s, 3),
         "input_tokens": call.usage.input_tokens,
         "output_tokens": call.usage.output_tokens,
-        "cost_usd": _num(call.cost_usd),
-        "reserved_usd": _num(call.reserved_usd),
+        "cost_usd": usd_number(call.cost_usd),
+        "reserved_usd": usd_number(call.reserved_usd),
         "cost_reason": call.cost_reason,
         "error": call.error,
     }
@@ -37,7 +38,7 @@ def calls_outcome(cost: CallsCost | CostSummary) -> dict[str, Any]:
         "failed_calls": cost.failed_calls,
         "failed_by_kind": cost.failed_by_kind,
         "unsettled_calls": cost.unsettled_calls,
-        "unsettled_cost_usd": _num(cost.unsettled_cost_usd),
+        "unsettled_cost_usd": usd_number(cost.unsettled_cost_usd),
     }
 
 
@@ -54,7 +55,7 @@ def attempt_result(cost: AttemptCost) -> dict[str, Any]:
         "cache_read_tokens": cost.usage.cache_read_tokens,
         "cache_write_tokens": cost.usage.cache_write_tokens,
         "output_tokens": cost.usage.output_tokens,
-        "api_cost_usd": _num(cost.api_cost_usd),
+        "api_cost_usd": usd_number(cost.api_cost_usd),
         **calls_outcome(cost),
         "changed_lines": cost.attempt.changed_lines,
         "review_billed": cost.review_billed,
@@ -78,7 +79,23 @@ def classifier_result(cost: ClassifierCost) -> dict[str, Any] | None:
         "input_tokens": cost.usage.input_tokens,
         "cache_read_tokens": cost.usage.cache_read_tokens,
         "output_tokens": cost.usage.output_tokens,
-        "api_cost_usd": _num(cost.api_cost_usd),
+        "api_cost_usd": usd_number(cost.api_cost_usd),
+    }
+
+
+def spend_result(summary: CostSummary) -> dict[str, Any]:
+    """The cost fields every result shares: API $ (and its failed/unsettled calls), review minutes
+    measured and estimated, review $ and the total."""
+    return {
+        "api_cost_usd": usd_number(summary.api_cost_usd),
+        **calls_outcome(summary),
+        "review_minutes": summary.review_minutes,
+        "review_minutes_measured": summary.measured_review_minutes,
+        "review_minutes_estimated": summary.estimated_review_minutes,
+        "review_billed_attempts": summary.review_billed_attempts,
+        "review_not_billed": summary.review_not_billed,
+        "review_cost_usd": usd_number(summary.review_cost_usd),
+        "total_cost_usd": usd_number(summary.total_cost_usd),
     }
 
 
@@ -102,14 +119,6 @@ def fix_result(ledger: Ledger, run_id: str, config: AgentConfig) -> dict[str, An
         ],
         "classifier": classifier_result(classifier_cost(ledger, issue.id)) if issue else None,
         "classifier_requests": [call_result(call) for call in ledger.issue_calls(issue.id)] if issue else [],
-        "api_cost_usd": _num(summary.api_cost_usd),
-        **calls_outcome(summary),
-        "review_minutes": summary.review_minutes,
-        "review_minutes_measured": summary.measured_review_minutes,
-        "review_minutes_estimated": summary.estimated_review_minutes,
-        "review_billed_attempts": summary.review_billed_attempts,
-        "review_not_billed": summary.review_not_billed,
-        "review_cost_usd": _num(summary.review_cost_usd),
-        "total_cost_usd": _num(summary.total_cost_usd),
+        **spend_result(summary),
         "error": issue.error if issue else None,
     }
