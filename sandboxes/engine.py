@@ -24,13 +24,20 @@ def docker_client() -> Any:
     return client
 
 
-def require_image(client: Any, image: str) -> None:
+def image_present(client: Any, image: str) -> bool:
+    """Whether the engine has `image`; other engine errors become one SandboxError line."""
     try:
         client.images.get(image)
     except docker.errors.ImageNotFound:
-        raise SandboxError(f"image {image} not found: run `agent sandbox build`") from None
+        return False
     except docker.errors.DockerException as exc:
         raise SandboxError(f"cannot look up image {image}: {one_line(exc)}; check `docker info`") from exc
+    return True
+
+
+def require_image(client: Any, image: str) -> None:
+    if not image_present(client, image):
+        raise SandboxError(f"image {image} not found: run `agent sandbox build`")
 
 
 def already_gone(exc: BaseException) -> bool:

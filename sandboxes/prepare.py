@@ -19,7 +19,7 @@ import docker.errors
 
 from agent.core.config import SandboxConfig
 from agent.core.errors import SandboxError
-from sandboxes.engine import docker_client
+from sandboxes.engine import docker_client, image_present
 from sandboxes.images import DEFAULT_BASE, DEFAULT_TAG, build_image
 
 OFFLINE_BASE = "agent-offline-base:bookworm"
@@ -42,21 +42,13 @@ def offline_command(tag: str = DEFAULT_TAG) -> str:
     return f"{sudo}bash {offline_script()} {OFFLINE_BASE} && agent sandbox build --base {OFFLINE_BASE} --tag {tag}"
 
 
-def _present(client: Any, image: str) -> bool:
-    try:
-        client.images.get(image)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
-
-
 def ensure_image(config: SandboxConfig, say: Say) -> None:
     """Build the default sandbox image when it is missing; other images must exist already."""
     if config.kind != "docker":
         return
     client = docker_client()
     try:
-        present = _present(client, config.image)
+        present = image_present(client, config.image)
     finally:
         client.close()
     if present:
@@ -88,7 +80,7 @@ def build_sandbox_image(tag: str, base: str | None, say: Say) -> str:
 
 def choose_base(client: Any, say: Say) -> str:
     """The registry base if present or pullable, else the offline Debian base (built if needed)."""
-    if _present(client, DEFAULT_BASE):
+    if image_present(client, DEFAULT_BASE):
         return DEFAULT_BASE
     name, _, tag = DEFAULT_BASE.partition(":")
     say(f"pulling {DEFAULT_BASE} ...")
@@ -97,7 +89,7 @@ def choose_base(client: Any, say: Say) -> str:
         return DEFAULT_BASE
     except docker.errors.APIError:
         say(f"cannot pull {DEFAULT_BASE} (no registry access): using the offline Debian base {OFFLINE_BASE}")
-    if not _present(client, OFFLINE_BASE):
+    if not image_present(client, OFFLINE_BASE):
         build_offline_base(say)
     return OFFLINE_BASE
 

@@ -17,8 +17,6 @@ from typing import Protocol
 from agent.engine.budget import Budget, worst_case_usd
 from agent.providers.pricing import PriceQuote
 
-__all__ = ["Batch", "BatchBudget", "IssueBudget", "worst_case_usd"]
-
 
 class Batch(Protocol):
     """What an issue's budget needs from the batch (in-process, or a Ray actor behind a proxy)."""

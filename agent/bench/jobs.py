@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.bench.batch_budget import Batch, IssueBudget, worst_case_usd
+from agent.bench.batch_budget import Batch, IssueBudget
 from agent.bench.planning import TaskTypes
 from agent.core.config import AgentConfig
 from agent.core.effort import EffortLevel, Rung
 from agent.core.errors import AgentError, AttemptEnded, ConfigError, ProviderError
-from agent.engine.budget import tokens_at_most
+from agent.engine.budget import tokens_at_most, worst_case_usd
 from agent.engine.loop import TOOLS_CHARS
 from agent.engine.planner import Classification, Plan, RungFit, classify, plan_ladder
 from agent.engine.prompts import system_prompt, task_message
