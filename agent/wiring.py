@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import git
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,7 +28,7 @@ from agent.core.events import EventSink, ignore
 from agent.core.protocols import Model, Sandbox
 from agent.engine.budget import Budget
 from agent.engine.planner import classify, plan_ladder
-from agent.engine.runner import RunContext, run_issue
+from agent.engine.runner import EnvironmentPreparer, RunContext, run_issue
 from agent.engine.testing import detect_test_cmd
 from agent.fake_provider import FakeProvider
 from agent.ledger import Ledger
@@ -38,6 +38,9 @@ from agent.reporting.results import fix_result
 from agent.simulate.demo import BANNER, DEMO_MODEL, demo_issue_path, demo_script, make_demo_repo
 from tasks.issues import IssueText, read_issue
 from tasks.models import Task, slugify
+
+if TYPE_CHECKING:
+    from sandboxes.environment import Environments, Prepared
 
 
 def model_factory(config: AgentConfig, env: Mapping[str, str]) -> Callable[[str, Task | None], Model]:
@@ -95,28 +98,63 @@ def run_context(
     make_model: Callable[[str, Task | None], Model] | None = None,
 ) -> RunContext:
     """Everything `run_issue` needs for one run: the only place a RunContext is built."""
+    environments = task_environments(config)
     return RunContext(
         config=config,
         ledger=ledger,
         run_id=run_id,
         model_factory=make_model or model_factory(config, env),
         price_for=price_lookup(config),
-        sandbox_factory=sandbox_factory(config, run_id),
+        sandbox_factory=sandbox_factory(config, run_id, environments),
+        prepare_environment=None if environments is None else environment_preparer(environments),
         on_event=on_event,
         stop=stop or threading.Event(),
         deliver_branch=deliver_branch,
     )
 
 
-def sandbox_factory(config: AgentConfig, run_id: str) -> Callable[[Task], Sandbox]:
+def task_environments(config: AgentConfig) -> Environments | None:
+    """The run's environment images (None for the local sandbox, which runs in the host's own Python)."""
+    if config.sandbox.kind != "docker":
+        return None
+    from sandboxes.environment import Environments
+
+    return Environments(config.sandbox, config.environment)
+
+
+def _prepare(environments: Environments, task: Task, say: Callable[[str], None]) -> Prepared:
+    if not task.repo_path:
+        raise TaskError(f"task {task.instance_id} has no local repository to copy")
+    return environments.prepare(Path(task.repo_path), task.base_commit, image=task.image, setup=task.setup, say=say)
+
+
+def environment_preparer(environments: Environments) -> EnvironmentPreparer:
+    """For the runner: build (or find) a task's environment, saying how it goes; what it is, as data."""
+
+    def prepare(task: Task, say: Callable[[str], None]) -> dict[str, Any]:
+        return _prepare(environments, task, say).as_data()
+
+    return prepare
+
+
+def sandbox_factory(
+    config: AgentConfig, run_id: str, environments: Environments | None = None
+) -> Callable[[Task], Sandbox]:
+    """Sandboxes for tasks, each from its repository's environment image (built once when missing)."""
     from sandboxes import NotIsolatedWarning, make_sandbox
+
+    environments = environments or task_environments(config)
 
     def make(task: Task) -> Sandbox:
         if not task.repo_path:
             raise TaskError(f"task {task.instance_id} has no local repository to copy")
+        sandbox = config.sandbox
+        if environments is not None:
+            image = _prepare(environments, task, lambda _line: None).image
+            sandbox = sandbox.model_copy(update={"image": image})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotIsolatedWarning)  # the CLI says it once, loudly
-            return make_sandbox(config.sandbox, Path(task.repo_path), task.base_commit, run_id)
+            return make_sandbox(sandbox, Path(task.repo_path), task.base_commit, run_id)
 
     return make
 
@@ -163,6 +201,7 @@ class FixOptions(BaseModel):
     max_cost: float | None = None
     sandbox: str | None = None
     image: str | None = None
+    setup: str | None = None
     ledger: Path | None = None
     kind: str = "fix"
 
@@ -175,6 +214,7 @@ def fix_config(options: FixOptions, root: Path | None) -> AgentConfig:
             "ledger": None if options.ledger is None else str(options.ledger),
             "sandbox.kind": options.sandbox,
             "sandbox.image": options.image,
+            "environment.setup": options.setup,
             "budget.max_cost_usd": None if options.max_cost is None else str(options.max_cost),
         },
     )

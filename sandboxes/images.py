@@ -40,13 +40,14 @@ def _context(dockerfile_dir: str, extra_dockerfile: str | None) -> io.BytesIO:
     return buffer
 
 
-def _build(
+def build_from_context(
     client: Any,
     context: io.BytesIO,
     tag: str,
     buildargs: dict[str, str],
     network: str | None,
     on_log: Callable[[str], None] | None,
+    labels: dict[str, str] | None = None,
 ) -> str:
     """Build from `context`, passing each log line to `on_log` as the engine streams it."""
     lines: list[str] = []
@@ -58,6 +59,7 @@ def _build(
             tag=tag,
             buildargs=buildargs,
             network_mode=network,
+            labels=labels,
             rm=True,
             forcerm=True,
             pull=False,
@@ -92,4 +94,4 @@ def build_image(
     base lacks, so an offline base that has git, procps and pytest builds with no network.
     """
     client = docker_client()
-    return _build(client, _context("default", None), tag, {"BASE": base}, network, on_log)
+    return build_from_context(client, _context("default", None), tag, {"BASE": base}, network, on_log)

@@ -53,7 +53,7 @@ class FixState(BaseModel):
     repo: str = ""
     test_cmd: str = ""
     max_cost_usd: str | None = None
-    status: str = "starting"  # starting | running | solved | unsolved | budget_exhausted | error
+    status: str = "starting"  # starting | preparing | running | solved | unsolved | budget_exhausted | error
     error: str = ""
     rungs: list[RungState] = Field(default_factory=list)
     current: int | None = None  # index of the rung of the latest attempt
@@ -74,6 +74,10 @@ class FixState(BaseModel):
             self.repo, self.test_cmd = data.get("repo", ""), data.get("test_cmd", "")
             self.max_cost_usd = data.get("max_cost_usd")
             self.rungs = [RungState(rung=rung) for rung in data.get("ladder", [])]
+            self.status = "running"
+        elif event.kind == "environment_preparing":
+            self.status = "preparing"
+        elif event.kind == "environment":
             self.status = "running"
         elif event.kind == "attempt_started" and self._has(data.get("rung_index")):
             self.current = data["rung_index"]

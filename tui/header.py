@@ -10,6 +10,7 @@ from tui.fix_state import FixState
 
 STATUS_WORDS = {
     "starting": "STARTING",
+    "preparing": "PREPARING ENVIRONMENT",
     "running": "RUNNING",
     "solved": "✓ SOLVED",
     "unsolved": "✗ UNSOLVED",
@@ -35,4 +36,4 @@ class IssueHeader(Static):
 
     @staticmethod
     def _colour(status: str) -> str:
-        return {"solved": "green", "running": "cyan", "starting": "cyan"}.get(status, "red")
+        return {"solved": "green", "running": "cyan", "starting": "cyan", "preparing": "cyan"}.get(status, "red")

@@ -84,6 +84,12 @@ class Transcript(Vertical):
             self.write(entry)
 
     def _entry(self, kind: str, data: dict[str, Any]) -> RenderableType | None:
+        if kind == "environment_preparing":
+            return Text("preparing environment ...", style="dim")
+        if kind == "environment_progress":
+            return Text(f"  {data.get('text', '')}", style="dim")
+        if kind == "environment":
+            return Text(f"environment: {data.get('text', '')}", style="dim")
         if kind == "baseline":
             return Text(f"baseline tests: {data.get('summary', '')}", style="dim")
         if kind == "attempt_started":

@@ -50,6 +50,7 @@ class BenchOptions(BaseModel):
     ids: list[str] = Field(default_factory=list)
     sandbox: str | None = None
     image: str | None = None
+    setup: str | None = Field(None, description="Setup command for tasks that do not name their own.")
     ledger: Path | None = None
 
 
@@ -155,10 +156,26 @@ class Bench:
     options: BenchOptions = field(default_factory=BenchOptions)
     fit: RungFit | None = None
     task_types: TaskTypes = field(default_factory=TaskTypes)
+    environment_checks: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def config(self) -> AgentConfig:
         return self.ctx.config
+
+    def environment_problem(self, task: Task) -> str | None:
+        """Why the task's tests cannot run at all here (checked once per task: grid jobs share it)."""
+        from agent.engine.evaluation import evaluate_patch
+
+        with self.lock:
+            if task.instance_id in self.environment_checks:
+                return self.environment_checks[task.instance_id]
+        timeout = self.config.sandbox.command_timeout_s * 3
+        report = evaluate_patch(task, "", self.ctx.sandbox_factory, timeout=timeout, home=self.config.home)
+        if report.error_kind == "infra" and report.environment_problem is None:
+            raise EvaluationFailed(f"checking {task.instance_id} at its base failed: {report.error}", {})
+        with self.lock:
+            self.environment_checks[task.instance_id] = report.environment_problem
+        return report.environment_problem
 
 
 def evaluator(ctx: RunContext) -> Callable[[Task, str], tuple[bool, str, dict[str, Any]]]:
@@ -217,7 +234,7 @@ def run_job(bench: Bench, job: Job) -> int | None:
         if worst is not None and left is not None and worst > left:
             return add_skipped(ctx, job, f"the batch has ${left:.4f} left; the first call could cost ${worst:.4f}")
         if job.task.FAIL_TO_PASS:
-            ctx = replace(ctx, evaluate=evaluator(ctx))
+            ctx = replace(ctx, evaluate=evaluator(ctx), evaluate_environment=bench.environment_problem)
         return run_issue(ctx, job.task, job.plan, job.test_cmd, budget).issue_id
     except AttemptEnded:
         raise  # a signal (the batch stopped, the batch cap), not a failure

@@ -38,8 +38,9 @@ from agent.ledger.store import owner_tag
 from agent.wiring import model_factory, run_context, rung_fit
 
 FINISHED = ("solved", "unsolved", "budget_exhausted")
-RETRIED_ERRORS = ("infra", "provider")
-"""Error kinds a resumed batch runs again: the sandbox or the model's service failed, not the model."""
+RETRIED_ERRORS = ("infra", "provider", "environment")
+"""Error kinds a resumed batch runs again: the sandbox, the environment or the model's service
+failed, not the model (an environment fixed since is picked up)."""
 
 
 def check_not_running(run: RunRow) -> None:
@@ -83,6 +84,7 @@ def run_bench(
             "ledger": None if options.ledger is None else str(options.ledger),
             "sandbox.kind": options.sandbox,
             "sandbox.image": options.image,
+            "environment.setup": options.setup,
         },
         env=dict(env),
     )

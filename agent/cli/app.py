@@ -19,7 +19,17 @@ from rich.markup import escape
 from typer.exceptions import Abort, TyperException
 
 from agent.cli import bench as bench_commands
-from agent.cli.context import config_for, ensure_image, has_terminal, open_ledger, positive_cost, state
+from agent.cli.context import (
+    IMAGE_HELP,
+    SETUP_HELP,
+    config_for,
+    ensure_image,
+    has_terminal,
+    open_ledger,
+    positive_cost,
+    state,
+)
+from agent.cli.environment import env_app
 from agent.cli.sandbox import sandbox_app
 from agent.cli.tasks import tasks_app
 from agent.core.effort import EffortLevel
@@ -135,7 +145,8 @@ def fix(
         typer.Option("--max-cost", callback=positive_cost, help="Per-issue API cap in USD."),
     ] = None,
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
-    image: Annotated[str | None, typer.Option("--image", help="Sandbox image.")] = None,
+    image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
+    setup: Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
 ) -> None:
@@ -150,6 +161,7 @@ def fix(
         max_cost=max_cost,
         sandbox=sandbox,
         image=image,
+        setup=setup,
         ledger=state(ctx).ledger_path,
     )
     found = read_issue(issue, text, env=os.environ, max_kb=config_for(ctx, Path.cwd()).issue.max_kb)
@@ -235,6 +247,7 @@ def tui(
 
 
 app.add_typer(sandbox_app, name="sandbox", help="Build, check and clean the Docker sandboxes.")
+app.add_typer(env_app, name="env", help="Build, list and prune the repositories' environment images.")
 app.add_typer(tasks_app, name="tasks", help="List, show and validate benchmark tasks.")
 bench_commands.register(app)
 

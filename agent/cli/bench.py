@@ -15,7 +15,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agent.cli.context import config_for, ensure_image, has_terminal, html_file, open_ledger, positive_cost, state
+from agent.cli.context import (
+    IMAGE_HELP,
+    SETUP_HELP,
+    config_for,
+    ensure_image,
+    has_terminal,
+    html_file,
+    open_ledger,
+    positive_cost,
+    state,
+)
 from agent.ledger import IssueRow
 from agent.reporting.render import say
 
@@ -93,6 +103,8 @@ def bench(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N tasks.")] = None,
     ids: Annotated[str | None, typer.Option("--ids", help="Only these instance ids: ID,ID,...")] = None,
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
+    image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
+    setup: Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the final JSON object.")] = False,
     no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
 ) -> None:
@@ -121,6 +133,8 @@ def bench(
         limit=limit,
         ids=[part.strip() for part in (ids or "").split(",") if part.strip()],
         sandbox=sandbox,
+        image=image,
+        setup=setup,
         ledger=state(ctx).ledger_path,
     )
     console = Console(stderr=True) if as_json else Console()

@@ -46,6 +46,12 @@ def has_terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+IMAGE_HELP = "Sandbox image to use as it is (no dependency detection; it must have python3 and git)."
+SETUP_HELP = (
+    "Shell command that installs the repository's dependencies in its environment image (instead of detection)."
+)
+
+
 def ensure_image(config: AgentConfig, sandbox: str | None, console: Console) -> None:
     """Build the default sandbox image first when a Docker run needs it and it is missing."""
     from sandboxes.prepare import ensure_image as ensure

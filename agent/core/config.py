@@ -88,6 +88,17 @@ class SandboxConfig(Frozen):
     output_tail_bytes: int = 10000
 
 
+class EnvironmentConfig(Frozen):
+    """How each repository's declared dependencies are provisioned into an image (see sandboxes.environment)."""
+
+    detect: bool = Field(True, description="Read the repository's dependency files to decide what to install.")
+    setup: str | None = Field(None, description="Run this in the build instead of the detected install.")
+    network: bool = Field(False, description="Let the build download (attempt containers never get a network).")
+    find_links: list[str] = Field(default_factory=list, description="Extra wheel directories or URLs for pip.")
+    index_url: str | None = Field(None, description="The package index the host resolves from (pip's default).")
+    extras: list[str] | None = Field(None, description="Extras to install (default: the test/dev ones present).")
+
+
 class ReviewConfig(Frozen):
     minutes_per_attempt: float = 10.0
     minutes_per_100_lines: float = 0.0
@@ -114,6 +125,7 @@ class AgentConfig(Frozen):
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     planner: PlannerConfig
     sandbox: SandboxConfig = SandboxConfig()
+    environment: EnvironmentConfig = EnvironmentConfig()
     sources: list[str] = Field(default_factory=list, description="Files and env vars that were read.")
 
     @property

@@ -88,6 +88,10 @@ class UnverifiableError(AgentError):
     exit_code = 2
 
 
+class EnvironmentBuildError(UnverifiableError):
+    """The repository's environment (its dependencies in an image) could not be built."""
+
+
 class SandboxError(AgentError):
     """The sandbox could not be created, reached or cleaned up."""
 

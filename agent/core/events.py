@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-LIVE_ONLY = frozenset({"text_delta"})
+LIVE_ONLY = frozenset({"text_delta", "environment_preparing", "environment_progress"})
 
 
 class Event(BaseModel):

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from agent.core.errors import SandboxError, TaskError
+from agent.core.errors import SandboxError, TaskError, UnverifiableError
 from agent.core.protocols import Sandbox
-from agent.engine.testing import run_tests
+from agent.engine.testing import TestRun, environment_problem, repo_modules, run_tests
 from tasks.loaders import checkout_repo
 from tasks.models import Task
 
@@ -45,6 +45,8 @@ class InstanceReport(BaseModel):
     FAIL_TO_PASS: dict[str, list[str]]  # {"success": [...], "failure": [...]}
     PASS_TO_PASS: dict[str, list[str]]
     duration_s: float
+    environment_problem: str | None = None
+    """Why the tests could not run at all in this environment (a missing module, no tests collected)."""
 
 
 class _Infra(Exception):
@@ -60,7 +62,9 @@ def evaluate_patch(
     """
     started = time.monotonic()
 
-    def report(applied: bool, tests: dict[str, str], error: str | None = None, infra: bool = False) -> InstanceReport:
+    def report(
+        applied: bool, tests: dict[str, str], error: str | None = None, infra: bool = False, problem: str | None = None
+    ) -> InstanceReport:
         f2p, p2p = _split(task.FAIL_TO_PASS, tests), _split(task.PASS_TO_PASS, tests)
         resolved = applied and not error and not f2p["failure"] and not p2p["failure"]
         return InstanceReport(
@@ -73,6 +77,7 @@ def evaluate_patch(
             FAIL_TO_PASS=f2p,
             PASS_TO_PASS=p2p,
             duration_s=round(time.monotonic() - started, 3),
+            environment_problem=problem,
         )
 
     applied = False
@@ -85,14 +90,23 @@ def evaluate_patch(
             _reset_test_files(sandbox, task.test_patch)
             if task.test_patch.strip() and not _apply(sandbox, task.test_patch):
                 raise _Infra("the task's test_patch does not apply at the base commit: the task is broken")
-            tests = _run_selected(sandbox, task, timeout)
+            run = _run_selected(sandbox, task, timeout)
+            problem = None
+            if not isinstance(run, str):
+                modules = repo_modules(Path(local.repo_path) if local.repo_path else None, local.base_commit)
+                problem = environment_problem(run, modules)
+    except UnverifiableError as exc:  # the environment could not be built
+        return report(applied, {}, str(exc), infra=True, problem=str(exc))
     except (SandboxError, TaskError, _Infra) as exc:
         return report(applied, {}, str(exc), infra=True)
     except OSError as exc:  # reading or writing a file in the sandbox failed
         return report(applied, {}, f"sandbox file operation failed: {exc}", infra=True)
-    if isinstance(tests, str):
-        return report(True, {}, tests, infra=True)
-    return report(True, tests)
+    if isinstance(run, str):
+        return report(True, {}, run, infra=True)
+    tests = dict(run.tests)
+    for node in dict.fromkeys([*task.FAIL_TO_PASS, *task.PASS_TO_PASS]):
+        tests.setdefault(node, "missing")
+    return report(True, tests, problem=problem)
 
 
 def _apply(sandbox: Sandbox, patch: str) -> bool:
@@ -119,8 +133,8 @@ def _reset_test_files(sandbox: Sandbox, test_patch: str) -> None:
         )
 
 
-def _run_selected(sandbox: Sandbox, task: Task, timeout: float) -> dict[str, str] | str:
-    """Per-test status of the F2P and P2P tests, or why the run is an infrastructure failure."""
+def _run_selected(sandbox: Sandbox, task: Task, timeout: float) -> TestRun | str:
+    """The run of the F2P and P2P tests' files, or why it is an infrastructure failure."""
     selected = list(dict.fromkeys([*task.FAIL_TO_PASS, *task.PASS_TO_PASS]))
     # Whole test files in sorted order (SWE-bench's test directives): tests run in the order they
     # were measured in, which matters when a bug leaks state from one test to the next.
@@ -131,10 +145,7 @@ def _run_selected(sandbox: Sandbox, task: Task, timeout: float) -> dict[str, str
         return f"the test command timed out after {timeout:g} s"
     if run.exit_code == OOM_EXIT:
         return "the test command was killed (exit 137, out of memory?): raise sandbox.mem_limit"
-    tests = dict(run.tests)
-    for node in selected:
-        tests.setdefault(node, "missing")
-    return tests
+    return run
 
 
 def _split(node_ids: list[str], tests: dict[str, str]) -> dict[str, list[str]]:

@@ -27,7 +27,7 @@ from agent.engine.delivery import commit_patch
 from agent.engine.loop import AttemptContext, LoopResult, run_loop
 from agent.engine.planner import Classification, Plan
 from agent.engine.prompts import EarlierAttempt, system_prompt, task_message
-from agent.engine.testing import TestRun, judge, run_tests, unverifiable
+from agent.engine.testing import TestRun, judge, repo_modules, run_tests, unverifiable
 from agent.engine.tools import ToolRunner
 from agent.ledger import Ledger
 from agent.providers.pricing import PriceQuote
@@ -35,6 +35,10 @@ from tasks.models import Task, slugify
 
 Evaluator = Callable[[Task, str], tuple[bool, str, dict[str, Any]]]
 """(task, patch) -> (passed, one-line reason, report as JSON-able data)."""
+
+EnvironmentPreparer = Callable[[Task, Callable[[str], None]], dict[str, Any]]
+"""(task, progress line sink) -> what the environment is (image, built, seconds, sources), building
+it when missing; raises EnvironmentBuildError when it cannot be built."""
 
 
 class EvaluationFailed(SandboxError):
@@ -70,6 +74,10 @@ class RunContext:
     """When set, an attempt passes when `evaluate(task, patch)` says so (SWE-bench style: a fresh
     sandbox with the task's test_patch), instead of the test command in the attempt's sandbox;
     the baseline run is skipped. It raises SandboxError for infrastructure failures."""
+    prepare_environment: EnvironmentPreparer | None = None
+    """Builds (or finds) the task's environment image before its first sandbox."""
+    evaluate_environment: Callable[[Task], str | None] | None = None
+    """With `evaluate`: why the environment cannot run the task's tests at all (None: it can)."""
 
     @property
     def run_dir(self) -> Path:
@@ -159,6 +167,10 @@ def run_issue(ctx: RunContext, task: Task, plan: Plan, test_cmd: str, budget: Bu
 def _climb(
     ctx: RunContext, task: Task, plan: Plan, test_cmd: str, budget: Budget, issue_id: int, emit: _Emitter
 ) -> IssueResult:
+    if ctx.prepare_environment is not None:
+        emit("environment_preparing", {})
+        environment = ctx.prepare_environment(task, lambda line: emit("environment_progress", {"text": line}))
+        emit("environment", environment)
     baseline: TestRun | None = None
     if ctx.evaluate is None:
         baseline = baseline_run(ctx, task, test_cmd)
@@ -166,11 +178,14 @@ def _climb(
             "baseline",
             {"summary": baseline.summary(), "exit_code": baseline.exit_code, "counts": baseline.counts()},
         )
-        problem = unverifiable(baseline, task.targets)
+        local = repo_modules(Path(task.repo_path) if task.repo_path else None, task.base_commit)
+        problem = unverifiable(baseline, task.targets, local)
         if problem is not None:
-            raise UnverifiableError(f"{problem}: fix --test-cmd/--target or the environment; no model was called")
+            raise UnverifiableError(f"{problem}; no model was called")
         if baseline.exit_code == 0 and not task.targets:
             emit("warning", {"text": "the test command already passes at the base commit: it cannot show the fix"})
+    elif ctx.evaluate_environment is not None and (problem := ctx.evaluate_environment(task)) is not None:
+        raise UnverifiableError(f"{problem}; no model was called")
     earlier: list[EarlierAttempt] = []
     seen: set[tuple[str, str]] = set()
     status = "unsolved"

@@ -7,6 +7,7 @@ junit report, never from scraping the console text.
 
 from __future__ import annotations
 
+import re
 import shlex
 import uuid
 from pathlib import Path
@@ -15,6 +16,7 @@ from junitparser import Attr, Error, Failure, JUnitXml, Skipped, TestCase, TestS
 from pydantic import BaseModel, Field
 
 from agent.core.errors import SandboxError
+from agent.core.host_git import git_out
 from agent.core.protocols import Sandbox
 
 PYTEST_MARKERS = ("pytest.ini", "conftest.py", "tox.ini", "setup.cfg", "pyproject.toml")
@@ -128,21 +130,79 @@ def run_tests(sandbox: Sandbox, command: str, timeout: float) -> TestRun:
 
 
 CANNOT_RUN = {126: "is not executable", 127: "was not found"}
-PYTEST_USAGE_ERROR = 4
+PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR, PYTEST_NO_TESTS = 3, 4, 5
+MISSING_MODULE = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '?([A-Za-z0-9_.]+)'?")
+FIX_ENVIRONMENT = "declare it in the repository's dependencies, or set [environment] setup / --setup"
 
 
-def unverifiable(baseline: TestRun, targets: list[str]) -> str | None:
-    """Why no attempt could ever be verified against this baseline, or None when it can be."""
+def repo_modules(repo: Path | None, commit: str) -> dict[str, str]:
+    """Top-level module and package names of the repository at `commit`: name -> `root` or `src`."""
+    if repo is None:
+        return {}
+
+    def failed(verb: str, detail: str) -> Exception:
+        return SandboxError(f"git {verb} in {repo} failed: {detail}")
+
+    found: dict[str, str] = {}
+    for name in git_out("ls-tree", "-r", "--name-only", commit, cwd=repo, failed=failed).splitlines():
+        parts = name.split("/")
+        if parts[0] == "src" and len(parts) > 1:
+            found.setdefault(parts[1].removesuffix(".py"), "src")
+        else:
+            found[parts[0].removesuffix(".py")] = "root"
+    return found
+
+
+def environment_problem(run: TestRun, modules: dict[str, str]) -> str | None:
+    """Why this environment cannot run the tests at all (None: it can, whatever they say).
+
+    A module the tests import that the sandbox lacks (a third-party one, or the repository's own
+    `src/` package when the project is not installed), a pytest internal error, or a run that
+    collected no test: none of them is something a patch could be judged by. A missing submodule
+    of the repository's own package is the code's business, not the environment's.
+    """
+    tail = " | ".join(line for line in run.output_tail.strip().splitlines()[-2:] if line.strip())
+    for match in MISSING_MODULE.finditer(run.output_tail):
+        module = match.group(1)
+        top = module.split(".")[0]
+        if modules.get(top) == "root" or (top in modules and "." in module):
+            continue
+        if modules.get(top) == "src":
+            return (
+                f"the tests cannot import the project's own {top!r} (under src/, not installed): "
+                "let the environment install it ([environment] detect = true) or set [environment] setup / --setup"
+            )
+        return f"the tests cannot import {module!r}, which the sandbox lacks: {FIX_ENVIRONMENT}"
+    if not is_pytest(run.command) or run.tests:
+        return None
+    if run.exit_code == PYTEST_INTERNAL_ERROR:
+        return f"pytest crashed before running any test (internal error, exit 3: {tail}): fix the environment"
+    if run.exit_code == PYTEST_NO_TESTS:
+        return "the test command collected no tests (exit 5): fix --test-cmd or the test paths"
+    return None
+
+
+def unverifiable(baseline: TestRun, targets: list[str], modules: dict[str, str] | None = None) -> str | None:
+    """Why no attempt could ever be verified against this baseline (with what to do), or None."""
     tail = " | ".join(line for line in baseline.output_tail.strip().splitlines()[-2:] if line.strip())
     if baseline.exit_code in CANNOT_RUN and not baseline.tests:
-        return f"the test command {CANNOT_RUN[baseline.exit_code]} in the sandbox (exit {baseline.exit_code}: {tail})"
+        return (
+            f"the test command {CANNOT_RUN[baseline.exit_code]} in the sandbox (exit {baseline.exit_code}: {tail}): "
+            "fix --test-cmd or the environment"
+        )
     if is_pytest(baseline.command) and baseline.exit_code == PYTEST_USAGE_ERROR and not baseline.tests:
-        return f"pytest could not start (usage error, exit 4: {tail})"
+        return f"pytest could not start (usage error, exit 4: {tail}): fix --test-cmd"
+    problem = environment_problem(baseline, modules or {})
+    if problem is not None:
+        return problem
     if targets and is_pytest(baseline.command):
         missing = [target for target in targets if target not in baseline.tests]
         if missing:
             known = ", ".join(sorted(baseline.tests)[:3]) or "none"
-            return f"--target {', '.join(missing[:3])} is not a test the test command runs (tests seen: {known} ...)"
+            return (
+                f"--target {', '.join(missing[:3])} is not a test the test command runs (tests seen: {known} ...): "
+                "fix --target"
+            )
     return None
 
 

@@ -128,6 +128,10 @@ class EventPrinter:
             self.say(f"  task type [cyan]{data['task_type']}[/] ({escape(data['reason'])}, by {data['decided_by']})")
             self.say(f"  repo {escape(data['repo'])}  tests [cyan]{escape(data['test_cmd'])}[/]")
             self.say(f"  ladder {' → '.join(data['ladder'])}")
+        elif kind == "environment_progress":
+            self.say(f"  [dim]environment: {escape(_one_line(data['text']))}[/]")
+        elif kind == "environment":
+            self.say(f"  environment: {escape(data['text'])}")
         elif kind == "baseline":
             self.say(f"  baseline: {data['summary']}")
         elif kind == "attempt_started":

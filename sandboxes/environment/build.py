@@ -1,0 +1,150 @@
+"""Build one environment image: the sandbox image plus a repository's dependencies, offline.
+
+The build context holds only the generated Dockerfile, the wheelhouse and the repository at the
+commit (no `.git`, no host file, no key). The install runs as root with `--no-index` from the
+wheelhouse and no network (`[environment] network = true` lets the build download instead). The
+project is installed editable at the sandbox's work directory, which is then emptied: each
+sandbox streams its own copy there, and the editable install imports that copy.
+"""
+
+from __future__ import annotations
+
+import io
+import shlex
+import tarfile
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agent.core.config import EnvironmentConfig
+from agent.core.errors import EnvironmentBuildError, SandboxError
+from sandboxes.environment.detect import Needs
+from sandboxes.environment.wheelhouse import fill_wheelhouse, image_python
+from sandboxes.git_copy import git_archive
+from sandboxes.images import build_from_context
+
+Say = Callable[[str], None]
+WHEELHOUSE = "/tmp/agent-wheelhouse"
+ENVIRONMENT_LABEL = "agent.environment"
+
+DOCKERFILE = """\
+FROM {base}
+USER root
+COPY wheelhouse {wheelhouse}
+COPY project {workdir}
+COPY setup.sh /tmp/agent-setup.sh
+RUN set -eu; cd {workdir}; \\
+    export PIP_FIND_LINKS={wheelhouse} PIP_BREAK_SYSTEM_PACKAGES=1 PIP_NO_CACHE_DIR=1 \\
+      PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore{no_index}; \\
+    bash /tmp/agent-setup.sh; \\
+    rm -rf {wheelhouse} /tmp/agent-setup.sh; \\
+    find {workdir} -mindepth 1 -delete
+"""
+
+DETECTED_SETUP = """\
+set -eu
+if python3 -m pip --version >/dev/null 2>&1; then pip="python3 -m pip"
+else pip="python3 $(ls {wheelhouse}/pip-*.whl | head -n 1)/pip"; fi
+{steps}
+"""
+
+USER_SETUP = """\
+set -eu
+python3 -m pip --version >/dev/null 2>&1 || python3 $(ls {wheelhouse}/pip-*.whl | head -n 1)/pip install pip
+{setup}
+"""
+
+
+def setup_script(needs: Needs, setup: str | None) -> str:
+    """The shell script the build runs: the user's `setup`, else the detected install."""
+    if setup:
+        return USER_SETUP.format(wheelhouse=WHEELHOUSE, setup=setup)
+    steps = []
+    if needs.requirements:
+        steps.append(f"$pip install -r {WHEELHOUSE}/requirements.txt")
+    if needs.install_project:
+        extras = f"[{','.join(needs.extras)}]" if needs.extras else ""
+        steps.append(f"$pip install -e {shlex.quote('.' + extras)}")
+    return DETECTED_SETUP.format(wheelhouse=WHEELHOUSE, steps="\n".join(steps) or "true")
+
+
+def build_environment(
+    client: Any,
+    *,
+    tag: str,
+    base: str,
+    needs: Needs,
+    setup: str | None,
+    repo: Path,
+    commit: str,
+    workdir: str,
+    config: EnvironmentConfig,
+    labels: dict[str, str],
+    say: Say,
+) -> str:
+    """Build `tag` on `base`; returns the image id. Failures are EnvironmentBuildError."""
+    python = image_python(client, base)
+    with tempfile.TemporaryDirectory(prefix="agent-wheelhouse-") as tmp:
+        wheelhouse = Path(tmp)
+        if config.network:
+            (wheelhouse / "requirements.txt").write_text("".join(f"{line}\n" for line in needs.requirements))
+        else:
+            say(f"resolving {len(needs.requirements)} requirement(s) on this machine for Python {python.version}")
+            fill_wheelhouse(wheelhouse, needs, repo, commit, python, config, say)
+        dockerfile = DOCKERFILE.format(
+            base=base, wheelhouse=WHEELHOUSE, workdir=workdir, no_index="" if config.network else " PIP_NO_INDEX=1"
+        )
+        context = _context(dockerfile, setup_script(needs, setup), wheelhouse, git_archive(repo, commit))
+    say(f"building the environment image {tag} (network {'on' if config.network else 'off'})")
+    tail: list[str] = []
+
+    def log(line: str) -> None:
+        tail.append(line.rstrip())
+        if line.startswith("Step "):
+            say(line.strip()[:72])
+
+    try:
+        return build_from_context(
+            client,
+            context,
+            tag,
+            {},
+            None if config.network else "none",
+            log,
+            labels={**labels, ENVIRONMENT_LABEL: "1", "agent.environment.python": python.version},
+        )
+    except EnvironmentBuildError:
+        raise
+    except SandboxError as exc:
+        lines = [line for line in "\n".join(tail).splitlines() if line.strip()][-12:]
+        detail = "\n".join(lines) or str(exc)
+        raise EnvironmentBuildError(
+            f"building the environment for {repo.name} failed:\n{detail}\n"
+            "fix the dependency files, or set [environment] setup in agent.toml (or --setup), "
+            "or pass --image with the dependencies installed"
+        ) from None
+
+
+def _context(dockerfile: str, script: str, wheelhouse: Path, project_tar: bytes) -> io.BytesIO:
+    """The build context: Dockerfile, setup.sh, wheelhouse/ and project/ (the repository at the commit)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, text in (("Dockerfile", dockerfile), ("setup.sh", script)):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        tar.add(wheelhouse, arcname="wheelhouse")
+        project = tarfile.TarInfo("project")
+        project.type = tarfile.DIRTYPE
+        project.mode = 0o755
+        tar.addfile(project)
+        with tarfile.open(fileobj=io.BytesIO(project_tar)) as source:
+            for member in source.getmembers():
+                if member.name == "pax_global_header":
+                    continue
+                member.name = f"project/{member.name}"
+                tar.addfile(member, source.extractfile(member) if member.isfile() else None)
+    buffer.seek(0)
+    return buffer

@@ -1,0 +1,240 @@
+"""What a repository declares it needs, read from its files at one commit (never its working tree).
+
+`detect_needs` reads, in this order: `pyproject.toml` (`[project]` dependencies and the chosen
+extras, `[build-system]` requires), `setup.cfg` (`install_requires`, `extras_require`),
+`setup.py` (dependencies there are code, so the host's pip reads them from a copy of the project),
+`requirements*.txt` and `requirements/*.txt` (docs ones left out), and `tox.ini`'s `[testenv] deps`
+where they are plain requirement lines. `noxfile.py` is code and is not read: set `setup` instead.
+The repository's own `agent.toml` may name a `setup` command under `[environment]`.
+
+A flat project with nothing to install needs no environment: `python -m pytest` imports it from
+the work directory. A project with dependencies, or one under `src/`, is also installed editable.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from agent.core.errors import EnvironmentBuildError
+from agent.core.host_git import git_out
+
+TEST_EXTRAS = ("test", "tests", "testing", "dev")
+DEFAULT_BUILD_REQUIRES = ["setuptools>=64", "wheel"]
+REQUIREMENT_FILE = re.compile(r"^(requirements[^/]*\.txt|[^/]*requirements\.txt|requirements/[^/]+\.txt)$")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What to install for one repository at one commit."""
+
+    requirements: list[str] = field(default_factory=list)
+    install_project: bool = False
+    extras: list[str] = field(default_factory=list)
+    build_requires: list[str] = field(default_factory=list)
+    resolve_project: bool = False
+    """The project's dependencies are code (setup.py): the host's pip reads them from a copy."""
+    sources: list[str] = field(default_factory=list)
+    """Where each part came from, for people: `pyproject.toml [project.dependencies] (2)`."""
+    files: dict[str, str] = field(default_factory=dict)
+    """Path -> sha256 of every file read: part of the environment's cache key."""
+    setup: str | None = None
+    """The `[environment] setup` command of the repository's own agent.toml at this commit."""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.requirements or self.install_project or self.setup)
+
+    def with_setup_requirements(self, repo: Path, commit: str, setup: str) -> Needs:
+        """These needs plus what `setup`'s own `pip install` commands name, so the wheelhouse has them."""
+        files = _Files(repo, commit)
+        found = [item for item in setup_requirements(setup, files) if item not in self.requirements]
+        if not found:
+            return self
+        return replace(
+            self,
+            requirements=[*self.requirements, *found],
+            sources=[*self.sources, f"setup command ({len(found)})"],
+            files={**self.files, **files.read},
+        )
+
+
+def _failed(verb: str, detail: str) -> Exception:
+    return EnvironmentBuildError(f"reading the repository's dependency files failed (git {verb}: {detail})")
+
+
+class _Files:
+    """The repository's files at `commit`, read with git."""
+
+    def __init__(self, repo: Path, commit: str) -> None:
+        self.repo, self.commit = repo, commit
+        listing = git_out("ls-tree", "-r", "--name-only", commit, cwd=repo, failed=_failed)
+        self.names = set(listing.splitlines())
+        self.read: dict[str, str] = {}
+
+    def text(self, name: str) -> str | None:
+        if name not in self.names:
+            return None
+        content = git_out("show", f"{self.commit}:{name}", cwd=self.repo, failed=_failed)
+        self.read[name] = hashlib.sha256(content.encode()).hexdigest()
+        return content
+
+
+def detect_needs(repo: Path, commit: str, extras: list[str] | None = None) -> Needs:
+    """What the repository at `commit` declares; `extras` None picks the test/dev extras it has."""
+    files = _Files(repo, commit)
+    requirements: list[str] = []
+    sources: list[str] = []
+    chosen: list[str] = []
+    project = dynamic = False
+    build_requires: list[str] = []
+
+    def add(found: list[str], source: str) -> None:
+        new = [item for item in found if item not in requirements]
+        requirements.extend(new)
+        if found:
+            sources.append(f"{source} ({len(found)})")
+
+    pyproject = _toml(files, "pyproject.toml")
+    table = pyproject.get("project")
+    if isinstance(table, dict):
+        project = True
+        dynamic = "dependencies" in table.get("dynamic", [])
+        add(list(table.get("dependencies", [])), "pyproject.toml [project.dependencies]")
+        optional = table.get("optional-dependencies", {})
+        chosen = _extras(optional, extras)
+        for extra in chosen:
+            add(list(optional.get(extra, [])), f"pyproject.toml [project.optional-dependencies.{extra}]")
+    build_requires = list(pyproject.get("build-system", {}).get("requires", []))
+
+    setup_cfg = _ini(files, "setup.cfg")
+    if setup_cfg is not None and setup_cfg.has_option("options", "install_requires"):
+        project = True
+        add(_lines(setup_cfg.get("options", "install_requires")), "setup.cfg install_requires")
+    if setup_cfg is not None and setup_cfg.has_section("options.extras_require"):
+        optional = {key: _lines(value) for key, value in setup_cfg.items("options.extras_require")}
+        for extra in _extras(optional, extras):
+            chosen += [] if extra in chosen else [extra]
+            add(optional[extra], f"setup.cfg extras_require {extra}")
+    if "setup.py" in files.names:
+        files.text("setup.py")
+        if not project:
+            project = dynamic = True
+            sources.append("setup.py (read by pip on the host)")
+
+    for name in sorted(files.names):
+        if REQUIREMENT_FILE.match(name) and "doc" not in name.lower():
+            add(_requirement_lines(files.text(name) or ""), name)
+    tox = _ini(files, "tox.ini")
+    if tox is not None and tox.has_option("testenv", "deps"):
+        add(_requirement_lines(tox.get("testenv", "deps")), "tox.ini [testenv] deps")
+
+    src_layout = any(re.match(r"^src/[^/]+(/__init__\.py|\.py)$", name) for name in files.names)
+    install = project and bool(requirements or dynamic or src_layout or chosen)
+    if install:
+        build_requires = build_requires or DEFAULT_BUILD_REQUIRES
+    agent_toml = _toml(files, "agent.toml").get("environment", {})
+    setup = agent_toml.get("setup") if isinstance(agent_toml, dict) else None
+    return Needs(
+        requirements=requirements,
+        install_project=install,
+        extras=chosen if install else [],
+        build_requires=build_requires if install else [],
+        resolve_project=install and dynamic,
+        sources=sources,
+        files=dict(sorted(files.read.items())),
+        setup=setup if isinstance(setup, str) and setup.strip() else None,
+    )
+
+
+PIP_INSTALL = re.compile(r"^(?:pip3?|python3?\s+-m\s+pip)\s+install\s+(.*)$")
+PIP_VALUE_OPTIONS = {
+    "-c",
+    "--constraint",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "--platform",
+    "--python-version",
+}
+
+
+def setup_requirements(setup: str, files: _Files) -> list[str]:
+    """The packages a setup command's `pip install` lines name: their arguments and `-r` files read
+    at the commit (local paths and options left out: the project's own deps come from detection)."""
+    found: list[str] = []
+    for command in re.split(r"&&|\|\||;|\n", setup):
+        match = PIP_INSTALL.match(command.strip())
+        if match is None:
+            continue
+        try:
+            words = shlex.split(match.group(1))
+        except ValueError:
+            continue
+        skip = False
+        for index, word in enumerate(words):
+            if skip:
+                skip = False
+            elif word in ("-r", "--requirement") and index + 1 < len(words):
+                found += _requirement_lines(files.text(words[index + 1].removeprefix("./")) or "")
+                skip = True
+            elif word in PIP_VALUE_OPTIONS or word in ("-e", "--editable"):
+                skip = True  # the option's value: an index, a path, an editable checkout
+            elif not word.startswith(("-", ".", "/")):
+                found.append(word)
+    return found
+
+
+def _extras(optional: dict[str, Any], wanted: list[str] | None) -> list[str]:
+    if wanted is not None:
+        return [extra for extra in wanted if extra in optional]
+    return [extra for extra in optional if extra.lower() in TEST_EXTRAS]
+
+
+def _toml(files: _Files, name: str) -> dict[str, Any]:
+    text = files.text(name)
+    if text is None:
+        return {}
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise EnvironmentBuildError(f"{name} at {files.commit[:12]} is not valid TOML ({exc}): fix it") from None
+
+
+def _ini(files: _Files, name: str) -> configparser.ConfigParser | None:
+    text = files.text(name)
+    if text is None:
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None  # not ours to judge: pip or tox will say what is wrong with it
+    return parser
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def _requirement_lines(text: str) -> list[str]:
+    """Plain requirement lines: options (`-r`, `-e`, `--hash`), local paths and tox substitutions left out."""
+    found = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-", ".", "/")) or "{" in line:
+            continue
+        found.append(line)
+    return found
