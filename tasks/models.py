@@ -37,6 +37,7 @@ class Task(BaseModel):
     image: str | None = None
     setup: str | None = None
     source: str = Field("", description="Where the issue text came from.")
+    created_at: str | None = Field(None, description="When the change was made (ISO 8601), as SWE-bench records it.")
 
     @field_validator("FAIL_TO_PASS", "PASS_TO_PASS", mode="before")
     @classmethod

@@ -43,7 +43,9 @@ def test_a_non_agent_exception_closes_the_row_as_an_infra_error_and_the_next_job
     first_id = run_job(bench, first.model_copy(update={"task": broken}))
     second_id = run_job(bench, second)
     assert (first_id, second_id) == (1, 2)
-    assert [(i.id, i.key, i.status, i.error_kind, i.error) for i in ledger.issues(run_id)] == [
-        (1, "ops__add", "error", "infra", "ValueError: embedded null byte"),
-        (2, "ops__mul", "solved", None, None),
-    ]
+    rows = [(i.id, i.key, i.status, i.error_kind) for i in ledger.issues(run_id)]
+    assert rows == [(1, "ops__add", "error", "infra"), (2, "ops__mul", "solved", None)]
+    # The OS's ValueError as it is (docker: met preparing the environment), or the base check's
+    # one line naming the path (local: the check before any model call meets it first).
+    error = ledger.issues(run_id)[0].error or ""
+    assert error == "ValueError: embedded null byte" or ("checking ops__add at its base failed" in error), error

@@ -1,32 +1,44 @@
-"""`agent tasks ...`: list, show and validate benchmark tasks.
+"""`agent tasks ...`: list, show, validate and mine benchmark tasks.
 
 `tasks_app` is mounted by `agent/cli/app.py`. Errors are `agent.core.errors` exceptions; the CLI's main
-turns them into one red line and an exit code. `validate` exits 1 when any task is invalid.
+turns them into one red line and an exit code. `validate` exits 1 when any task is invalid. `mine`
+builds a task file from a repository's history (`tasks.history`, `agent.bench.mining`): here only its
+options, the output file, the progress bar and the summary.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from agent.cli.context import config_for
-from agent.core.errors import TaskError
+from agent.cli.context import config_for, ensure_image
+from agent.core.errors import AgentError, ConfigError, TaskError
 from agent.core.protocols import Sandbox
 from agent.engine.evaluation import InstanceReport, evaluate_patch
+from agent.engine.runner import EnvironmentPreparer
 from agent.reporting.render import Col, print_table, say
+from tasks.history import candidates, first_parent_commits, issue_lookup, open_repo, problem_statement
 from tasks.loaders import BUILTIN, checkout_repo, find_task, load_tasks
 from tasks.models import Task
 
-tasks_app = typer.Typer(help="List, show and validate benchmark tasks.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from agent.bench.mining import MiningProgress, MiningResult
+
+tasks_app = typer.Typer(help="List, show, validate and mine benchmark tasks.", no_args_is_help=True)
 console = Console(highlight=False)
 
 Suite = Annotated[str, typer.Argument(help="`builtin`, a .jsonl/.json task file, or a directory of them.")]
@@ -80,16 +92,32 @@ class Validation(BaseModel):
     instance_id: str
     valid: bool
     problems: list[str]
+    environment: dict[str, Any]
+    """The task's environment: `needed`, `image`, `built`, `sources`, or the `error` building it."""
     base: InstanceReport
     gold: InstanceReport
 
 
-def validate_task(task: Task, sandbox_factory: Callable[[Task], Sandbox], timeout: float = 600) -> Validation:
+def validate_task(
+    task: Task,
+    sandbox_factory: Callable[[Task], Sandbox],
+    timeout: float = 600,
+    prepare: EnvironmentPreparer | None = None,
+) -> Validation:
+    problems = []
+    environment: dict[str, Any] = {"needed": False}
+    if prepare is not None:
+        try:
+            environment = prepare(task, lambda _line: None)
+        except AgentError as exc:
+            environment = {"needed": True, "error": str(exc)}
+            problems.append(f"environment: {exc}")
     base = evaluate_patch(task, "", sandbox_factory, timeout)
     gold = evaluate_patch(task, task.patch, sandbox_factory, timeout)
-    problems = []
     for label, report in (("base", base), ("gold", gold)):
-        if report.error_kind:
+        if report.environment_problem and not environment.get("error"):
+            problems.append(f"{label}: {report.environment_problem}")
+        elif report.error_kind and not environment.get("error"):
             problems.append(f"{label}: {report.error}")
     if not task.patch.strip():
         problems.append("no gold patch")
@@ -105,7 +133,14 @@ def validate_task(task: Task, sandbox_factory: Callable[[Task], Sandbox], timeou
     if gold.patch_applied and not gold.error_kind and not gold.resolved:
         failing = gold.FAIL_TO_PASS["failure"] + gold.PASS_TO_PASS["failure"]
         problems.append(f"fail with the gold patch: {', '.join(failing[:3])}")
-    return Validation(instance_id=task.instance_id, valid=not problems, problems=problems, base=base, gold=gold)
+    return Validation(
+        instance_id=task.instance_id,
+        valid=not problems,
+        problems=problems,
+        environment=environment,
+        base=base,
+        gold=gold,
+    )
 
 
 @tasks_app.command()
@@ -118,7 +153,7 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per task.")] = False,
 ) -> None:
     """Check each task at the base (F2P fail, P2P pass) and with its gold patch (all pass); exit 1 if any fails."""
-    from agent.wiring import sandbox_factory
+    from agent.wiring import environment_preparer, sandbox_factory, task_environments
 
     overrides = {"sandbox.kind": sandbox} if sandbox else {}
     config = config_for(ctx, Path.cwd(), **overrides)
@@ -130,11 +165,15 @@ def validate(
             raise TaskError(f"no task {', '.join(unknown)} in {suite}: see `agent tasks list {suite}`")
         tasks = [task for task in tasks if task.instance_id in wanted]
     tasks = [checkout_repo(task, config.home) for task in tasks]
-    make = sandbox_factory(config, "validate")
+    environments = task_environments(config)
+    make = sandbox_factory(config, "validate", environments)
+    prepare = None if environments is None else environment_preparer(environments)
     if config.sandbox.kind == "local":
         warnings.warn("validating with the local sandbox: task tests run on this machine", stacklevel=1)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(lambda task: validate_task(task, make, config.sandbox.command_timeout_s), tasks))
+        results = list(
+            pool.map(lambda task: validate_task(task, make, config.sandbox.command_timeout_s, prepare), tasks)
+        )
     if as_json:
         for result in results:
             print(result.model_dump_json())
@@ -143,13 +182,22 @@ def validate(
     raise typer.Exit(0 if all(result.valid for result in results) else 1)
 
 
+def _environment_cell(environment: dict[str, Any]) -> str:
+    if environment.get("error"):
+        return "[red]fails[/]"
+    if not environment.get("needed"):
+        return "-"
+    return "built" if environment.get("built") else "cached"
+
+
 def _print_validation(results: list[Validation], suite: str) -> None:
     columns = [
         Col("id"),
+        Col("env", drop=True),
         Col("F2P at base"),
         Col("P2P at base"),
         Col("gold"),
-        Col("s", right=True),
+        Col("s", right=True, drop=True),
         Col("verdict", wrap=True),
     ]
     rows = []
@@ -159,6 +207,7 @@ def _print_validation(results: list[Validation], suite: str) -> None:
         rows.append(
             [
                 escape(result.instance_id),
+                _environment_cell(result.environment),
                 f"{len(f2p['failure'])}/{len(f2p['failure']) + len(f2p['success'])} fail",
                 f"{len(p2p['success'])}/{len(p2p['failure']) + len(p2p['success'])} pass",
                 "resolved" if gold.resolved else "NOT resolved",
@@ -169,3 +218,160 @@ def _print_validation(results: list[Validation], suite: str) -> None:
     print_table(console, escape(f"validation of {suite}"), columns, rows)
     invalid = sum(not result.valid for result in results)
     console.print(f"{len(results) - invalid} valid, {invalid} invalid")
+
+
+# --- mine -----------------------------------------------------------------------------------
+class TaskSink:
+    """Kept tasks as JSONL lines as they come: to stdout, or to a file opened (and emptied) at the first one."""
+
+    def __init__(self, target: Path | None) -> None:
+        self.target, self.written = target, 0
+        self.file: IO[str] | None = None
+
+    def __call__(self, task: Task) -> None:
+        line = task.model_dump_json(exclude_none=True) + "\n"
+        if self.target is None:
+            print(line, end="", flush=True)
+        else:
+            if self.file is None:
+                self.file = self.target.open("w", encoding="utf-8")
+            self.file.write(line)
+            self.file.flush()
+        self.written += 1
+
+    def __enter__(self) -> TaskSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+class MineProgress:
+    """Candidates scanned, kept and skipped, as a Rich progress bar on stderr when it is a terminal."""
+
+    def __init__(self, console: Console, total: int | None) -> None:
+        self.progress: Progress | None = None
+        if console.is_terminal:
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]mining"),
+                BarColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TextColumn("[dim]{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            self.bar = self.progress.add_task("", total=total, counts="")
+
+    def __call__(self, state: MiningProgress) -> None:
+        if self.progress is not None:
+            counts = f"{state.scanned} scanned [green]{state.kept} kept[/] [yellow]{state.skipped} skipped[/]"
+            self.progress.update(
+                self.bar, completed=state.scanned, counts=counts, description=escape(state.current[:60])
+            )
+
+    def __enter__(self) -> MineProgress:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(
+        self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+@tasks_app.command()
+def mine(
+    ctx: typer.Context,
+    repo: Annotated[Path, typer.Argument(help="The git repository whose history to mine (only read).")],
+    rev_range: Annotated[
+        str, typer.Option("--range", help="Commits to walk, newest first, e.g. v1.0..HEAD or HEAD~100..HEAD.")
+    ] = "HEAD",
+    limit: Annotated[int | None, typer.Option("--limit", help="Validate at most N candidate commits.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Task file to write ('-': stdout). Default: ./REPO-mined.jsonl, or stdout with --json."
+        ),
+    ] = None,
+    test_cmd: Annotated[
+        str | None, typer.Option("--test-cmd", help="The pytest command (default python -m pytest -q).")
+    ] = None,
+    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON summary (on stderr when the tasks go to stdout).")
+    ] = False,
+) -> None:
+    """Build an eval set from REPO's history: commits whose change turns tests from failing to passing.
+
+    Each commit that changes source and test files is checked in a sandbox at its parent: the touched
+    tests run 3 times with its test changes, then 3 times with its source changes too. Nothing in REPO
+    is changed. Run the result with `agent bench FILE`.
+    """
+    from agent.bench.mining import mine as mine_history
+    from agent.bench.mining import planner_classifier, settings_for
+    from agent.wiring import sandbox_factory
+
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--limit {limit}: give a number of candidate commits of 1 or more")
+    info = open_repo(repo.expanduser())
+    shas = first_parent_commits(info.path, rev_range)
+    config = config_for(ctx, info.path, **({"sandbox.kind": sandbox} if sandbox else {}))
+    settings = settings_for(info, config, test_cmd)
+    to_stdout = str(out) == "-" or (out is None and as_json)
+    target = None if to_stdout else (out or Path(f"{info.name}-mined.jsonl")).expanduser().resolve()
+    err = Console(stderr=True, highlight=False)
+    shown = err if to_stdout or as_json else console
+    ensure_image(config, sandbox, err)
+    if config.sandbox.kind == "local":
+        warnings.warn("mining with the local sandbox: the repository's tests run on this machine", stacklevel=1)
+    lookup = issue_lookup(info, os.environ)
+    with TaskSink(target) as sink, MineProgress(err, limit) as progress:
+        result = mine_history(
+            islice(candidates(info.path, shas), limit),
+            settings,
+            sandbox_factory(config, f"mine-{info.name}"),
+            describe=lambda candidate: problem_statement(candidate, lookup),
+            classify_text=planner_classifier(config, os.environ),
+            on_task=sink,
+            on_progress=progress,
+        )
+    written = "-" if to_stdout else (str(target) if sink.written else None)
+    if as_json:
+        print(json.dumps(_mining_summary(result, written, len(shas))), file=sys.stderr if to_stdout else sys.stdout)
+    elif not result.tasks and not result.skips:
+        say(shown, escape(f"no candidate in {rev_range}: none of its {len(shas)} commit(s) changes source and tests"))
+    else:
+        _print_mining(shown, result, f"mined {info.name} ({rev_range})", target if sink.written else None)
+
+
+def _mining_summary(result: MiningResult, out: str | None, commits: int) -> dict[str, Any]:
+    return {
+        "kept": len(result.tasks),
+        "skipped": result.skipped(),
+        "out": out,
+        "tasks": [task.instance_id for task in result.tasks],
+        "commits": commits,
+        "candidates": len(result.tasks) + len(result.skips),
+        "skipped_commits": [skip.model_dump() for skip in result.skips],
+    }
+
+
+def _print_mining(shown: Console, result: MiningResult, title: str, written: Path | None) -> None:
+    from agent.bench.mining import SKIP_REASONS
+
+    rows = [["[green]kept[/]", str(len(result.tasks)), ""]]
+    for reason, count in result.skipped().items():
+        first = next((skip for skip in result.skips if skip.reason == reason), None)
+        example = "" if first is None else f"{first.commit[:10]} {first.subject}: {first.detail}"
+        rows.append([escape(f"skipped: {SKIP_REASONS[reason]}"), str(count), escape(example[:200])])
+    columns = [Col("outcome", wrap=True), Col("commits", right=True), Col("first one", wrap=True, drop=True)]
+    print_table(shown, escape(title), columns, rows)
+    if written is not None:
+        say(shown, escape(f"wrote {len(result.tasks)} task(s) to {written}: run them with `agent bench {written}`"))
+    elif not result.tasks:
+        say(shown, "no task kept: nothing written")

@@ -162,7 +162,7 @@ def environment_problem(run: TestRun, modules: dict[str, str]) -> str | None:
     of the repository's own package is the code's business, not the environment's.
     """
     tail = " | ".join(line for line in run.output_tail.strip().splitlines()[-2:] if line.strip())
-    for match in MISSING_MODULE.finditer(run.output_tail):
+    for match in reversed(list(MISSING_MODULE.finditer(run.output_tail))):  # the last one is what failed
         module = match.group(1)
         top = module.split(".")[0]
         if modules.get(top) == "root" or (top in modules and "." in module):

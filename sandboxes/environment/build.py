@@ -10,6 +10,7 @@ sandbox streams its own copy there, and the editable install imports that copy.
 from __future__ import annotations
 
 import io
+import re
 import shlex
 import tarfile
 import tempfile
@@ -117,13 +118,27 @@ def build_environment(
     except EnvironmentBuildError:
         raise
     except SandboxError as exc:
-        lines = [line for line in "\n".join(tail).splitlines() if line.strip()][-12:]
-        detail = "\n".join(lines) or str(exc)
+        reason = str(exc).splitlines()[0].removeprefix(f"building {tag} failed: ")
+        detail = "\n".join([*build_output(tail)[-12:], reason])
         raise EnvironmentBuildError(
             f"building the environment for {repo.name} failed:\n{detail}\n"
             "fix the dependency files, or set [environment] setup in agent.toml (or --setup), "
             "or pass --image with the dependencies installed"
         ) from None
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+DOCKER_NOISE = ("Step ", "--->", "Removing intermediate container", "Running in ")
+
+
+def build_output(lines: list[str]) -> list[str]:
+    """What the build's commands printed: Docker's own step lines and colour codes left out."""
+    kept = []
+    for raw in "\n".join(lines).splitlines():
+        line = ANSI.sub("", raw).rstrip()
+        if line.strip() and not line.lstrip().startswith(DOCKER_NOISE):
+            kept.append(line)
+    return kept
 
 
 def _context(dockerfile: str, script: str, wheelhouse: Path, project_tar: bytes) -> io.BytesIO:

@@ -130,11 +130,17 @@ def detect_needs(repo: Path, commit: str, extras: list[str] | None = None) -> Ne
 
     for name in sorted(files.names):
         if REQUIREMENT_FILE.match(name) and "doc" not in name.lower():
-            add(_requirement_lines(files.text(name) or ""), name)
+            add(_requirement_lines(files.text(name) or "", files, str(Path(name).parent)), name)
     tox = _ini(files, "tox.ini")
     if tox is not None and tox.has_option("testenv", "deps"):
-        add(_requirement_lines(tox.get("testenv", "deps")), "tox.ini [testenv] deps")
+        add(_requirement_lines(tox.get("testenv", "deps"), files), "tox.ini [testenv] deps")
 
+    if dynamic:  # pip reads the dependencies by running the build: hash what it may read
+        for name in sorted(files.names):
+            if "/" not in name and name.endswith((".txt", ".in", ".cfg", ".toml")):
+                files.text(name)
+        for name in _dynamic_files(pyproject):
+            files.text(name)
     src_layout = any(re.match(r"^src/[^/]+(/__init__\.py|\.py)$", name) for name in files.names)
     install = project and bool(requirements or dynamic or src_layout or chosen)
     if install:
@@ -188,13 +194,27 @@ def setup_requirements(setup: str, files: _Files) -> list[str]:
             if skip:
                 skip = False
             elif word in ("-r", "--requirement") and index + 1 < len(words):
-                found += _requirement_lines(files.text(words[index + 1].removeprefix("./")) or "")
+                name = words[index + 1].removeprefix("./")
+                found += _requirement_lines(files.text(name) or "", files, str(Path(name).parent))
                 skip = True
             elif word in PIP_VALUE_OPTIONS or word in ("-e", "--editable"):
                 skip = True  # the option's value: an index, a path, an editable checkout
             elif not word.startswith(("-", ".", "/")):
                 found.append(word)
     return found
+
+
+def _dynamic_files(pyproject: dict[str, Any]) -> list[str]:
+    """The files `[tool.setuptools.dynamic]` reads dependencies (and optional ones) from."""
+    dynamic = pyproject.get("tool", {}).get("setuptools", {}).get("dynamic", {})
+    entries = [dynamic.get("dependencies")]
+    optional = dynamic.get("optional-dependencies")
+    entries += list(optional.values()) if isinstance(optional, dict) else []
+    names: list[str] = []
+    for entry in entries:
+        source = entry.get("file") if isinstance(entry, dict) else None
+        names += [source] if isinstance(source, str) else [str(name) for name in source or []]
+    return names
 
 
 def _extras(optional: dict[str, Any], wanted: list[str] | None) -> list[str]:
@@ -229,12 +249,16 @@ def _lines(value: str) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
-def _requirement_lines(text: str) -> list[str]:
-    """Plain requirement lines: options (`-r`, `-e`, `--hash`), local paths and tox substitutions left out."""
+def _requirement_lines(text: str, files: _Files | None = None, here: str = "", depth: int = 0) -> list[str]:
+    """Plain requirement lines, following `-r FILE` (read at the commit, relative to `here`);
+    other options (`-e`, `-c`, `--hash`), local paths and tox substitutions left out."""
     found = []
     for raw in text.splitlines():
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith(("#", "-", ".", "/")) or "{" in line:
-            continue
-        found.append(line)
+        line = raw.split(" #", 1)[0].strip().replace("{toxinidir}/", "")
+        nested = re.match(r"^(?:-r|--requirement)[\s=]*(\S+)$", line)
+        if nested and files is not None and depth < 3:
+            name = str(Path(here, nested.group(1))).removeprefix("./")
+            found += _requirement_lines(files.text(name) or "", files, str(Path(name).parent), depth + 1)
+        elif line and not line.startswith(("#", "-", ".", "/")) and "{" not in line:
+            found.append(line)
     return found

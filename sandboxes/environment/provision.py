@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,19 +72,30 @@ class Environments:
 
     def __init__(self, sandbox: SandboxConfig, environment: EnvironmentConfig) -> None:
         self.sandbox, self.environment = sandbox, environment
-        self._known: dict[tuple[str, str, str | None, str | None], Prepared] = {}
+        self._known: dict[tuple[str, str, str | None, str | None], Prepared | EnvironmentBuildError] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     def prepare(
         self, repo: Path, commit: str, *, image: str | None = None, setup: str | None = None, say: Say = _silent
     ) -> Prepared:
-        """The image for `repo` at `commit` (building it when missing)."""
+        """The image for `repo` at `commit` (building it when missing). Within this run a second call
+        reads as cached, and a build that failed fails again at once (every task on a broken
+        repository gets the same error without a second resolution and build)."""
         memo = (str(repo), commit, image, setup)
         with self._lock(repr(memo)):
-            if memo not in self._known:
-                self._known[memo] = self._prepare(repo, commit, image, setup, say)
-            return self._known[memo]
+            known = self._known.get(memo)
+            if isinstance(known, EnvironmentBuildError):
+                raise known
+            if known is not None:
+                return replace(known, built=False, seconds=0.0)
+            try:
+                prepared = self._prepare(repo, commit, image, setup, say)
+            except EnvironmentBuildError as exc:
+                self._known[memo] = exc
+                raise
+            self._known[memo] = prepared
+            return prepared
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
@@ -106,7 +117,7 @@ class Environments:
                 return Prepared(image=base, sources=needs.sources)
             key = self._key(client, base, needs, setup)
             tag = f"agent-env-{_slug(repo.name)}:{key[:16]}"
-            labels = {f"{ENVIRONMENT_LABEL}.key": key, f"{ENVIRONMENT_LABEL}.repo": str(repo)}
+            labels = {f"{ENVIRONMENT_LABEL}.key": key, f"{ENVIRONMENT_LABEL}.repo": str(repo.resolve())}
             prepared = Prepared(image=tag, key=key, sources=needs.sources, setup=setup)
             if image_present(client, tag):
                 return prepared
