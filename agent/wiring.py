@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from agent.core.errors import AgentError, ConfigError, TaskError
 from agent.core.events import EventSink, ignore
 from agent.core.protocols import Model, Sandbox
 from agent.engine.budget import Budget
-from agent.engine.planner import classify, plan_ladder
+from agent.engine.planner import allowed_rungs, classify, plan_ladder
 from agent.engine.runner import EnvironmentPreparer, RunContext, run_issue
 from agent.engine.testing import detect_test_cmd
 from agent.fake_provider import FakeProvider
@@ -40,6 +41,7 @@ from tasks.issues import IssueText, read_issue
 from tasks.models import Task, slugify
 
 if TYPE_CHECKING:
+    from agent.engine.learned import LearnedPlanner
     from sandboxes.environment import Environments, Prepared
 
 
@@ -84,6 +86,30 @@ def price_lookup(config: AgentConfig) -> Callable[[str], PriceQuote | None]:
         return quote(resolved.wire_name, resolved.price_provider_id, resolved.price)
 
     return price_for
+
+
+def learned_planner(config: AgentConfig, ledger: Ledger, env: Mapping[str, str], *, seed: str = "") -> LearnedPlanner:
+    """The learned policy fitted on every measured attempt of `ledger`, over the rungs allowed here."""
+    from agent.engine.learned import LearnedPlanner
+    from agent.learning import observations_from_ledger
+
+    allowed, _left_out = allowed_rungs(config, rung_fit(config, env))
+    prices = price_lookup(config)
+
+    def price_of(name: str) -> tuple[Decimal, Decimal] | None:
+        quoted = prices(name)
+        return None if quoted is None else (quoted.input, quoted.output)
+
+    observations = observations_from_ledger(ledger, review_estimate_minutes=config.review.minutes_per_attempt)
+    return LearnedPlanner(config, observations, allowed, price_of, seed=seed)
+
+
+def policy_of(config: AgentConfig, asked: str | None) -> str:
+    """The planner policy a run uses: the flag's, else the configuration's."""
+    policy = asked or config.planner.policy
+    if policy not in ("rules", "learned"):
+        raise ConfigError(f"unknown planner policy {policy!r}: use rules or learned")
+    return policy
 
 
 def run_context(
@@ -202,6 +228,7 @@ class FixOptions(BaseModel):
     sandbox: str | None = None
     image: str | None = None
     setup: str | None = None
+    policy: str | None = None
     ledger: Path | None = None
     kind: str = "fix"
 
@@ -269,8 +296,24 @@ def run_fix(
     make_model = model_factory(config, env)
     effort = EffortLevel.parse(options.effort) if options.effort else None
     price_for, budget = price_lookup(config), Budget(config.budget.max_cost_usd)
+    learned = None
+    if policy_of(config, options.policy) == "learned":
+        history = Ledger(config.ledger_path)
+        try:
+            learned = learned_planner(config, history, env, seed=issue.text)
+        finally:
+            history.close()
     classification = classify(issue.text, issue.labels, config.planner, make_model, price_for, budget)
-    chosen = plan_ladder(classification, config, options.ladder, options.model, effort, fit=rung_fit(config, env))
+    chosen = plan_ladder(
+        classification,
+        config,
+        options.ladder,
+        options.model,
+        effort,
+        fit=rung_fit(config, env),
+        learned=learned,
+        max_api_usd=config.budget.max_cost_usd,
+    )
     say_left_out(say, chosen.left_out)
     task = task_from_issue(issue, root, head, test_cmd, options.targets)
     for name in sorted({rung.model for rung in chosen.ladder}):
@@ -323,3 +366,109 @@ def run_demo(
             ledger=ledger,
         )
         return run_fix(issue, options, env, console, on_event, stop)
+
+
+def run_demo_grid(
+    config: AgentConfig,
+    env: Mapping[str, str],
+    run_grid: Callable[[list[str], str, Mapping[str, str]], str],
+    say: Console | None = None,
+    tasks: int = 10,
+) -> dict[str, Any]:
+    """`agent demo --grid`: `tasks` built-in tasks (spread over the suite) at every rung of the simulated
+    models, then the escalation policies compared offline on that grid, with review at $0/h and at the
+    configured rate; printed to `say`, and returned. No API key: the fake provider serves the population
+    in this process.
+
+    `run_grid(task ids, grid spec, env)` runs the grid and returns its run id (the caller's `agent.bench`,
+    which sits above this module); its `env` is `env` plus the sim's SIM_BASE_URL and SIM_API_KEY.
+    The rules planner is graded with the shipped model order's sim stand-ins, sim-frontier then sim-pro
+    (for claude-opus-4-7 then deepseek-v4-pro), from each task type's start effort."""
+    from agent.fake_provider.sim import sim_env, start_sim
+    from agent.reporting.render import Col, print_table
+    from agent.reporting.report import build_report
+    from tasks.loaders import load_tasks
+
+    grid = "sim-flash,sim-pro,sim-frontier@low,medium,high,xhigh,max"
+    policies = {
+        "always-max": "sim-frontier@max",
+        "cheapest": "sim-flash@low",
+        "rules": "planner",
+        "climb": "sim-frontier@medium,sim-frontier@high,sim-frontier@xhigh,sim-frontier@max",
+        "cascade": "sim-flash@high,sim-pro@high,sim-frontier@max",
+        "learned": "learned",
+    }
+    suite = load_tasks("builtin", config.home)
+    chosen = [suite[index * len(suite) // tasks] for index in range(min(tasks, len(suite)))]
+    if say is not None:
+        say.print(
+            f"Simulated models sim-flash, sim-pro and sim-frontier (no API key) on {len(chosen)} built-in tasks,"
+            f" each task at every effort: {len(chosen) * 15} attempts, then the policies compared on them.",
+            highlight=False,
+        )
+    with start_sim(chosen) as fake:
+        run_id = run_grid([task.instance_id for task in chosen], grid, {**env, **sim_env(fake)})
+    starts = {
+        name: entry.model_copy(update={"models": None, "ladder": None})
+        for name, entry in config.planner.task_types.items()
+    }
+    rules = config.planner.model_copy(update={"model_order": ["sim-frontier", "sim-pro"], "task_types": starts})
+    graded = config.model_copy(update={"planner": rules})
+    rates = sorted({Decimal(0), config.review.hourly_rate_usd})
+    ledger = Ledger(config.ledger_path)
+    try:
+        specs = [f"{name}={spec}" for name, spec in policies.items()]
+        rows = {
+            rate: {
+                row["group"]: row
+                for row in build_report(ledger, [run_id], "rung", specs, graded, hourly_rate=rate)["policies"]
+            }
+            for rate in rates
+        }
+    finally:
+        ledger.close()
+    shown = [
+        {
+            "policy": name,
+            "ladder": spec,
+            **{
+                f"at_{float(rate):g}_per_hour": {
+                    key: rows[rate][name][key]
+                    for key in ("solved", "tasks", "solve_rate", "cost_per_solved_usd", "folds")
+                }
+                for rate in rates
+            },
+        }
+        for name, spec in policies.items()
+    ]
+    data = {"run_id": run_id, "grid": grid, "tasks": [task.instance_id for task in chosen], "policies": shown}
+    if say is None:
+        return data
+
+    def usd(value: float | None) -> str:
+        return "-" if value is None else f"${value:.2f}" if value >= 1 else f"${value:.3f}"
+
+    columns = [Col("policy")]
+    columns += [Col(f"{head} ${float(rate):g}/h", right=True) for rate in rates for head in ("solved", "$/solved")]
+    cells = []
+    for name in policies:
+        cells.append([name])
+        for rate in rates:
+            cells[-1] += [f"{rows[rate][name]['solved']}/{len(chosen)}", usd(rows[rate][name]["cost_per_solved_usd"])]
+    print_table(say, f"{len(chosen)} built-in tasks x 15 sim rungs: policies compared offline", columns, cells)
+    about = {
+        "planner": "each task type's start effort up to max on sim-frontier, then on sim-pro (the shipped order)",
+        "learned": "per task type, the ladder with the lowest expected $ per solved, fitted on the other tasks",
+    }
+    ladders = [[name, about.get(spec) or spec.replace(",", " → ")] for name, spec in policies.items()]
+    print_table(say, "", [Col("policy"), Col("ladder", wrap=True)], ladders)
+    learned, top = rows[Decimal(0)]["learned"], rows[Decimal(0)]["always-max"]
+    say.print(
+        f"At $0/h the learned planner pays {usd(learned['cost_per_solved_usd'])} per solved issue (always-max"
+        f" {usd(top['cost_per_solved_usd'])}) and solves {learned['solved']}/{len(chosen)} (always-max"
+        f" {top['solved']}/{len(chosen)}); - is nothing solved. The learned ladders, fold by fold:"
+        f" agent report {run_id} --policy learned",
+        highlight=False,
+        markup=False,
+    )
+    return data

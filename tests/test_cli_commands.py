@@ -45,6 +45,7 @@ def test_plan_prints_type_reason_and_ladder(tmp_path):
             "no model of the planner's ladder can run here: claude-opus-4-7 (ANTHROPIC_API_KEY is not set); "
             "deepseek-v4-pro (DEEPSEEK_API_KEY is not set): set one of those keys, or try `agent demo` (no key needed)"
         ),
+        "decision": None,  # the rules chose: no learned decision
     }
 
 

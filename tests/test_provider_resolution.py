@@ -115,7 +115,7 @@ def test_an_unknown_explicit_provider_lists_the_known_ones(make_config):
         resolve_model("mistral:large", make_config())
 
     assert str(caught.value) == (
-        "unknown provider 'mistral' in model 'mistral:large': use one of anthropic, deepseek, gemini, openai "
+        "unknown provider 'mistral' in model 'mistral:large': use one of anthropic, deepseek, gemini, openai, sim "
         "or add [providers.mistral]"
     )
 

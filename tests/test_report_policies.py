@@ -11,9 +11,10 @@ import pytest
 from agent.bench.jobs import parse_grid
 from agent.core.errors import ConfigError
 from agent.core.messages import Usage
-from agent.ledger import CallRecord, Ledger
+from agent.ledger import Ledger
 from agent.reporting.costs import run_costs
 from agent.reporting.policies import evaluate_policies, parse_policy
+from tests.grid_helpers import write_grid as write_grid_run
 from tests.test_fix_cli import run_agent
 
 # task -> rung -> (solved, API $). Review: 10 estimated minutes an attempt at $60/h = $10 an attempt.
@@ -25,27 +26,7 @@ TYPES = {"t1": "bug_fix", "t2": "feature"}
 
 
 def write_grid(path: Path) -> str:
-    ledger = Ledger(path)
-    run_id = ledger.create_run("grid", {"options": {}}, Decimal(60), run_id="grid-1")
-    for key, cells in GRID.items():
-        for rung, (solved, cost) in cells.items():
-            issue = ledger.add_issue(
-                run_id, key=key, title=key, task_type=TYPES[key], task_type_reason="task", decided_by="task",
-                repo="r", base_commit="c", test_cmd="pytest", ladder=rung, policy="grid",
-            )  # fmt: skip
-            model, effort = rung.split("@")
-            attempt = ledger.start_attempt(
-                issue, run_id, rung_index=0, model=model, provider="p", effort_asked=effort, effort_sent=effort,
-                max_turns=10,
-            )  # fmt: skip
-            usage = Usage(input_tokens=1000, cache_read_tokens=100, output_tokens=10)
-            record = CallRecord(turn=1, model=model, effort_sent=effort, usage=usage, cost_usd=Decimal(cost),
-                                price_source="test", duration_s=0.1)  # fmt: skip
-            ledger.record_call(attempt, record)
-            ledger.finish_attempt(attempt, "finished", solved, diff_lines=2, patch="p")
-            ledger.finish_issue(issue, "solved" if solved else "unsolved")
-    ledger.close()
-    return run_id
+    return write_grid_run(path, GRID, TYPES, usage=Usage(input_tokens=1000, cache_read_tokens=100, output_tokens=10))
 
 
 @pytest.fixture
@@ -112,8 +93,10 @@ def test_report_json_groups_by_rung_with_exact_numbers(tmp_path):
         "review_minutes_estimated": 20.0,
         "review_billed_attempts": 2,
         "review_not_billed": {},
+        "hourly_rate_usd": 60.0,
         "total_cost_usd": 28.0,
         "cost_per_solved_usd": 14.0,
+        "total_usd_all_billed": 28.0,
     }
     assert (rows["m@medium"]["solved"], rows["m@medium"]["cost_per_solved_usd"]) == (1, 22.0)
     assert [(row["group"], row["solved"], row["total_cost_usd"]) for row in data["by_task_type"]] == [
@@ -124,6 +107,9 @@ def test_report_json_groups_by_rung_with_exact_numbers(tmp_path):
         ("m@max", 2, 28.0, 0),
         ("planner", 1, 23.0, 1),
     ]
+    # the priciest rung is m@max, $4 + $10 of review an attempt: planner's unsolved task is billed that too
+    assert data["unsolved_billed_at"] == {"rung": "m@max", "attempt_usd": 14.0}
+    assert [p["total_usd_all_billed"] for p in data["policies"]] == [28.0, 37.0]
     html = tmp_path / "report.html"
     done = run_agent(home, "report", run_id, "--policy", "m@max", "--html", str(html))
     assert done.returncode == 0, done.stderr

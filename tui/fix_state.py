@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from agent.core.events import Event
+from agent.reporting.render import decision_line
 
 SYMBOLS = {
     "waiting": "·",
@@ -59,6 +60,7 @@ class FixState(BaseModel):
     current: int | None = None  # index of the rung of the latest attempt
     work_patch: str = ""  # the running attempt's diff as of its latest `work_patch` event
     work_patch_turn: int = 0
+    planner_note: str = ""  # who chose the ladder and what it expects (the `decision` event)
 
     def accepts(self, event: Event) -> bool:
         """Whether `event` belongs to this view's issue (the first issue seen when none was chosen)."""
@@ -75,6 +77,8 @@ class FixState(BaseModel):
             self.max_cost_usd = data.get("max_cost_usd")
             self.rungs = [RungState(rung=rung) for rung in data.get("ladder", [])]
             self.status = "running"
+        elif event.kind == "decision":
+            self.planner_note = decision_line(data)
         elif event.kind == "environment_preparing":
             self.status = "preparing"
         elif event.kind == "environment":

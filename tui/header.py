@@ -20,7 +20,7 @@ STATUS_WORDS = {
 
 
 class IssueHeader(Static):
-    """Three lines about the issue; the run status at the right in words."""
+    """Three lines about the issue (four with the learned planner's choice); the run status at the right."""
 
     def show(self, state: FixState, note: str = "") -> None:
         grid = Table.grid(expand=True)
@@ -32,6 +32,8 @@ class IssueHeader(Static):
         why = f" ({state.reason}; by {state.decided_by})" if state.reason else ""
         grid.add_row(Text(f"task type {state.task_type or '-'}{why}"), Text(note, style="italic"))
         grid.add_row(Text(f"repo {state.repo or '-'}  ·  tests {state.test_cmd or '-'}"), Text(state.run_id))
+        if state.planner_note:
+            grid.add_row(Text(f"planner: {state.planner_note}", style="dim"), Text(""))
         self.update(grid)
 
     @staticmethod

@@ -21,7 +21,7 @@ from agent.core.effort import EffortLevel, Rung
 from agent.core.errors import AgentError, AttemptEnded, ConfigError, ProviderError
 from agent.engine.budget import tokens_at_most, worst_case_usd
 from agent.engine.loop import TOOLS_CHARS
-from agent.engine.planner import Classification, Plan, RungFit, classify, plan_ladder
+from agent.engine.planner import Classification, LadderChooser, Plan, RungFit, classify, plan_ladder
 from agent.engine.prompts import system_prompt, task_message
 from agent.engine.runner import EvaluationFailed, RunContext, record_classifier_calls, run_issue
 from agent.engine.testing import detect_test_cmd
@@ -38,7 +38,9 @@ class BenchOptions(BaseModel):
     ladder: str | None = None
     model: str | None = None
     effort: str | None = None
-    policy: str | None = Field(None, description="`planner`: the planner's ladder per task (the default).")
+    policy: str | None = Field(
+        None, description="`rules` (or `planner`): the rules' ladder per task type; `learned`: the ledger's choice."
+    )
     grid: list[str] = Field(default_factory=list, description="MODEL[,MODEL...]@EFFORT[,EFFORT...] specs.")
     workers: int = Field(1, ge=1)
     executor: Literal["local", "ray"] = "local"
@@ -98,12 +100,18 @@ def classification_for(task: Task, config: AgentConfig) -> Classification:
     return classify(task.problem_statement, task.labels, config.planner)
 
 
-def plan_jobs(tasks: list[Task], options: BenchOptions, config: AgentConfig, fit: RungFit | None = None) -> list[Job]:
+def plan_jobs(
+    tasks: list[Task],
+    options: BenchOptions,
+    config: AgentConfig,
+    fit: RungFit | None = None,
+    learned: LadderChooser | None = None,
+) -> list[Job]:
     grid = parse_grid(options.grid) if options.grid else []
     if grid and (options.ladder or options.model or options.policy):
         raise ConfigError("--grid runs every rung on its own: drop --ladder/--model/--policy")
-    if options.policy not in (None, "planner"):
-        raise ConfigError(f"unknown bench policy {options.policy!r}: use planner (or --ladder/--model)")
+    if options.policy not in (None, *BENCH_POLICIES):
+        raise ConfigError(f"unknown bench policy {options.policy!r}: use rules or learned (or --ladder/--model)")
     rungs: list[Rung | None] = [*grid] or [None]
     jobs: list[Job] = []
     for task in tasks:
@@ -113,21 +121,45 @@ def plan_jobs(tasks: list[Task], options: BenchOptions, config: AgentConfig, fit
         classification = classification_for(task, config)
         later = not task.task_type and bool(config.planner.classifier_model)
         for rung in rungs:
-            plan = job_plan(classification, options, config, fit, rung)
+            plan = job_plan(classification, options, config, fit, rung, learned)
             jobs.append(
                 Job(task=task, test_cmd=test_cmd, rung="" if rung is None else str(rung), plan=plan, classify=later)
             )
     return jobs
 
 
+BENCH_POLICIES = ("planner", "rules", "learned")
+
+
+def wants_learned(options: BenchOptions, config: AgentConfig) -> bool:
+    """Whether the batch's ladders come from the learned policy (asked, or configured and not overridden)."""
+    if options.grid or options.ladder or options.model:
+        return False
+    return (options.policy or config.planner.policy) == "learned"
+
+
 def job_plan(
-    classification: Classification, options: BenchOptions, config: AgentConfig, fit: RungFit | None, rung: Rung | None
+    classification: Classification,
+    options: BenchOptions,
+    config: AgentConfig,
+    fit: RungFit | None,
+    rung: Rung | None,
+    learned: LadderChooser | None = None,
 ) -> Plan:
     """A job's plan: its grid rung alone, else the ladder the options and the task type give."""
     if rung is not None:
         return Plan(classification=classification, ladder=[rung], ladder_source="grid")
     effort = EffortLevel.parse(options.effort) if options.effort else None
-    return plan_ladder(classification, config, options.ladder, options.model, effort, fit=fit)
+    return plan_ladder(
+        classification,
+        config,
+        options.ladder,
+        options.model,
+        effort,
+        fit=fit,
+        learned=learned,
+        max_api_usd=config.budget.max_cost_usd,
+    )
 
 
 def select_tasks(options: BenchOptions, home: Path) -> list[Task]:
@@ -155,6 +187,7 @@ class Bench:
     lock: threading.Lock
     options: BenchOptions = field(default_factory=BenchOptions)
     fit: RungFit | None = None
+    learned: LadderChooser | None = None
     task_types: TaskTypes = field(default_factory=TaskTypes)
     environment_checks: dict[str, str | None] = field(default_factory=dict)
 
@@ -227,7 +260,7 @@ def run_job(bench: Bench, job: Job) -> int | None:
                 job.plan,
                 ctx,
                 budget,
-                lambda decided: job_plan(decided, bench.options, bench.config, bench.fit, rung),
+                lambda decided: job_plan(decided, bench.options, bench.config, bench.fit, rung, bench.learned),
             )
             job = job.model_copy(update={"plan": plan, "classify": False})
         worst, left = first_call_worst_case(bench, job), bench.batch.left()

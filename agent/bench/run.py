@@ -26,7 +26,7 @@ from typing import Any
 
 from agent.bench.batch_budget import BatchBudget
 from agent.bench.executors import execute, reap_ray_homes
-from agent.bench.jobs import Bench, BenchOptions, ProgressSink, job_key, plan_jobs, select_tasks
+from agent.bench.jobs import Bench, BenchOptions, ProgressSink, job_key, plan_jobs, select_tasks, wants_learned
 from agent.bench.outputs import bench_result, write_outputs
 from agent.bench.planning import TaskTypes, recorded_task_types
 from agent.core.config import load_config
@@ -35,7 +35,7 @@ from agent.core.events import EventSink, ignore
 from agent.core.owners import owner_is_gone
 from agent.ledger import Ledger, RunRow
 from agent.ledger.store import owner_tag
-from agent.wiring import model_factory, run_context, rung_fit
+from agent.wiring import learned_planner, model_factory, run_context, rung_fit
 
 FINISHED = ("solved", "unsolved", "budget_exhausted")
 RETRIED_ERRORS = ("infra", "provider", "environment")
@@ -99,7 +99,9 @@ def run_bench(
         elif options.run_id and ledger.run(options.run_id) is not None:
             raise ConfigError(f"run {options.run_id} already exists: pass --resume {options.run_id} to continue it")
         fit = rung_fit(config, env)
-        jobs = plan_jobs(select_tasks(options, config.home), options, config, fit)
+        seed = options.resume or options.run_id or "bench"
+        learned = learned_planner(config, ledger, env, seed=seed) if wants_learned(options, config) else None
+        jobs = plan_jobs(select_tasks(options, config.home), options, config, fit, learned)
         left_out = sorted({reason for job in jobs for reason in job.plan.left_out})
         if left_out:
             note(f"the planner left out {', '.join(left_out)}")
@@ -139,6 +141,7 @@ def run_bench(
             lock=threading.Lock(),
             options=options,
             fit=fit,
+            learned=learned,
             task_types=TaskTypes(recorded_task_types(ledger, run_id)),
         )
         try:

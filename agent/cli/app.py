@@ -11,7 +11,7 @@ import os
 import sys
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -32,13 +32,26 @@ from agent.cli.context import (
 from agent.cli.environment import env_app
 from agent.cli.sandbox import sandbox_app
 from agent.cli.tasks import tasks_app
+from agent.core.config import AgentConfig
 from agent.core.effort import EffortLevel
 from agent.core.errors import AgentError, ConfigError, RunAbandoned
 from agent.core.events import ignore
 from agent.engine.planner import NoUsableModel, classify, plan_ladder
 from agent.reporting.render import EventPrinter, print_fix_summary, print_plan
-from agent.wiring import FixOptions, model_factory, prepare_fix, run_fix, rung_fit, say_left_out
+from agent.wiring import (
+    FixOptions,
+    learned_planner,
+    model_factory,
+    policy_of,
+    prepare_fix,
+    run_fix,
+    rung_fit,
+    say_left_out,
+)
 from tasks.issues import read_issue
+
+if TYPE_CHECKING:
+    from agent.engine.learned import LearnedPlanner
 
 app = typer.Typer(
     name="agent",
@@ -85,8 +98,19 @@ def models(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", h
 
 
 # --- plan / fix -----------------------------------------------------------------------------
+POLICY_HELP = "Who chooses the ladder: rules (task type -> ladder) or learned (the ledger's measurements)."
+
+
 def _parse_effort(effort: str | None) -> EffortLevel | None:
     return EffortLevel.parse(effort) if effort else None
+
+
+def _learned_for_plan(config: AgentConfig, seed: str) -> LearnedPlanner:
+    history = open_ledger(config)
+    try:
+        return learned_planner(config, history, os.environ, seed=seed)
+    finally:
+        history.close()
 
 
 @app.command()
@@ -97,15 +121,21 @@ def plan(
     ladder: Annotated[str | None, typer.Option("--ladder", help="Exact rungs: MODEL@EFFORT,...")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Climb effort on this model.")] = None,
     effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
+    policy: Annotated[str | None, typer.Option("--policy", help=POLICY_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Print the task type, why, and the ladder, without running anything."""
+    """Print the task type, why, and the ladder (with the learned policy: its alternatives), running nothing."""
     config = config_for(ctx, Path.cwd())
     found = read_issue(issue, text, env=os.environ, max_kb=config.issue.max_kb)
+    wants_learned = policy_of(config, policy) == "learned"
     classification = classify(found.text, found.labels, config.planner, model_factory(config, os.environ))
     fit, note = rung_fit(config, os.environ), None
+    cap = config.budget.max_cost_usd
     try:
-        chosen = plan_ladder(classification, config, ladder, model, _parse_effort(effort), fit=fit)
+        learned = _learned_for_plan(config, found.text) if wants_learned else None
+        chosen = plan_ladder(
+            classification, config, ladder, model, _parse_effort(effort), fit=fit, learned=learned, max_api_usd=cap
+        )
     except NoUsableModel as exc:  # plan runs nothing: still show the ladder a run would climb with keys
         chosen = plan_ladder(
             classification, config, ladder, model, _parse_effort(effort), fit=fit, require_usable=False
@@ -119,6 +149,7 @@ def plan(
         "ladder_source": chosen.ladder_source,
         "left_out": chosen.left_out,
         "note": note,
+        "decision": chosen.decision,
     }
     if as_json:
         print(json.dumps(data))
@@ -147,6 +178,7 @@ def fix(
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
     image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
     setup: Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)] = None,
+    policy: Annotated[str | None, typer.Option("--policy", help=POLICY_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
 ) -> None:
@@ -162,6 +194,7 @@ def fix(
         sandbox=sandbox,
         image=image,
         setup=setup,
+        policy=policy,
         ledger=state(ctx).ledger_path,
     )
     found = read_issue(issue, text, env=os.environ, max_kb=config_for(ctx, Path.cwd()).issue.max_kb)
@@ -200,6 +233,14 @@ def demo(
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
+    grid: Annotated[
+        bool,
+        typer.Option(
+            "--grid",
+            help="Instead: 10 built-in tasks at every rung of the simulated models (a grid run, `demo-grid-...`;"
+            " about 5 minutes in Docker), then the learned planner, the rules and fixed ladders compared on it.",
+        ),
+    ] = False,
 ) -> None:
     """Try the whole flow without an API key: a simulated model fixes a demo repository."""
     from agent.wiring import run_demo
@@ -207,6 +248,41 @@ def demo(
     config = config_for(ctx, Path.cwd())
     say = err if as_json else console
     ensure_image(config, sandbox, say)
+    if grid:
+        import secrets
+        import time
+        from collections.abc import Mapping
+        from decimal import Decimal
+
+        from agent.bench.jobs import BenchOptions
+        from agent.bench.run import run_bench
+        from agent.cli.bench import BenchProgress
+        from agent.wiring import run_demo_grid
+
+        progress = BenchProgress(say, live=say.is_terminal and not as_json and not no_tui)
+        run_id = f"demo-grid-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+        def done(job: Any, issue: Any, spent: Decimal) -> None:
+            if progress.live:
+                progress.done(job, issue, spent)
+                return
+            progress.finished += 1  # without a live bar: a line every 25 jobs, not one per job
+            if progress.finished % 25 == 0 or progress.finished == progress.total:
+                say.print(f"{progress.finished}/{progress.total} grid jobs done", highlight=False)
+
+        def run_grid(ids: list[str], spec: str, env: Mapping[str, str]) -> str:
+            options = BenchOptions(
+                grid=[spec], ids=ids, workers=4, sandbox=sandbox, run_id=run_id, ledger=state(ctx).ledger_path
+            )
+            try:
+                return str(run_bench(options, env, done, progress.start)["run_id"])
+            finally:
+                progress.stop()
+
+        data = run_demo_grid(config, os.environ, run_grid, None if as_json else console)
+        if as_json:
+            print(json.dumps(data))
+        return
     if _use_tui(as_json, no_tui):
         from tui.launch import run_demo_in_tui
 

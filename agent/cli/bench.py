@@ -30,7 +30,12 @@ from agent.ledger import IssueRow
 from agent.reporting.render import say
 
 GRID_HELP = "Every task at every rung, no escalation: MODEL[,MODEL...]@EFFORT[,EFFORT...] (repeatable)."
-POLICY_HELP = "A ladder to evaluate offline on grid runs: [NAME=]MODEL@EFFORT[,...] or `planner` (repeatable)."
+POLICY_HELP = (
+    "A policy to evaluate offline on grid runs (repeatable): [NAME=]MODEL@EFFORT[,...] (`m@low*2` repeats a rung),"
+    " `planner`, or `learned` (the learned planner, cross-validated by task: see --folds)."
+)
+HOURLY_RATE_HELP = "Price review time at this USD rate per hour (what-if) instead of each run's recorded rate."
+FOLDS_HELP = "Folds of the `learned` policy's cross-validation by task: each fold is fitted on the others."
 
 
 class BenchProgress:
@@ -90,7 +95,9 @@ def bench(
     ladder: Annotated[str | None, typer.Option("--ladder", help="Exact rungs for every task: MODEL@EFFORT,...")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Climb effort on this model.")] = None,
     effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
-    policy: Annotated[str | None, typer.Option("--policy", help="planner: the planner's ladder per task.")] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="rules (the task type's ladder) or learned (the ledger's choice).")
+    ] = None,
     grid: Annotated[list[str] | None, typer.Option("--grid", help=GRID_HELP)] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Tasks run at once.")] = 1,
     executor: Annotated[str, typer.Option("--executor", help="local (threads) or ray.")] = "local",
@@ -198,6 +205,8 @@ def report(
         Path | None,
         typer.Option("--html", callback=html_file, help="Write a self-contained HTML report to this file."),
     ] = None,
+    hourly_rate: Annotated[float | None, typer.Option("--hourly-rate", min=0, help=HOURLY_RATE_HELP)] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help=FOLDS_HELP)] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Cost per solved issue per group, and offline evaluation of escalation policies on grid runs."""
@@ -206,7 +215,8 @@ def report(
     config = config_for(ctx, Path.cwd())
     ledger = open_ledger(config)
     try:
-        data = build_report(ledger, run_ids, by, policy or [], config)
+        rate = None if hourly_rate is None else Decimal(str(hourly_rate))
+        data = build_report(ledger, run_ids, by, policy or [], config, hourly_rate=rate, folds=folds)
     finally:
         ledger.close()
     if html is not None:

@@ -68,6 +68,10 @@ class PlannerConfig(Frozen):
     model_order: list[str]
     classifier_model: str | None = None
     task_types: dict[str, TaskTypeLadder]
+    policy: Literal["rules", "learned"] = Field("rules", description="Who chooses the ladder.")
+    explore: bool = Field(True, description="Learned: Thompson-sample within explore_cap of the best ladder.")
+    explore_cap: float = Field(0.10, ge=0, description="Learned: most extra expected $ per solved exploring may cost.")
+    min_attempts: int = Field(20, ge=0, description="Learned: rules until this many measured attempts.")
 
 
 class SandboxConfig(Frozen):

@@ -85,8 +85,15 @@ MODEL_NAME = re.compile(r"[A-Za-z0-9][^\s@,]*")
 """A model name or `provider:model` (scripted models name a file path)."""
 
 
+MAX_REPEATS = 12
+
+
 def parse_ladder(spec: str) -> list[Rung]:
-    """Parse `claude-opus-4-7@medium,claude-opus-4-7@high,deepseek-v4-pro@max` into rungs; empty rungs are errors."""
+    """Parse `claude-opus-4-7@medium,claude-opus-4-7@high,deepseek-v4-pro@max` into rungs; empty rungs are errors.
+
+    `MODEL@EFFORT*N` is that rung N times in a row (a repeated attempt at the same rung), e.g.
+    `deepseek-v4-flash@high*3,claude-opus-4-7@high`.
+    """
     if not spec.strip():
         raise ConfigError(f"empty ladder {spec!r}: write MODEL@EFFORT[,MODEL@EFFORT...]")
     parts = spec.split(",")
@@ -94,12 +101,32 @@ def parse_ladder(spec: str) -> list[Rung]:
     for number, part in enumerate(parts, start=1):
         if not part.strip():
             raise ConfigError(f"bad ladder {spec!r}: rung {number} of {len(parts)} is empty (stray comma?)")
-        rungs.append(Rung.parse(part))
+        rung, star, count = part.strip().partition("*")
+        times = 1
+        if star:
+            if not count.strip().isdigit() or not 1 <= int(count) <= MAX_REPEATS:
+                why = f"write RUNG*N with N from 1 to {MAX_REPEATS} ({part.strip()!r})"
+                raise ConfigError(f"bad ladder {spec!r}: {why}")
+            times = int(count)
+        rungs.extend([Rung.parse(rung)] * times)
     return rungs
 
 
 def format_ladder(ladder: list[Rung]) -> str:
     return ",".join(str(rung) for rung in ladder)
+
+
+def compact_ladder(ladder: list[str]) -> str:
+    """`a,a,a,b` as `a*3,b`: for people (parse_ladder reads both)."""
+    parts: list[str] = []
+    index = 0
+    while index < len(ladder):
+        run = 1
+        while index + run < len(ladder) and ladder[index + run] == ladder[index]:
+            run += 1
+        parts.append(ladder[index] + (f"*{run}" if run > 1 else ""))
+        index += run
+    return ",".join(parts)
 
 
 def climb(model: str, start: EffortLevel, top: EffortLevel = EffortLevel.MAX) -> list[Rung]:

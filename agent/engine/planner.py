@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -295,21 +297,50 @@ RungFit = Callable[[Rung], "tuple[Rung, str | None]"]
 class Plan(BaseModel):
     classification: Classification
     ladder: list[Rung]
-    ladder_source: str  # planner | --ladder | --model
+    ladder_source: str  # planner | learned | --ladder | --model | grid
     left_out: list[str] = []
     """Models the planner left out of its ladder, each with the reason (e.g. a missing API key)."""
+    decision: dict[str, Any] | None = None
+    """The learned policy's decision (its candidates, estimates and notes), when it was asked."""
+
+
+class LadderChooser(Protocol):
+    """The learned policy (`agent.engine.learned.LearnedPlanner`), as the planner sees it."""
+
+    allowed: list[Rung]
+
+    def decide(
+        self, task_type: str, rules_ladder: list[Rung], max_api_usd: Decimal | None
+    ) -> tuple[list[Rung], dict[str, Any]]: ...
+
+
+def allowed_rungs(config: AgentConfig, fit: RungFit | None) -> tuple[list[Rung], list[str]]:
+    """Every rung the configuration allows a learned ladder to use: each model the planner climbs,
+    at each effort its provider honours; models that cannot run here are left out (and named)."""
+    models: list[str] = list(config.planner.model_order)
+    for entry in config.planner.task_types.values():
+        models += [name for name in entry.models or [] if name not in models]
+        named = parse_ladder(entry.ladder) if entry.ladder else []
+        models += [rung.model for rung in named if rung.model not in models]
+    rungs = [Rung(model=model, effort=level) for model in models for level in EffortLevel]
+    if fit is None:
+        return rungs, []
+    return fit_ladder(rungs, fit, drop_unusable=True)
 
 
 def fit_ladder(ladder: list[Rung], fit: RungFit, *, drop_unusable: bool) -> tuple[list[Rung], list[str]]:
-    """Each rung at the level its provider honours, without repeats; models that cannot run here are
-    dropped (or kept, for the check before a run to report, or for `agent plan` to show)."""
+    """Each rung at the level its provider honours; models that cannot run here are dropped (or kept,
+    for the check before a run to report, or for `agent plan` to show). A rung that lands on one
+    already kept from a different asked rung is dropped; a rung the ladder repeats on purpose
+    (`m@low*2`) stays repeated."""
     kept: list[Rung] = []
+    asked: dict[Rung, Rung] = {}
     left_out: dict[str, str] = {}
     for rung in ladder:
         fitted, unusable = fit(rung)
         if unusable is not None and drop_unusable:
             left_out.setdefault(rung.model, f"{rung.model} ({unusable})")
-        elif fitted not in kept:
+        elif asked.setdefault(fitted, rung) == rung:
             kept.append(fitted)
     if not kept:
         raise NoUsableModel(
@@ -327,6 +358,8 @@ def plan_ladder(
     effort: EffortLevel | None = None,
     fit: RungFit | None = None,
     require_usable: bool = True,
+    learned: LadderChooser | None = None,
+    max_api_usd: Decimal | None = None,
 ) -> Plan:
     """The ladder a run will climb: --ladder exactly, --model from --effort up to max, else planner.
 
@@ -350,4 +383,10 @@ def plan_ladder(
     rungs, left_out = ladder_for(classification.task_type, config), list[str]()
     if fit is not None:
         rungs, left_out = fit_ladder(rungs, fit, drop_unusable=require_usable)
-    return Plan(classification=classification, ladder=rungs, ladder_source="planner", left_out=left_out)
+    if learned is None:
+        return Plan(classification=classification, ladder=rungs, ladder_source="planner", left_out=left_out)
+    chosen, decision = learned.decide(classification.task_type, rungs, max_api_usd)
+    source = "learned" if decision.get("chosen_by") == "learned" else "planner"
+    return Plan(
+        classification=classification, ladder=chosen, ladder_source=source, left_out=left_out, decision=decision
+    )

@@ -150,10 +150,13 @@ def run_issue(ctx: RunContext, task: Task, plan: Plan, test_cmd: str, budget: Bu
             "ladder": [str(rung) for rung in ladder],
             "targets": task.targets,
             "max_cost_usd": None if budget.cap is None else str(budget.cap),
+            "policy": plan.ladder_source,
         },
     )
     for data in record_classifier_calls(ctx.ledger, issue_id, plan.classification):
         emit("classifier_call", data)
+    if plan.decision is not None:
+        emit("decision", plan.decision)
     try:
         return _climb(ctx, task, plan, test_cmd, budget, issue_id, emit)
     except (ProviderError, SandboxError, UnverifiableError) as exc:
@@ -187,7 +190,7 @@ def _climb(
     elif ctx.evaluate_environment is not None and (problem := ctx.evaluate_environment(task)) is not None:
         raise UnverifiableError(f"{problem}; no model was called")
     earlier: list[EarlierAttempt] = []
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], EffortLevel] = {}
     status = "unsolved"
     for index, rung in enumerate(plan.ladder):
         if status == "budget_exhausted" or ctx.stop.is_set():
@@ -196,11 +199,10 @@ def _climb(
             continue
         model = ctx.model_factory(rung.model, task)
         level, wire = model.effort_for(rung.effort)
-        if (rung.model, wire) in seen:
-            reason = f"same request as an earlier rung (effort {wire})"
+        if seen.setdefault((rung.model, wire), rung.effort) != rung.effort:
+            reason = f"same request as an earlier rung (effort {wire})"  # a repeat on purpose (m@low*2) runs
             emit("rung_skipped", {"rung_index": index, "rung": str(rung), "reason": reason})
             continue
-        seen.add((rung.model, wire))
         if earlier:
             emit("escalation", {"rung_index": index, "rung": str(rung), "after": earlier[-1].outcome})
         attempt = Attempt(index=index, rung=rung, model=model, level=level, wire=wire)

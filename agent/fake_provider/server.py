@@ -1,8 +1,10 @@
 """A local HTTP server that speaks the Anthropic Messages and OpenAI Chat Completions APIs.
 
-It answers from an `agent.simulate.script.Script`, streams exactly the SSE events the real services send
-(so the real SDKs parse it), validates requests the way the real APIs do, computes usage with
-prompt-cache fields, injects scripted faults and records every request for tests to inspect.
+It answers from an `agent.simulate.script.Script`, or from a `Responder` that builds each turn from
+the request itself (the simulated population, `agent.fake_provider.sim`); streams exactly the SSE
+events the real services send (so the real SDKs parse it), validates requests the way the real APIs
+do, computes usage with prompt-cache fields, injects scripted faults and records every request for
+tests to inspect.
 """
 
 from __future__ import annotations
@@ -16,15 +18,29 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from agent.fake_provider import anthropic_api, openai_api
 from agent.fake_provider.cache import AnthropicCache, PrefixCache
-from agent.simulate.script import Fault, Script
+from agent.simulate.script import Fault, Script, ScriptedTurn
 
 BAD_KEY = "bad-key"
+
+Api = Literal["anthropic", "openai"]
+
+
+class RequestRejected(Exception):
+    """A responder cannot answer this request; the client gets a 400 with this message."""
+
+
+class Responder(Protocol):
+    """Answers requests in place of the script, from what each request holds."""
+
+    def turn(self, api: Api, body: dict[str, Any], effort: str | None, index: int) -> ScriptedTurn:
+        """The turn to send back for `body` (its `index`-th assistant turn), or RequestRejected."""
+        ...
 
 
 class RecordedRequest(BaseModel):
@@ -59,11 +75,13 @@ class FakeProvider:
         self,
         script: Script | None = None,
         *,
+        responder: Responder | None = None,
         min_cache_tokens: int = 1024,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.script = script or Script()
+        self.responder = responder
         self.secret = secrets.token_bytes(32)
         self.anthropic_cache = AnthropicCache(min_cache_tokens)
         self.prefix_cache = PrefixCache()
@@ -97,6 +115,9 @@ class FakeProvider:
         return anthropic_api.sign(self.secret, thinking)
 
     def start(self) -> FakeProvider:
+        """Serve from a background thread (once: a started server stays as it is)."""
+        if self._thread is not None:
+            return self
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="fake-provider", daemon=True
         )
@@ -167,7 +188,10 @@ class FakeProvider:
         problem = anthropic_api.validate(body, self.script, self.secret)
         if problem is not None:
             return _json_reply(400, anthropic_api.error_body(400, problem))
-        turn = self.script.turn_for(model, effort, index)
+        try:
+            turn = self._turn("anthropic", body, effort, index)
+        except RequestRejected as exc:
+            return _json_reply(400, anthropic_api.error_body(400, str(exc)))
         usage = self.anthropic_cache.account(model, body)
         message, raw_inputs = anthropic_api.build_message(body, turn, index, usage, self.secret)
         reply = Reply(status=200, usage=message["usage"], delay_s=turn.delay_s)
@@ -176,6 +200,11 @@ class FakeProvider:
         else:
             reply.body = json.dumps(message).encode()
         return reply
+
+    def _turn(self, api: Api, body: dict[str, Any], effort: str | None, index: int) -> ScriptedTurn:
+        if self.responder is not None:
+            return self.responder.turn(api, body, effort, index)
+        return self.script.turn_for(str(body.get("model", "")), effort, index)
 
     def _answer_openai(self, headers: dict[str, str], body: dict[str, Any]) -> Reply:
         key = _bearer(headers)
@@ -196,7 +225,10 @@ class FakeProvider:
         problem = openai_api.validate(body)
         if problem is not None:
             return _json_reply(400, openai_api.error_body(400, problem))
-        turn = self.script.turn_for(model, effort, index)
+        try:
+            turn = self._turn("openai", body, effort, index)
+        except RequestRejected as exc:
+            return _json_reply(400, openai_api.error_body(400, str(exc)))
         prompt_tokens, cached = self.prefix_cache.account(model, body)
         completion = openai_api.build_completion(body, turn, index, prompt_tokens, cached)
         reply = Reply(status=200, usage=completion["usage"], delay_s=turn.delay_s)

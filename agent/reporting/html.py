@@ -25,10 +25,10 @@ from matplotlib.text import Annotation
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from matplotlib.transforms import Bbox
 
-from agent.reporting.report import COLUMNS, cell, missing_rungs_note
+from agent.reporting.report import COLUMNS, cell, policy_notes, report_notes
 
 DPI = 110
-GROUP_COLOR, POLICY_COLOR = "#1f77b4", "#ff7f0e"
+GROUP_COLOR, POLICY_COLOR, LEARNED_COLOR = "#1f77b4", "#ff7f0e", "#2ca02c"
 MARKER_SIZE = 7.0  # points, the diameter of a plotted marker
 UNDEFINED = "nothing solved, so $ per solved is undefined"
 
@@ -129,9 +129,11 @@ def _overlap(one: Bbox, other: Bbox) -> float:
 
 
 def solve_rate_plot(data: dict[str, Any]) -> Plot:
-    """Solve rate against $ per solved for every group and policy, with the Pareto frontier."""
+    """Solve rate against $ per solved for every group and policy (the learned one marked apart), each
+    labelled, with the Pareto frontier."""
     title = "Solve rate vs $ per solved"
-    rows = [(row, "group") for row in data["groups"]] + [(row, "policy") for row in data["policies"]]
+    rows = [(row, "group") for row in data["groups"]]
+    rows += [(row, "policy" if row.get("folds") is None else "learned") for row in data["policies"]]
     labelled = [(row, kind, row["group"] if kind == "group" else f"policy: {row['group']}") for row, kind in rows]
     points = [
         (row["cost_per_solved_usd"], row["solve_rate"], label, kind)
@@ -142,12 +144,17 @@ def solve_rate_plot(data: dict[str, Any]) -> Plot:
     if not points:
         return Plot(title, None, ["no solved issues: cost per solved is undefined, so there is nothing to plot"])
     figure, axes, renderer = _figure(7.5, 4.5)
-    for kind, color, marker in (("group", GROUP_COLOR, "o"), ("policy", POLICY_COLOR, "s")):
+    legends = {"group": f"by {data['by']}", "policy": "policy", "learned": "learned policy (cross-validated)"}
+    for kind, color, marker in (
+        ("group", GROUP_COLOR, "o"),
+        ("policy", POLICY_COLOR, "s"),
+        ("learned", LEARNED_COLOR, "D"),
+    ):
         mine = [(cost, rate) for cost, rate, _, of in points if of == kind]
         if mine:
             axes.scatter(
                 [cost for cost, _ in mine], [rate for _, rate in mine], s=MARKER_SIZE**2, marker=marker,
-                color=color, label=f"by {data['by']}" if kind == "group" else "policy", zorder=3, clip_on=False,
+                color=color, label=legends[kind], zorder=3, clip_on=False,
             )  # fmt: skip
     frontier = pareto([(cost, rate, label) for cost, rate, label, _ in points])
     axes.plot(
@@ -232,14 +239,14 @@ def _plot_html(plot: Plot) -> str:
 
 
 def write_html(data: dict[str, Any], path: Path) -> None:
-    missing = [note for row in data["policies"] if (note := missing_rungs_note(row))]
+    about_policies = [note for row in data["policies"] for note in policy_notes(row)]
     tables: list[tuple[str, str, list[dict[str, Any]], list[str]]] = [
         (f"By {data['by']}", data["by"], data["groups"], [])
     ]
     if data["policies"]:
-        tables.append(("Policies (offline, from the grid)", "policy", data["policies"], missing))
+        tables.append(("Policies (offline, from the grid)", "policy", data["policies"], about_policies))
     tables.append(("By task type", "task type", data["by_task_type"], []))
-    parts, explained = [], False
+    parts, explained = [_notes(report_notes(data))], False
     for title, first, rows, notes in tables:
         if not explained and any(row["solved"] == 0 for row in rows):
             notes, explained = [*notes, f"$ / solved is - where {UNDEFINED} (not $0)"], True

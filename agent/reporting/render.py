@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.core.config import AgentConfig
-from agent.core.effort import Rung
+from agent.core.effort import Rung, compact_ladder
 from agent.core.errors import ConfigError
 from agent.core.events import Event
 from agent.providers import resolve_model
@@ -128,6 +128,8 @@ class EventPrinter:
             self.say(f"  task type [cyan]{data['task_type']}[/] ({escape(data['reason'])}, by {data['decided_by']})")
             self.say(f"  repo {escape(data['repo'])}  tests [cyan]{escape(data['test_cmd'])}[/]")
             self.say(f"  ladder {' → '.join(data['ladder'])}")
+        elif kind == "decision":
+            self.say(f"  planner: {escape(decision_line(data))}")
         elif kind == "environment_progress":
             self.say(f"  [dim]environment: {escape(_one_line(data['text']))}[/]")
         elif kind == "environment":
@@ -237,6 +239,54 @@ def print_plan(console: Console, data: dict[str, Any], config: AgentConfig) -> N
         Col("max tokens", right=True),
     ]
     print_table(console, f"ladder ({data['ladder_source']})", columns, rows)
+    if data.get("decision"):
+        print_decision(console, data["decision"])
+
+
+def decision_line(decision: dict[str, Any]) -> str:
+    """One line: who chose the ladder, on how much data, and what it expects (plain text)."""
+    chosen = next((c for c in decision.get("candidates", []) if c["ladder"] == decision.get("ladder")), None)
+    head = f"chosen by {decision.get('policy')} from {decision.get('measured_attempts', 0)} measured attempt(s)"
+    if decision.get("chosen_by") != "learned":
+        return f"{head}: {decision.get('note')}"
+    if chosen is None:
+        return head
+    per_solved = chosen["usd_per_solved"]
+    return (
+        f"{head}: P(solved) {chosen['p_solved']:.0%}, E[API $] {chosen['api_usd']:.4f}, "
+        f"E[$ per solved] {'-' if per_solved is None else f'{per_solved:.2f}'}"
+    )
+
+
+def print_decision(console: Console, decision: dict[str, Any]) -> None:
+    """The learned policy's candidates with their estimates, and where its data is thin."""
+    say(console, escape(decision_line(decision)))
+    rows = []
+    for candidate in decision.get("candidates", []):
+        mark = "→ " if candidate["ladder"] == decision.get("ladder") else ""
+        per_solved = candidate["usd_per_solved"]
+        rows.append(
+            [
+                mark + escape(compact_ladder(candidate["ladder"])),
+                f"{candidate['p_solved']:.0%}",
+                f"{candidate['api_usd']:.4f}",
+                f"{candidate['review_minutes']:.1f}",
+                "-" if per_solved is None else f"{per_solved:.2f}",
+            ]
+        )
+    columns = [
+        Col("ladder (→ chosen)", wrap=True),
+        Col("P(solved)", right=True),
+        Col("E[API $]", right=True),
+        Col("review min", right=True, drop=True),
+        Col("E[$/solved]", right=True),
+    ]
+    if rows:
+        print_table(console, f"candidates ({decision.get('task_type')})", columns, rows)
+    chosen = next((c for c in decision.get("candidates", []) if c["ladder"] == decision.get("ladder")), None)
+    thin = [rung["thin"] for rung in (chosen or {}).get("per_rung", []) if rung.get("thin")]
+    for note in dict.fromkeys(thin):
+        say(console, f"[yellow]thin data:[/] {escape(note)}")
 
 
 CATALOG_COLUMNS = (

@@ -2,6 +2,11 @@
 
 Every number comes from `agent.reporting.costs` (`grouped_costs`, `summarize`); this module only shapes
 it into rows for a Rich table, JSON and the HTML report.
+
+`hourly_rate` (`--hourly-rate`) re-prices review time in every row and policy (a what-if; the learned
+policy also learns at it); without it each run's recorded rate is used. `total_usd_all_billed` is a
+row's total when every task it left unsolved is also billed one attempt at the priciest rung (the
+highest mean $ per attempt in the runs), so that giving up early does not look cheap.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from agent.core.config import AgentConfig
+from agent.core.config import AgentConfig, ReviewConfig
+from agent.core.effort import compact_ladder
 from agent.core.errors import ConfigError
 from agent.ledger import Ledger
-from agent.reporting.costs import CostSummary, GroupKey, grouped_costs
-from agent.reporting.policies import evaluate_policies
+from agent.reporting.costs import CostSummary, GroupKey, attempt_cost, grouped_costs, summarize
+from agent.reporting.policies import DEFAULT_FOLDS, evaluate_policies
 from agent.reporting.render import Col, print_table, say
 
 GROUPS: dict[str, GroupKey] = {
@@ -32,8 +38,31 @@ def _money(value: Decimal | None) -> float | None:
     return None if value is None else float(round(value, 6))
 
 
-def summary_row(group: str, summary: CostSummary) -> dict[str, Any]:
+def priciest_rung(
+    ledger: Ledger, run_ids: list[str], review: ReviewConfig, hourly_rate: Decimal | None
+) -> tuple[str, Decimal] | None:
+    """The rung with the highest mean $ per finished attempt in the runs (API $ + review at each run's
+    rate, or `hourly_rate`), and that mean; None when no attempt finished."""
+    costs: dict[str, list[Decimal]] = {}
+    for run_id in run_ids:
+        run = ledger.run(run_id)
+        rate = hourly_rate if hourly_rate is not None else run.hourly_rate_usd if run else review.hourly_rate_usd
+        for attempt in ledger.attempts(run_id):
+            if attempt.state == "finished":
+                usd = summarize([attempt_cost(ledger, attempt, review)], 0, 0, rate)
+                costs.setdefault(f"{attempt.model}@{attempt.effort_asked}", []).append(usd.total_cost_usd)
+    means = {rung: sum(usd, Decimal(0)) / len(usd) for rung, usd in sorted(costs.items())}
+    rung = max(means, key=means.__getitem__, default=None)
+    return None if rung is None else (rung, means[rung])
+
+
+def summary_row(group: str, summary: CostSummary, unsolved_usd: Decimal | None = None) -> dict[str, Any]:
+    """One row; `unsolved_usd` is what `total_usd_all_billed` adds per unsolved task (None: unknown)."""
     usage = summary.usage
+    unsolved = summary.issues - summary.solved
+    all_billed: Decimal | None = summary.total_cost_usd
+    if unsolved:
+        all_billed = None if unsolved_usd is None else summary.total_cost_usd + unsolved * unsolved_usd
     return {
         "group": group,
         "tasks": summary.issues,
@@ -59,31 +88,50 @@ def summary_row(group: str, summary: CostSummary) -> dict[str, Any]:
         "review_minutes_estimated": round(summary.estimated_review_minutes, 4),
         "review_billed_attempts": summary.review_billed_attempts,
         "review_not_billed": summary.review_not_billed,
+        "hourly_rate_usd": float(summary.hourly_rate_usd),
         "total_cost_usd": _money(summary.total_cost_usd),
         "cost_per_solved_usd": _money(summary.cost_per_solved_usd),
+        "total_usd_all_billed": _money(all_billed),
     }
 
 
 def build_report(
-    ledger: Ledger, run_ids: list[str], by: str, policies: list[str], config: AgentConfig
+    ledger: Ledger,
+    run_ids: list[str],
+    by: str,
+    policies: list[str],
+    config: AgentConfig,
+    *,
+    hourly_rate: Decimal | None = None,
+    folds: int = DEFAULT_FOLDS,
 ) -> dict[str, Any]:
     if by not in GROUPS:
         raise ConfigError(f"cannot group by {by!r}: use one of {', '.join(GROUPS)}")
     for run_id in run_ids:
         if ledger.run(run_id) is None:
             raise ConfigError(f"no run {run_id} in {ledger.path}: check the id (or --ledger)")
+
+    def priced(summary: CostSummary) -> CostSummary:
+        return summary if hourly_rate is None else summary.model_copy(update={"hourly_rate_usd": hourly_rate})
+
     groups = grouped_costs(ledger, run_ids, config.review, GROUPS[by])
     by_type = grouped_costs(ledger, run_ids, config.review, GROUPS["task_type"])
+    priciest = priciest_rung(ledger, run_ids, config.review, hourly_rate)
+    unsolved_usd = priciest[1] if priciest else None
     data: dict[str, Any] = {
         "runs": run_ids,
         "by": by,
-        "groups": [summary_row(name, summary) for name, summary in groups.items()],
-        "by_task_type": [summary_row(name, summary) for name, summary in by_type.items()],
+        "hourly_rate_usd": None if hourly_rate is None else float(hourly_rate),  # None: each run's own rate
+        "unsolved_billed_at": {"rung": priciest[0], "attempt_usd": _money(priciest[1])} if priciest else None,
+        "groups": [summary_row(name, priced(summary), unsolved_usd) for name, summary in groups.items()],
+        "by_task_type": [summary_row(name, priced(summary), unsolved_usd) for name, summary in by_type.items()],
         "policies": [],
     }
-    for result in evaluate_policies(ledger, run_ids, policies, config) if policies else []:
-        row = summary_row(result.policy, result.summary)
-        data["policies"].append({**row, "missing": result.missing, "paths": result.paths})
+    for result in evaluate_policies(ledger, run_ids, policies, config, hourly_rate=hourly_rate, folds=folds):
+        row = summary_row(result.policy, result.summary, unsolved_usd)
+        folds_chosen = None if result.folds is None else [choice.model_dump() for choice in result.folds]
+        extra = {"missing": result.missing, "repeats_reused": result.repeats_reused, "paths": result.paths}
+        data["policies"].append({**row, **extra, "folds": folds_chosen})
     return data
 
 
@@ -100,6 +148,7 @@ COLUMNS = (
     ("review_hours_estimated", "review h (est.)"),
     ("total_cost_usd", "total $"),
     ("cost_per_solved_usd", "$ / solved"),
+    ("total_usd_all_billed", "all billed $"),
 )
 
 
@@ -108,7 +157,7 @@ def cell(key: str, value: Any) -> str:
         return "-"
     if key == "solve_rate":
         return f"{value:.0%}"
-    if key.endswith("_usd"):
+    if "_usd" in key:
         return f"{value:.4f}"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -121,6 +170,49 @@ def missing_rungs_note(row: dict[str, Any]) -> str | None:
         f"{row['group']}: {row['missing']} task(s) hit a rung the grid did not run;"
         " the walk stops there and the task counts as unsolved"
     )
+
+
+def repeats_note(row: dict[str, Any]) -> str | None:
+    """Repeats past the grid's measurements re-use one (see policies): billed again, never solving."""
+    if not row.get("repeats_reused"):
+        return None
+    return (
+        f"{row['group']}: {row['repeats_reused']} repeated rung(s) re-used a measurement already walked"
+        " (a grid run measures each task at each rung once): billed again, never solving"
+    )
+
+
+def fold_notes(row: dict[str, Any]) -> list[str]:
+    """The learned policy's ladders, per fold and task type."""
+    folds = row.get("folds") or []
+    lines = []
+    for fold in folds:
+        ladders = "; ".join(
+            f"{task_type} {compact_ladder(ladder) if ladder else '(no usable ladder)'}"
+            for task_type, ladder in fold["ladders"].items()
+        )
+        lines.append(
+            f"{row['group']} fold {fold['fold'] + 1} of {len(folds)} ({len(fold['held_out'])} task(s) held out,"
+            f" fitted on {fold['training_tasks']}): {ladders}"
+        )
+    return lines
+
+
+def policy_notes(row: dict[str, Any]) -> list[str]:
+    return [note for note in (missing_rungs_note(row), repeats_note(row)) if note] + fold_notes(row)
+
+
+def report_notes(data: dict[str, Any]) -> list[str]:
+    """How review time is priced, and what `all billed $` adds."""
+    notes = []
+    if data.get("hourly_rate_usd") is not None:
+        notes.append(f"review priced at ${data['hourly_rate_usd']:g}/h (--hourly-rate), not the runs' recorded rate")
+    if priciest := data.get("unsolved_billed_at"):
+        notes.append(
+            f"all billed $ = total $ + one attempt at {priciest['rung']} (${priciest['attempt_usd']:.4f},"
+            " the highest mean $ per attempt in these runs) for each unsolved task"
+        )
+    return notes
 
 
 def calls_note(row: dict[str, Any]) -> str | None:
@@ -143,9 +235,18 @@ def _text_columns() -> list[tuple[str, str]]:
     return [*COLUMNS[:at], ("unpriced_calls", "unpriced calls"), *COLUMNS[at:]]
 
 
+DROPPABLE = frozenset(
+    {"input_tokens", "cached_tokens", "output_tokens", "review_hours_measured", "review_hours_estimated"}
+)
+"""Columns a narrow terminal leaves out (named under the table; --json has them); so is the count of
+unpriced calls when it is 0 in every row."""
+
+
 def _print_rows(console: Console, title: str, first: str, rows: list[dict[str, Any]]) -> None:
     shown = _text_columns()
-    columns = [Col(first), *(Col(header, right=True) for _, header in shown)]
+    priced = not any(row["unpriced_calls"] for row in rows)
+    droppable = DROPPABLE | {"unpriced_calls"} if priced else DROPPABLE
+    columns = [Col(first), *(Col(header, right=True, drop=key in droppable) for key, header in shown)]
     cells = [[escape(str(row["group"])), *(cell(key, row[key]) for key, _ in shown)] for row in rows]
     print_table(console, title, columns, cells)
 
@@ -166,5 +267,9 @@ def print_report(console: Console, data: dict[str, Any]) -> None:
     if data["policies"]:
         _print_rows(console, "policies (offline, from the grid)", "policy", data["policies"])
         for row in data["policies"]:
-            if note := missing_rungs_note(row):
-                say(console, f"[yellow]{escape(note)}[/]")
+            for warning in filter(None, (missing_rungs_note(row), repeats_note(row))):
+                say(console, f"[yellow]{escape(warning)}[/]")
+            for line in fold_notes(row):
+                say(console, escape(line))
+    for note in report_notes(data):
+        say(console, escape(note))

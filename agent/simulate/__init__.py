@@ -1,3 +1,4 @@
 """Simulated models for keyless runs and tests: scripted, null and oracle models, their scripts,
-and the demo's data.
+the `sim-*` population (`population`, `sim_turns`; served by `agent.fake_provider.sim`), and the
+demo's data.
 """
