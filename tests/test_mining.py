@@ -30,6 +30,7 @@ from tasks.history import (
     candidates,
     difficulty,
     first_parent_commits,
+    is_source_file,
     is_test_file,
     issue_lookup,
     open_repo,
@@ -92,6 +93,15 @@ HISTORY: list[tuple[str, dict[str, str]]] = [
         },
     ),
     (
+        "Add double(), with a fixture",
+        {
+            "calc/extra.py": "def double(x):\n    return 2 * x\n",
+            "tests/conftest.py": "import pytest\n\nfrom calc.extra import double\n\n\n"
+            "@pytest.fixture\ndef two():\n    return double(1)\n",
+            "tests/test_extra.py": "def test_double(two):\n    assert two == 2\n",
+        },
+    ),
+    (
         "Fix neg() and run pytest strictly",
         {
             "calc/ops.py": "# Arithmetic.\n" + OPS.format(add="sum((a, b))", mul="a * b", neg="-x"),
@@ -151,6 +161,14 @@ def test_the_test_file_rule(path, is_test):
 
 
 @pytest.mark.parametrize(
+    ("path", "is_source"),
+    [("pkg/ops.py", True), ("setup.cfg", True), ("README.md", False), ("docs/api.py", False), ("tests/x.py", False)],
+)
+def test_documentation_does_not_make_a_candidate(path, is_source):
+    assert is_source_file(path) is is_source
+
+
+@pytest.mark.parametrize(
     ("files", "lines", "expected"),
     [
         (1, 1, "easy"),
@@ -168,8 +186,10 @@ def test_difficulty_from_the_size_of_the_gold_patch(files, lines, expected):
 
 def test_candidates_are_the_commits_changing_source_and_tests_split_into_patch_and_test_patch(tmp_path):
     shas = make_history(tmp_path / "calc")
+    for key, value in (("diff.noprefix", "true"), ("color.ui", "always"), ("diff.renames", "copies")):
+        git(tmp_path / "calc", "config", key, value)  # the user's settings change nothing in the patches
     found = list(candidates(tmp_path / "calc", first_parent_commits(tmp_path / "calc", "HEAD")))
-    assert [(c.sha, c.parent) for c in found] == [(shas[i], shas[i - 1]) for i in (6, 5, 4, 1)]
+    assert [(c.sha, c.parent) for c in found] == [(shas[i], shas[i - 1]) for i in (7, 6, 5, 4, 1)]
     fix_add = found[-1]
     assert (fix_add.subject, fix_add.body, fix_add.created_at) == (
         "Fix add() returning the difference",
@@ -182,7 +202,8 @@ def test_candidates_are_the_commits_changing_source_and_tests_split_into_patch_a
     assert fix_add.test_patch.startswith("diff --git a/tests/test_ops.py b/tests/test_ops.py\n")
     assert "+def test_add():" in fix_add.test_patch and "tests/" not in fix_add.patch
     assert (found[0].files, found[0].test_files) == (["calc/ops.py", "pytest.ini"], ["tests/test_neg.py"])
-    assert [c.sha for c in candidates(tmp_path / "calc", first_parent_commits(tmp_path / "calc", "HEAD~3"))] == [
+    assert (found[1].files, found[1].test_files) == (["calc/extra.py"], ["tests/test_extra.py"])  # not conftest.py
+    assert [c.sha for c in candidates(tmp_path / "calc", first_parent_commits(tmp_path / "calc", "HEAD~4"))] == [
         shas[1]
     ]
 
@@ -315,10 +336,11 @@ def mined(tmp_path_factory) -> tuple[Path, list[str], MiningResult, dict, tuple]
 def test_mining_keeps_the_fixes_with_their_exact_fail_to_pass_and_pass_to_pass(mined):
     repo, shas, result, _, _ = mined
     assert [(task.instance_id, task.base_commit, task.FAIL_TO_PASS, task.PASS_TO_PASS) for task in result.tasks] == [
+        (f"calc__{shas[6][:10]}", shas[5], ["tests/test_extra.py::test_double"], []),
         (f"calc__{shas[4][:10]}", shas[3], ["tests/test_mul.py::test_mul"], ["tests/test_mul.py::test_mul_zero"]),
         (f"calc__{shas[1][:10]}", shas[0], ["tests/test_ops.py::test_add"], ["tests/test_ops.py::test_add_zero"]),
     ]
-    fix_add = result.tasks[1]
+    fix_add = result.tasks[2]
     assert fix_add.model_dump(include={"repo", "repo_path", "problem_statement", "title", "test_cmd"}) == {
         "repo": "local/calc",
         "repo_path": str(repo.resolve()),
@@ -344,7 +366,7 @@ def test_mining_skips_the_others_and_says_why(mined):
         "no_fail_to_pass": 1,
     }
     assert [(skip.commit, skip.reason) for skip in result.skips] == [
-        (shas[6], "tests_cannot_run"),
+        (shas[7], "tests_cannot_run"),
         (shas[5], "no_fail_to_pass"),
     ]
     assert result.skips[0].detail.startswith("with the change: pytest could not start (usage error, exit 4")

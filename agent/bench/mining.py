@@ -11,9 +11,11 @@ passing (more runs only remove tests), so a commit that fixes nothing costs one 
 
 A candidate is skipped with one reason of `SKIP_REASONS`: its patches do not apply; its sandbox or
 the repository's environment cannot be made (any `AgentError`); its tests cannot run (no test
-module left, a timeout, an OOM kill, pytest not starting, no per-test report); or no test goes from
-failing to passing. A kept candidate becomes a SWE-bench-style `Task`: the task type from the
-planner's classifier, the difficulty from the size of the gold patch (`tasks.history.difficulty`).
+module left, a timeout, an OOM kill, a module the environment lacks, or, with the change, pytest not
+starting or writing no report; before the change a run that reports nothing, such as a conftest
+importing what the change adds, means no test passes); or no test goes from failing to passing.
+A kept candidate becomes a SWE-bench-style `Task`: the task type from the planner's classifier, the
+difficulty from the size of the gold patch (`tasks.history.difficulty`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from agent.core.errors import AgentError, ConfigError
 from agent.core.protocols import Sandbox
 from agent.engine.evaluation import DEFAULT_TEST_CMD, OOM_EXIT
 from agent.engine.planner import classify
-from agent.engine.testing import is_pytest, run_tests, unverifiable
+from agent.engine.testing import environment_problem, is_pytest, repo_modules, run_tests, unverifiable
 from agent.wiring import model_factory, price_lookup
 from tasks.history import Candidate, RepoInfo, difficulty
 from tasks.models import Task
@@ -48,6 +50,8 @@ NO_FAIL_TO_PASS = "no test fails before the change and passes after it"
 SIDES = ("before the change", "with the change")
 TestResults = dict[str, str]
 """One run's node id -> passed|failed|error|skipped."""
+Outcome = TestResults | str
+"""One run's results, or why the tests cannot run."""
 
 
 class MineSettings(BaseModel):
@@ -186,10 +190,14 @@ def validate(candidate: Candidate, before: Sandbox, after: Sandbox, settings: Mi
     if not _apply(after, candidate.patch):
         return Verdict(skip="does_not_apply", detail="the patch does not apply at the parent (git apply failed)")
     command = " ".join([settings.test_cmd, *map(shlex.quote, candidate.test_files)])
+    modules = repo_modules(settings.repo.path, candidate.sha)  # the packages the change adds are the repo's own
     runs: tuple[list[TestResults], list[TestResults]] = ([], [])
     verdict = Verdict()
     for _ in range(settings.runs):
-        both = _side_by_side(before, after, command, settings.timeout_s)
+        both = _at_once(
+            lambda: _run(before, command, settings.timeout_s, modules, before_change=True),
+            lambda: _run(after, command, settings.timeout_s, modules, before_change=False),
+        )
         for side, tests, done in zip(SIDES, both, runs, strict=True):
             if isinstance(tests, str):
                 return Verdict(skip="tests_cannot_run", detail=f"{side}: {tests}")
@@ -200,24 +208,24 @@ def validate(candidate: Candidate, before: Sandbox, after: Sandbox, settings: Mi
     return verdict
 
 
-def _side_by_side(before: Sandbox, after: Sandbox, command: str, timeout: float) -> list[TestResults | str]:
-    """One run in each sandbox at the same time. The `after` run is in a daemon thread, so an
-    interrupted or failed `before` run returns at once (closing the sandboxes ends the other)."""
-    found: list[TestResults | str | Exception] = []
+def _at_once(first: Callable[[], Outcome], second: Callable[[], Outcome]) -> tuple[Outcome, Outcome]:
+    """Both calls at the same time, `second` in a daemon thread: when `first` fails or is interrupted
+    this returns at once (closing the sandboxes ends the other run)."""
+    found: list[Outcome | Exception] = []
 
-    def run_after() -> None:
+    def run_second() -> None:
         try:
-            found.append(_run(after, command, timeout))
+            found.append(second())
         except Exception as exc:  # handed to the caller below
             found.append(exc)
 
-    thread = threading.Thread(target=run_after, name="mine-after", daemon=True)
+    thread = threading.Thread(target=run_second, name="mine-side", daemon=True)
     thread.start()
-    first = _run(before, command, timeout)
+    result = first()
     thread.join()
     if isinstance(found[0], Exception):
         raise found[0]
-    return [first, found[0]]
+    return result, found[0]
 
 
 def judge(before: list[TestResults], after: list[TestResults], p2p_cap: int = P2P_CAP) -> Verdict:
@@ -248,14 +256,21 @@ def _apply(sandbox: Sandbox, patch: str) -> bool:
     return result.exit_code == 0
 
 
-def _run(sandbox: Sandbox, command: str, timeout: float) -> TestResults | str:
-    """Each test's status from one run, or why the tests cannot run."""
+def _run(sandbox: Sandbox, command: str, timeout: float, modules: dict[str, str], before_change: bool) -> Outcome:
+    """Each test's status from one run, or why the tests cannot run.
+
+    Before the change a run may report nothing (a conftest importing what the change adds): every
+    test counts as not passing then; only what no change fixes stops it (a timeout, an OOM kill, a
+    third-party module missing, pytest crashing).
+    """
     run = run_tests(sandbox, command, timeout)
     if run.timed_out:
         return f"the test command timed out after {timeout:g} s"
     if run.exit_code == OOM_EXIT:
         return "the test command was killed (exit 137, out of memory?): raise sandbox.mem_limit"
-    if why := unverifiable(run, []):
+    if before_change:
+        return environment_problem(run, modules) or run.tests
+    if why := unverifiable(run, [], modules):
         return why
     if not run.tests:
         tail = " | ".join(line for line in run.output_tail.strip().splitlines()[-2:] if line.strip())
