@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict
 
 from agent.core.errors import SandboxError
+from agent.core.host_git import tracked_files
 
 ARTIFACTS: tuple[str, ...] = (
     "__pycache__/",
@@ -104,15 +104,11 @@ def _escape(path: str) -> str:
 
 def tracked_paths(repo: Path, commit: str) -> list[str]:
     """Every file path tracked at `commit` in `repo`."""
-    done = subprocess.run(
-        ["git", "-C", str(repo), "ls-tree", "-r", "-z", "--name-only", commit],
-        capture_output=True,
-    )
-    if done.returncode != 0:
-        raise SandboxError(
-            f"git ls-tree {commit} failed in {repo}: {done.stderr.decode(errors='replace').strip()[-300:]}"
-        )
-    return [name.decode("utf-8", errors="surrogateescape") for name in done.stdout.split(b"\0") if name]
+
+    def failed(verb: str, detail: str) -> Exception:
+        return SandboxError(f"git {verb} {commit} failed in {repo}: {detail[-300:]}")
+
+    return tracked_files(repo, commit, failed)
 
 
 def install_failed(code: int, output: str) -> SandboxError:

@@ -1,5 +1,6 @@
 """Git on the host, in one place: the runner's git commands (delivery, clones, the built-in suite's
-repositories, the sandbox's repository copy) all go through `git_out`.
+repositories, the sandbox's repository copy) all go through `git_out`; the files tracked at a
+commit come from `tracked_files`.
 
 It never prompts (a missing credential fails at once), and a failure becomes the caller's own
 error, made by `failed(verb, detail)`, so each place keeps a message that says what to do.
@@ -42,3 +43,18 @@ def git_out(
     if done.returncode != 0:
         raise failed(verb, done.stderr.strip() or done.stdout.strip() or f"exit {done.returncode}")
     return done.stdout
+
+
+def tracked_files(repo: Path, commit: str, failed: Failure) -> list[str]:
+    """Every file path tracked at `commit` in `repo`, read NUL-separated so that any name survives
+    (bytes that are not UTF-8 are kept as surrogates); `failed("ls-tree", detail)` raised on an error."""
+    done = subprocess.run(
+        ["git", "ls-tree", "-r", "-z", "--name-only", commit],
+        cwd=repo,
+        capture_output=True,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        check=False,
+    )
+    if done.returncode != 0:
+        raise failed("ls-tree", done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}")
+    return [name.decode("utf-8", errors="surrogateescape") for name in done.stdout.split(b"\0") if name]

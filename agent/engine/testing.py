@@ -16,7 +16,7 @@ from junitparser import Attr, Error, Failure, JUnitXml, Skipped, TestCase, TestS
 from pydantic import BaseModel, Field
 
 from agent.core.errors import SandboxError
-from agent.core.host_git import git_out
+from agent.core.host_git import tracked_files
 from agent.core.protocols import Sandbox
 
 PYTEST_MARKERS = ("pytest.ini", "conftest.py", "tox.ini", "setup.cfg", "pyproject.toml")
@@ -144,7 +144,7 @@ def repo_modules(repo: Path | None, commit: str) -> dict[str, str]:
         return SandboxError(f"git {verb} in {repo} failed: {detail}")
 
     found: dict[str, str] = {}
-    for name in git_out("ls-tree", "-r", "--name-only", commit, cwd=repo, failed=failed).splitlines():
+    for name in tracked_files(repo, commit, failed):
         parts = name.split("/")
         if parts[0] == "src" and len(parts) > 1:
             found.setdefault(parts[1].removesuffix(".py"), "src")

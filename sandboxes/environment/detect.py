@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.errors import EnvironmentBuildError
-from agent.core.host_git import git_out
+from agent.core.host_git import git_out, tracked_files
 
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
 DEFAULT_BUILD_REQUIRES = ["setuptools>=64", "wheel"]
@@ -74,8 +74,7 @@ class _Files:
 
     def __init__(self, repo: Path, commit: str) -> None:
         self.repo, self.commit = repo, commit
-        listing = git_out("ls-tree", "-r", "--name-only", commit, cwd=repo, failed=_failed)
-        self.names = set(listing.splitlines())
+        self.names = set(tracked_files(repo, commit, _failed))
         self.read: dict[str, str] = {}
 
     def text(self, name: str) -> str | None:
