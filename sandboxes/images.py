@@ -19,23 +19,21 @@ DEFAULT_BASE = "python:3.12-slim"
 DEFAULT_TAG = SandboxConfig().image
 
 
-def _context(dockerfile_dir: str, extra_dockerfile: str | None) -> io.BytesIO:
-    """The build context as a tar: the shipped image directory, or just one Dockerfile."""
+def add_file(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    """Add `data` to a build context as the file `name`."""
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _context(dockerfile_dir: str) -> io.BytesIO:
+    """The build context as a tar: the shipped image directory."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        if extra_dockerfile is not None:
-            data = extra_dockerfile.encode()
-            info = tarfile.TarInfo("Dockerfile")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        else:
-            root = resources.files("sandboxes").joinpath("images", dockerfile_dir)
-            for entry in root.iterdir():
-                if entry.is_file():
-                    data = entry.read_bytes()
-                    info = tarfile.TarInfo(entry.name)
-                    info.size = len(data)
-                    tar.addfile(info, io.BytesIO(data))
+        root = resources.files("sandboxes").joinpath("images", dockerfile_dir)
+        for entry in root.iterdir():
+            if entry.is_file():
+                add_file(tar, entry.name, entry.read_bytes())
     buffer.seek(0)
     return buffer
 
@@ -94,4 +92,4 @@ def build_image(
     base lacks, so an offline base that has git, procps and pytest builds with no network.
     """
     client = docker_client()
-    return build_from_context(client, _context("default", None), tag, {"BASE": base}, network, on_log)
+    return build_from_context(client, _context("default"), tag, {"BASE": base}, network, on_log)

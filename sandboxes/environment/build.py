@@ -23,7 +23,7 @@ from agent.core.errors import EnvironmentBuildError, SandboxError
 from sandboxes.environment.detect import Needs
 from sandboxes.environment.wheelhouse import fill_wheelhouse, image_python
 from sandboxes.git_copy import git_archive
-from sandboxes.images import build_from_context
+from sandboxes.images import add_file, build_from_context
 
 Say = Callable[[str], None]
 WHEELHOUSE = "/tmp/agent-wheelhouse"
@@ -145,11 +145,8 @@ def _context(dockerfile: str, script: str, wheelhouse: Path, project_tar: bytes)
     """The build context: Dockerfile, setup.sh, wheelhouse/ and project/ (the repository at the commit)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, text in (("Dockerfile", dockerfile), ("setup.sh", script)):
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+        add_file(tar, "Dockerfile", dockerfile.encode())
+        add_file(tar, "setup.sh", script.encode())
         tar.add(wheelhouse, arcname="wheelhouse")
         project = tarfile.TarInfo("project")
         project.type = tarfile.DIRTYPE
