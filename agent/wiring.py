@@ -104,6 +104,20 @@ def learned_planner(config: AgentConfig, ledger: Ledger, env: Mapping[str, str],
     return LearnedPlanner(config, observations, allowed, price_of, seed=seed)
 
 
+def learned_if_asked(
+    config: AgentConfig, asked: str | None, env: Mapping[str, str], *, seed: str = ""
+) -> LearnedPlanner | None:
+    """The learned policy fitted on the configured ledger when the run uses it (`asked`, else the
+    configuration's policy); None when the rules choose."""
+    if policy_of(config, asked) != "learned":
+        return None
+    history = Ledger(config.ledger_path)
+    try:
+        return learned_planner(config, history, env, seed=seed)
+    finally:
+        history.close()
+
+
 def policy_of(config: AgentConfig, asked: str | None) -> str:
     """The planner policy a run uses: the flag's, else the configuration's."""
     policy = asked or config.planner.policy
@@ -296,13 +310,7 @@ def run_fix(
     make_model = model_factory(config, env)
     effort = EffortLevel.parse(options.effort) if options.effort else None
     price_for, budget = price_lookup(config), Budget(config.budget.max_cost_usd)
-    learned = None
-    if policy_of(config, options.policy) == "learned":
-        history = Ledger(config.ledger_path)
-        try:
-            learned = learned_planner(config, history, env, seed=issue.text)
-        finally:
-            history.close()
+    learned = learned_if_asked(config, options.policy, env, seed=issue.text)
     classification = classify(issue.text, issue.labels, config.planner, make_model, price_for, budget)
     chosen = plan_ladder(
         classification,

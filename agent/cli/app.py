@@ -11,7 +11,7 @@ import os
 import sys
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -32,7 +32,6 @@ from agent.cli.context import (
 from agent.cli.environment import env_app
 from agent.cli.sandbox import sandbox_app
 from agent.cli.tasks import tasks_app
-from agent.core.config import AgentConfig
 from agent.core.effort import EffortLevel
 from agent.core.errors import AgentError, ConfigError, RunAbandoned
 from agent.core.events import ignore
@@ -40,7 +39,7 @@ from agent.engine.planner import NoUsableModel, classify, plan_ladder
 from agent.reporting.render import EventPrinter, print_fix_summary, print_plan
 from agent.wiring import (
     FixOptions,
-    learned_planner,
+    learned_if_asked,
     model_factory,
     policy_of,
     prepare_fix,
@@ -49,9 +48,6 @@ from agent.wiring import (
     say_left_out,
 )
 from tasks.issues import read_issue
-
-if TYPE_CHECKING:
-    from agent.engine.learned import LearnedPlanner
 
 app = typer.Typer(
     name="agent",
@@ -105,14 +101,6 @@ def _parse_effort(effort: str | None) -> EffortLevel | None:
     return EffortLevel.parse(effort) if effort else None
 
 
-def _learned_for_plan(config: AgentConfig, seed: str) -> LearnedPlanner:
-    history = open_ledger(config)
-    try:
-        return learned_planner(config, history, os.environ, seed=seed)
-    finally:
-        history.close()
-
-
 @app.command()
 def plan(
     ctx: typer.Context,
@@ -127,12 +115,12 @@ def plan(
     """Print the task type, why, and the ladder (with the learned policy: its alternatives), running nothing."""
     config = config_for(ctx, Path.cwd())
     found = read_issue(issue, text, env=os.environ, max_kb=config.issue.max_kb)
-    wants_learned = policy_of(config, policy) == "learned"
+    policy_of(config, policy)  # an unknown policy is bad input even when no model can run here
     classification = classify(found.text, found.labels, config.planner, model_factory(config, os.environ))
     fit, note = rung_fit(config, os.environ), None
     cap = config.budget.max_cost_usd
     try:
-        learned = _learned_for_plan(config, found.text) if wants_learned else None
+        learned = learned_if_asked(config, policy, os.environ, seed=found.text)
         chosen = plan_ladder(
             classification, config, ladder, model, _parse_effort(effort), fit=fit, learned=learned, max_api_usd=cap
         )
