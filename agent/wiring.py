@@ -1,6 +1,6 @@
 """The only builder of the run context and its factories, and the two flows built on it.
 
-`model_factory`, `price_lookup`, `sandbox_factory` and `rung_fit` turn the configuration into
+`model_factory`, `price_lookup`, `window_lookup`, `sandbox_factory` and `rung_fit` turn the configuration into
 what the engine receives; `run_context` assembles them for one run. `run_fix` is `agent fix`
 (and the TUI's live fix) end to end: checks, plan, `run_issue`, result; `run_demo` runs it on
 the shipped demo repository against the loopback fake provider. API keys and base URLs are read
@@ -29,12 +29,13 @@ from agent.core.events import EventSink, ignore
 from agent.core.protocols import Model, Sandbox
 from agent.engine.budget import Budget
 from agent.engine.planner import allowed_rungs, classify, plan_ladder
+from agent.engine.router import fallback_chain, parse_target
 from agent.engine.runner import EnvironmentPreparer, RunContext, run_issue
 from agent.engine.testing import detect_test_cmd
 from agent.fake_provider import FakeProvider
 from agent.ledger import Ledger
 from agent.providers import build_model, is_simulated, resolve_model, simulated_class
-from agent.providers.pricing import PriceQuote, quote
+from agent.providers.pricing import PriceQuote, catalog_window, quote
 from agent.reporting.results import fix_result
 from agent.simulate.demo import BANNER, DEMO_MODEL, demo_issue_path, demo_script, make_demo_repo
 from tasks.issues import IssueText, read_issue
@@ -75,6 +76,38 @@ def rung_fit(config: AgentConfig, env: Mapping[str, str]) -> Callable[[Rung], tu
         return Rung(model=rung.model, effort=level), f"{key_env} is not set" if missing else None
 
     return fit
+
+
+def window_lookup(config: AgentConfig) -> Callable[[str], int | None]:
+    """A model's context window: `[models."X"] context_window`, else the catalog's (None: unknown)."""
+
+    @cache
+    def window_for(name: str) -> int | None:
+        if is_simulated(name):
+            return None
+        resolved = resolve_model(name, config)
+        configured = config.models.get(name)
+        if configured is not None and configured.context_window is not None:
+            return configured.context_window
+        return catalog_window(resolved.wire_name, resolved.price_provider_id)
+
+    return window_for
+
+
+def check_fallbacks(config: AgentConfig, ladder: list[Rung], make_model: Callable[[str, Task | None], Model]) -> None:
+    """Every fallback the ladder's rungs may take, and the summary model, must be able to run here: a
+    safety net that cannot catch anything is bad configuration, said before anything runs."""
+    for target in dict.fromkeys(target for rung in ladder for target in fallback_chain(config, rung)):
+        try:
+            make_model(target.model, None)
+        except ConfigError as exc:
+            raise ConfigError(f"fallback {target} cannot run: {exc}") from None
+    writer = config.context.summary_model
+    if writer is not None:
+        try:
+            make_model(parse_target(writer, EffortLevel.MEDIUM).model, None)
+        except ConfigError as exc:
+            raise ConfigError(f"[context] summary_model {writer} cannot run: {exc}") from None
 
 
 def price_lookup(config: AgentConfig) -> Callable[[str], PriceQuote | None]:
@@ -145,6 +178,7 @@ def run_context(
         run_id=run_id,
         model_factory=make_model or model_factory(config, env),
         price_for=price_lookup(config),
+        window_for=window_lookup(config),
         sandbox_factory=sandbox_factory(config, run_id, environments),
         prepare_environment=None if environments is None else environment_preparer(environments),
         on_event=on_event,
@@ -243,6 +277,7 @@ class FixOptions(BaseModel):
     image: str | None = None
     setup: str | None = None
     policy: str | None = None
+    fallback: str | None = None
     ledger: Path | None = None
     kind: str = "fix"
 
@@ -256,9 +291,17 @@ def fix_config(options: FixOptions, root: Path | None) -> AgentConfig:
             "sandbox.kind": options.sandbox,
             "sandbox.image": options.image,
             "environment.setup": options.setup,
+            "planner.fallback": checked_fallback(options.fallback),
             "budget.max_cost_usd": None if options.max_cost is None else str(options.max_cost),
         },
     )
+
+
+def checked_fallback(spec: str | None) -> str | None:
+    """A `--fallback MODEL[@EFFORT]` flag, its form checked (ConfigError when it is not one)."""
+    if spec is not None:
+        parse_target(spec, EffortLevel.MEDIUM)
+    return spec
 
 
 def say_left_out(say: Console, left_out: list[str]) -> None:
@@ -326,6 +369,7 @@ def run_fix(
     task = task_from_issue(issue, root, head, test_cmd, options.targets)
     for name in sorted({rung.model for rung in chosen.ladder}):
         make_model(name, task)  # unknown models, missing keys, oracle without a gold patch: fail before anything runs
+    check_fallbacks(config, chosen.ladder, make_model)
     if config.sandbox.kind == "local":
         say.print("[bold red]LocalSandbox is NOT isolated: commands run on this machine as you[/]")
     ledger = Ledger(config.ledger_path)

@@ -4,7 +4,8 @@ One container per instance: no network by default, memory/swap/pids/cpu limits, 
 capabilities, no-new-privileges, a non-root user, an init process and an empty environment.
 The repository is streamed in with `git archive` at the base commit and made a one-commit git
 repository inside, so `diff()` is `git diff` against that commit, build and test artifacts left
-out (`sandboxes.artifacts`). Commands go through one persistent shell (`sandboxes.shell`).
+out (`sandboxes.artifacts`). Commands and file reads and writes go through one persistent shell
+(`sandboxes.shell`); one `docker exec` each only when that shell cannot start.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import docker
 import docker.errors
@@ -37,12 +39,15 @@ from sandboxes.shell import (
     ShellUnavailable,
     diff_script,
 )
+from sandboxes.shell_files import os_error, read_result, read_script, write_script
 
 SHELL_STATE_DIR = "/tmp/.agent-shell"
 DIFF_INDEX = "/tmp/.agent-diff-index"
 EXCLUDES_FILE = "/tmp/.agent-excludes"
 SETUP_TIMEOUT_S = 300.0
 
+
+T = TypeVar("T")
 
 _reaped = False
 _reap_lock = threading.Lock()
@@ -248,17 +253,48 @@ class DockerSandbox:
     def _path(self, path: str) -> str:
         return path if path.startswith("/") else f"{self.workdir.rstrip('/')}/{path}"
 
+    def read_bytes(self, path: str, max_bytes: int | None = None) -> bytes:
+        """The file's exact bytes through the persistent shell (one round trip).
+
+        Raises FileNotFoundError (missing or not a regular file), IsADirectoryError,
+        PermissionError, or OSError with errno EFBIG when the file is larger than `max_bytes`.
+        """
+        target = self._path(path)
+        try:
+            return self._through_shell(lambda: self.shell.read_bytes(target, max_bytes))
+        except ShellUnavailable:
+            code, out = self._run_once(["bash", "-c", read_script(target, max_bytes)])
+            return read_result(target, max_bytes, code, out)
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write exactly `data` (parent directories created) through the persistent shell."""
+        target = self._path(path)
+        try:
+            self._through_shell(lambda: self.shell.write_bytes(target, data))
+        except ShellUnavailable:
+            code, out = self._run_once(["bash", "-c", write_script(target, len(data))], stdin=data)
+            if code != 0:
+                raise os_error(out.decode(errors="replace"), target) from None
+
+    def _through_shell(self, action: Callable[[], T]) -> T:
+        """Run a file action in the shell; a dead container becomes a SandboxError."""
+        if self._closed:
+            raise SandboxError("this sandbox is closed: create a new one")
+        try:
+            return action()
+        except ShellUnavailable:
+            self._raise_if_dead()
+            raise
+        except OSError:
+            if not self.shell.alive:
+                self._raise_if_dead()
+            raise
+
     def read_file(self, path: str) -> str:
-        code, out = self._run_once(["cat", "--", self._path(path)])
-        if code != 0:
-            raise _os_error(out.decode(errors="replace"), path)
-        return out.decode()
+        return self.read_bytes(path).decode()
 
     def write_file(self, path: str, content: str) -> None:
-        script = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'
-        code, out = self._run_once(["sh", "-c", script, "sh", self._path(path)], stdin=content.encode())
-        if code != 0:
-            raise _os_error(out.decode(errors="replace"), path)
+        self.write_bytes(path, content.encode())
 
     def diff(self) -> str:
         script = diff_script(self.base, DIFF_INDEX, self.excludes_file, self.rules)
@@ -305,13 +341,3 @@ class DockerSandbox:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _os_error(message: str, path: str) -> OSError:
-    if "No such file" in message:
-        return FileNotFoundError(f"{path}: no such file")
-    if "Permission denied" in message or "Read-only" in message:
-        return PermissionError(f"{path}: permission denied")
-    if "Is a directory" in message:
-        return IsADirectoryError(f"{path}: is a directory")
-    return OSError(f"{path}: {message.strip()[-300:]}")

@@ -3,7 +3,8 @@
 It is NOT isolated: commands run on this machine as the current user. What it keeps from the
 Docker sandbox: the copy at the base commit with a one-commit git repository, the persistent
 shell with real timeouts (process groups) and output capping, the same `diff()` (build and test
-artifacts left out, `sandboxes.artifacts`), and an environment built from scratch (PATH, HOME,
+artifacts left out, `sandboxes.artifacts`), the same file reads and writes (exact bytes, a size
+limit; done here directly, no shell needed), and an environment built from scratch (PATH, HOME,
 LANG) so no API key reaches its commands.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -25,6 +27,7 @@ from sandboxes import lifecycle
 from sandboxes.artifacts import INSTALL_SCRIPT, ArtifactRules, install_failed
 from sandboxes.git_copy import git_archive, resolve_commit
 from sandboxes.shell import GIT_INIT_SCRIPT, PipeTransport, ShellSession, diff_script
+from sandboxes.shell_files import too_large
 
 
 def timeout_binary() -> str:
@@ -98,13 +101,33 @@ class LocalSandbox:
     def _path(self, path: str) -> Path:
         return Path(path) if path.startswith("/") else Path(self.workdir) / path
 
-    def read_file(self, path: str) -> str:
-        return self._path(path).read_text()
+    def read_bytes(self, path: str, max_bytes: int | None = None) -> bytes:
+        """The file's exact bytes (read here directly: the sandbox is this machine's file system).
 
-    def write_file(self, path: str, content: str) -> None:
+        Raises FileNotFoundError (missing or not a regular file), IsADirectoryError,
+        PermissionError, or OSError with errno EFBIG when the file is larger than `max_bytes`.
+        """
+        target = self._path(path)
+        info = target.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(f"{target}: is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise FileNotFoundError(f"{target}: no such file or not a regular file")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise too_large(str(target), max_bytes)
+        return target.read_bytes()
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write exactly `data` (parent directories created)."""
         target = self._path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content)
+        target.write_bytes(data)
+
+    def read_file(self, path: str) -> str:
+        return self.read_bytes(path).decode()
+
+    def write_file(self, path: str, content: str) -> None:
+        self.write_bytes(path, content.encode())
 
     def diff(self) -> str:
         done = subprocess.run(

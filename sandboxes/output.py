@@ -39,9 +39,16 @@ class OutputCap:
     def truncated(self) -> bool:
         return self.total > len(self._head) + min(len(self._tail), self.tail_limit)
 
+    def _kept_tail(self) -> bytes:
+        return bytes(self._tail[-self.tail_limit :]) if self.tail_limit else b""
+
+    def data(self) -> bytes:
+        """The kept bytes, head then tail, without a cut marker (all of them when nothing was cut)."""
+        return bytes(self._head) + self._kept_tail()
+
     def text(self) -> str:
         """The kept output as text (undecodable bytes replaced), with the cut marker if anything was cut."""
-        tail = bytes(self._tail[-self.tail_limit :]) if self.tail_limit else b""
+        tail = self._kept_tail()
         head = bytes(self._head)
         if not self.truncated:
             return (head + tail).decode("utf-8", errors="replace")

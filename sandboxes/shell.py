@@ -8,11 +8,16 @@ persist, a timed-out command leaves nothing running, and the main shell itself i
 
 A `Transport` carries the bytes: a docker exec socket (`DockerExecTransport`, demultiplexed
 here) or the pipes of a local process (`PipeTransport`).
+
+File I/O (`read_bytes`, `write_bytes`: the editor's view/create/str_replace/insert) runs one
+script of `sandboxes.shell_files` in the main shell itself, with no child bash and no `timeout`:
+one round trip each, the content framed by the same secret end marker as any command's output.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import select
@@ -28,6 +33,7 @@ from typing import Any, Protocol
 from agent.core.protocols import ExecResult
 from sandboxes.artifacts import ArtifactRules
 from sandboxes.output import OutputCap
+from sandboxes.shell_files import FILE_IO_TIMEOUT_S, UNLIMITED_BYTES, os_error, read_result, read_script, write_script
 
 KILL_AFTER_S = 2
 """Seconds between the TERM and the KILL sent to a timed-out command's process group."""
@@ -87,7 +93,7 @@ def diff_script(base: str, index_file: str, excludes_file: str, rules: ArtifactR
     stages every change to a file tracked at the base, then `add -A` adds new files, skipping
     artifacts by `excludes_file` (a copy of `rules.exclude_text`) and by `rules.pathspecs`.
     """
-    index = shlex.quote(index_file)
+    index = f"{shlex.quote(index_file)}.$$"  # one per run: a live look may overlap the final diff
     commit = shlex.quote(base)
     add = f"GIT_INDEX_FILE={index} git -c core.looseCompression=0"
     return (
@@ -289,13 +295,25 @@ class ShellSession:
     def close(self) -> None:
         self._drop()
 
+    def _next_marker(self) -> bytes:
+        self._count += 1
+        return f"__AGENT_END_{self._nonce}_{self._count}__ ".encode()
+
+    def _exchange(self, data: bytes, marker: bytes, cap: OutputCap, deadline: float) -> tuple[int, bool]:
+        """Send `data`, read the output into `cap` up to `marker`; drop the shell if it dies or hangs."""
+        assert self._transport is not None
+        try:
+            self._transport.send(data)
+            return self._read(self._transport, marker, cap, deadline)
+        except (OSError, TimeoutError, _ShellDied):
+            self._drop()
+            raise
+
     def run(self, command: str, timeout: float) -> ExecResult:
         """Run one command; restarts the shell first if the last one died."""
         if self._transport is None:
             self.start()
-        assert self._transport is not None
-        self._count += 1
-        marker = f"__AGENT_END_{self._nonce}_{self._count}__ ".encode()
+        marker = self._next_marker()
         if len(command.encode()) > BIG_COMMAND_BYTES:
             delim = f"__AGENT_CMD_{self._nonce}_{self._count}__"
             path = f"{self.state_dir}/cmd"
@@ -311,10 +329,8 @@ class ShellSession:
         cap = OutputCap(self.head_bytes, self.tail_bytes)
         started = time.monotonic()
         try:
-            self._transport.send(line.encode())
-            exit_code, saved = self._read(self._transport, marker, cap, started + timeout + KILL_AFTER_S + 10)
+            exit_code, saved = self._exchange(line.encode(), marker, cap, started + timeout + KILL_AFTER_S + 10)
         except (OSError, TimeoutError, _ShellDied) as exc:
-            self._drop()
             note = (
                 "the command hung past its timeout"
                 if isinstance(exc, TimeoutError)
@@ -340,6 +356,51 @@ class ShellSession:
             duration=duration,
             timed_out=timed_out,
         )
+
+    def _inline(self, script: str, timeout: float, max_output: int, stdin: bytes = b"") -> tuple[int, bytes]:
+        """Run a script of ours in the main shell itself: its exit code and output (`max_output` kept).
+
+        No child bash, no `timeout`, none of the model's `cd`/`export`: for file I/O only. With
+        `stdin`, `script` is one line that takes exactly len(stdin) bytes off the shell's input
+        whatever happens (as `WRITE_SCRIPT` does): any left would run as commands. The script
+        must be safe to run twice: a shell found dead is replaced and the script sent again,
+        once. Raises OSError if the new shell dies too or one hangs past `timeout` (it is dropped).
+        """
+        try:
+            return self._inline_once(script, timeout, max_output, stdin)
+        except _ShellDied:
+            pass  # found dead (killed between two commands?): once more, in a new shell
+        try:
+            return self._inline_once(script, timeout, max_output, stdin)
+        except _ShellDied:
+            raise OSError(errno.EPIPE, "the shell died twice in a row; a new one starts next") from None
+
+    def _inline_once(self, script: str, timeout: float, max_output: int, stdin: bytes) -> tuple[int, bytes]:
+        if self._transport is None:
+            self.start()
+        marker = self._next_marker()
+        end = f"printf '%s %d 0\\n' {marker.decode().strip()} \"$?\"\n"
+        line = f"{script}; {end}" if stdin else f"{{ {script}\n}} </dev/null; {end}"
+        cap = OutputCap(max_output, 0)
+        try:
+            code, _ = self._exchange(line.encode() + stdin, marker, cap, time.monotonic() + timeout)
+        except TimeoutError:
+            raise OSError(errno.ETIMEDOUT, f"the shell hung for {timeout:g}s; a new one starts next") from None
+        except OSError:
+            raise _ShellDied from None
+        return code, cap.data()
+
+    def read_bytes(self, path: str, max_bytes: int | None = None, timeout: float = FILE_IO_TIMEOUT_S) -> bytes:
+        """The exact bytes of the regular file `path`, in one round trip (errors: `read_result`)."""
+        room = UNLIMITED_BYTES if max_bytes is None else max_bytes + 64
+        code, out = self._inline(read_script(path, max_bytes), timeout, room)
+        return read_result(path, max_bytes, code, out)
+
+    def write_bytes(self, path: str, data: bytes, timeout: float = FILE_IO_TIMEOUT_S) -> None:
+        """Write exactly `data` to `path` (parent directories created), in one round trip."""
+        code, out = self._inline(write_script(path, len(data)), timeout, 4096, stdin=data)
+        if code != 0:
+            raise os_error(out.decode(errors="replace"), path)
 
     @staticmethod
     def _read(transport: Transport, marker: bytes, cap: OutputCap, deadline: float) -> tuple[int, bool]:

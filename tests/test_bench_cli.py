@@ -159,11 +159,21 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_batch_cap_is_never_exceeded_and_unaffordable_tasks_are_skipped(tmp_path, make_fake, fake_env, workers):
-    # Each task spends $0.042119 (15 turns at low effort); its first call could cost up to $0.2119.
-    # With $0.26 one worker runs two tasks ($0.2179 is left before the second) and skips two.
+    # Each task spends $0.04333725 (15 turns at low effort); its first call could cost up to $0.2119.
+    # With $0.26 one worker runs two tasks ($0.2167 is left before the second) and skips two.
     suite = make_suite(tmp_path / "suite")
     view = {"name": "str_replace_based_edit_tool", "input": {"command": "view", "path": "ops/calc.py"}}
-    fake = make_fake({"rules": [{"turns": [{"text": "Looking.", "tool_calls": [view]}] * 30}]})
+    lines = {"name": "bash", "input": {"command": "wc -l ops/calc.py"}}  # not the same call 3 times in a row: no loop
+    fake = make_fake(
+        {
+            "rules": [
+                {
+                    "turns": [{"text": "Looking.", "tool_calls": [view]}, {"text": "Counting.", "tool_calls": [lines]}]
+                    * 15
+                }
+            ]
+        }
+    )
     cap = "0.26"
     result = bench(
         tmp_path,
@@ -185,9 +195,9 @@ def test_batch_cap_is_never_exceeded_and_unaffordable_tasks_are_skipped(tmp_path
             ("ops__neg", "skipped"),
             ("ops__half", "skipped"),
         ]
-        assert spent == Decimal("0.084238")
+        assert spent == Decimal("0.0866745")
         reason = ledger.issues(result["run_id"])[2].error
-        assert reason == "the batch has $0.1758 left; the first call could cost $0.2119"
+        assert reason == "the batch has $0.1733 left; the first call could cost $0.2119"
     else:  # in flight calls' worst cases are reserved: the second worker may be refused or cut short
         assert set(statuses.values()) <= {"unsolved", "budget_exhausted", "skipped"}
 

@@ -125,14 +125,19 @@ def test_the_classifiers_failed_call_has_its_row_too(tmp_path, make_fake, fake_e
     assert (result["classifier"]["calls"], result["classifier"]["errors"], result["failed_calls"]) == (1, 1, 1)
 
 
-def view_turn(output_tokens: int | None = None, delay_s: float = 0.0) -> dict:
+def view_turn(output_tokens: int | None = None, delay_s: float = 0.0, lines: int = -1) -> dict:
     view = {"name": "str_replace_based_edit_tool", "input": {"command": "view", "path": "ops/calc.py"}}
+    if lines > 0:
+        view["input"]["view_range"] = [1, lines]
     return {"text": "Looking.", "tool_calls": [view], "output_tokens": output_tokens, "delay_s": delay_s}
 
 
 def script(delay_s: float) -> dict:
-    """Cheap turns, but the third one answers slowly (`delay_s`) with 8000 output tokens (about $0.20)."""
-    turns = [view_turn(), view_turn(), view_turn(8000, delay_s)] + [view_turn()] * 12
+    """Cheap turns, but the third one answers slowly (`delay_s`) with 8000 output tokens (about $0.20).
+    Every other turn views fewer lines: the same call three times in a row would be a loop."""
+    turns = [view_turn(), view_turn(lines=2), view_turn(8000, delay_s)] + [
+        view_turn(lines=2 if number % 2 else -1) for number in range(12)
+    ]
     return {"rules": [{"model": "claude-opus-*", "turns": turns}]}
 
 
@@ -290,7 +295,7 @@ def test_a_ledger_from_before_settlement_reads_its_calls_as_answered_and_its_err
         )
     db.close()
     ledger = Ledger(path)
-    assert ledger.applied_migrations == ["m004_call_settlement"]
+    assert ledger.applied_migrations == ["m004_call_settlement", "m005_routing"]
     assert [(c.status, c.error_kind, c.reserved_usd, c.cost_usd) for c in ledger.issue_calls(7)] == [
         ("ok", None, None, Decimal("0.25")),
         ("failed", None, None, Decimal(0)),

@@ -211,6 +211,27 @@ def test_faults_match_by_model_and_turn(make_fake):
     assert [request.status for request in fake.requests] == [200, 529, 200]
 
 
+def test_invalid_faults_match_and_count_like_the_others_and_answer_200(make_fake):
+    fake = make_fake({**SCRIPT, "faults": [{"invalid": "empty", "model": "claude-*", "turn": 1, "status": 500}]})
+    client = anthropic_client(fake)
+    first = [{"role": "user", "content": "hi"}]
+    second = [*first, {"role": "assistant", "content": "ok"}, {"role": "user", "content": "go"}]
+
+    replies = [
+        client.messages.create(model=model, max_tokens=5, messages=messages)
+        for model, messages in [("claude-x", first), ("gpt-x", second), ("claude-x", second), ("claude-x", second)]
+    ]
+
+    assert [[block.type for block in reply.content] for reply in replies] == [
+        ["text", "tool_use"],
+        ["text"],
+        [],
+        ["text"],
+    ]
+    assert [request.status for request in fake.requests] == [200, 200, 200, 200]
+    assert replies[2].usage.to_dict() == fake.requests[2].usage
+
+
 def test_more_than_four_breakpoints_is_a_400(make_fake):
     fake = make_fake()
     mark = {"type": "ephemeral"}

@@ -116,7 +116,11 @@ def test_ladder_exhausted_exits_1_and_leaves_no_branch(tmp_path, repo, issue_fil
 @pytest.mark.docker
 def test_budget_cap_is_never_exceeded(tmp_path, repo, issue_file, make_fake, fake_env):
     long_plan = plan_turn("Plan: " + "look closely at every line. " * 40)
-    looping = {"rules": [{"turns": [long_plan] + [edit_turn({"old_str": "a", "new_str": "a"})] * 40}]}
+    edits = [
+        edit_turn({"old_str": "a", "new_str": "a"}),
+        {"text": "Again.", "tool_calls": [{"name": "bash", "input": {"command": "git diff"}}]},
+    ]
+    looping = {"rules": [{"turns": [long_plan] + edits * 20}]}  # busy but never the same call 3 times in a row
     fake = make_fake(looping)
     cap = "0.05"
     done = run_agent(

@@ -34,9 +34,9 @@ def test_migrations_apply_from_empty_then_are_idempotent(tmp_path):
     second = Ledger(path)
     assert second.applied_migrations == []
     names = [row[0] for row in sqlite3.connect(path).execute("SELECT name FROM _migrations ORDER BY name")]
-    assert names == ["m001_initial", "m002_attempt_changed_lines", "m003_issue_calls", "m004_call_settlement"]
+    assert names == [name for name, _ in MIGRATIONS]
     tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"runs", "issues", "attempts", "calls", "events", "reviews", "_migrations"} <= tables
+    assert {"runs", "issues", "attempts", "calls", "events", "reviews", "fallbacks", "_migrations"} <= tables
 
 
 def test_ledger_uses_wal(tmp_path):
@@ -226,7 +226,12 @@ def test_a_ledger_made_before_the_issue_calls_migration_keeps_its_calls_and_gain
     )
     db.close()
     ledger = Ledger(path)
-    assert ledger.applied_migrations == ["m002_attempt_changed_lines", "m003_issue_calls", "m004_call_settlement"]
+    assert ledger.applied_migrations == [
+        "m002_attempt_changed_lines",
+        "m003_issue_calls",
+        "m004_call_settlement",
+        "m005_routing",
+    ]
     assert [attempt.changed_lines for attempt in ledger.attempts("r")] == [3, 0, None]
     [call] = ledger.calls(1)
     assert (call.issue_id, call.attempt_id, call.purpose, call.usage.input_tokens, call.cost_usd) == (

@@ -197,6 +197,48 @@ def test_a_tampered_thinking_signature_gets_the_400(make_fake, make_config, fake
     assert caught.value.status == 400
 
 
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (
+            '{"command": "ls',
+            "the arguments of bash are not valid JSON (Unterminated string starting at: line 1 column 13 (char 12)); "
+            "send a JSON object",
+        ),
+        ("[1, 2]", "the arguments of bash must be a JSON object, got list"),
+    ],
+)
+def test_tool_input_that_is_not_a_json_object_is_a_tool_call_error_not_a_provider_error(
+    raw, error, make_fake, make_config, fake_env
+):
+    fake = make_fake({"rules": [{"turns": [{"tool_calls": [{"name": "bash", "raw_arguments": raw}]}]}]})
+    model = build_model(MODEL, make_config(), fake_env(fake))
+    messages = [Message.user("hi")]
+
+    turn = model.complete(messages, system="", tools=STANDARD_TOOLS, effort=EffortLevel.LOW, max_tokens=50)
+    call = turn.tool_calls[0]
+
+    assert (call.id, call.name, call.input, call.raw_arguments, call.error) == (
+        "toolu_000000fake",
+        "bash",
+        {},
+        raw,
+        error,
+    )
+    sent = fake.requests[0].usage or {}
+    assert (turn.usage.input_tokens, turn.usage.output_tokens) == (sent["input_tokens"], sent["output_tokens"])
+    messages += [
+        turn.as_message(),
+        Message(role="user", content=[ToolResult(tool_call_id=call.id, output=error, is_error=True)]),
+    ]
+    model.complete(messages, system="", tools=STANDARD_TOOLS, effort=EffortLevel.LOW, max_tokens=50)
+    # The API takes only an object as input: the call goes back with an empty one, its result says why.
+    assert fake.requests[1].body["messages"][1]["content"] == [
+        {"type": "tool_use", "id": "toolu_000000fake", "name": "bash", "input": {}}
+    ]
+    assert [request.status for request in fake.requests] == [200, 200]
+
+
 def cache_marks(body: dict[str, Any]) -> list[str]:
     """Where the cache_control breakpoints of a request are."""
     marks = [f"tools.{i}" for i, tool in enumerate(body.get("tools", [])) if "cache_control" in tool]

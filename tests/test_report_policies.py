@@ -97,6 +97,9 @@ def test_report_json_groups_by_rung_with_exact_numbers(tmp_path):
         "total_cost_usd": 28.0,
         "cost_per_solved_usd": 14.0,
         "total_usd_all_billed": 28.0,
+        "fallbacks": 0,
+        "attempts_with_fallback": 0,
+        "validation_failures": {},
     }
     assert (rows["m@medium"]["solved"], rows["m@medium"]["cost_per_solved_usd"]) == (1, 22.0)
     assert [(row["group"], row["solved"], row["total_cost_usd"]) for row in data["by_task_type"]] == [
@@ -114,7 +117,8 @@ def test_report_json_groups_by_rung_with_exact_numbers(tmp_path):
     done = run_agent(home, "report", run_id, "--policy", "m@max", "--html", str(html))
     assert done.returncode == 0, done.stderr
     page = html.read_text()
-    assert page.count("src='data:image/png;base64,") == 2 and "<h2>Policies (offline, from the grid)</h2>" in page
+    assert page.count("src='data:image/png;base64,") == 3  # the two plots and the API $ per day
+    assert "<h2>Policies (offline, from the grid)</h2>" in page
 
 
 def test_by_task_type_counts_issues_once_and_all_attempts_cost(tmp_path, make_config):

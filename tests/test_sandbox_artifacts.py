@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,9 @@ def test_delivered_patch_and_branch_hold_only_the_source_edit(kind: str, calc: t
 
         watcher = WorkPatchWatcher(sandbox.diff, lambda name, data: events.append((name, data)))
         watcher.after_turn(3, [ToolCall(id="t1", name="bash", input={"command": "python -m pytest -q"})])
+        deadline = time.monotonic() + 60
+        while not events and time.monotonic() < deadline:  # close() drops a look that has not started
+            time.sleep(0.01)
         watcher.close()
         patch = sandbox.diff()
 

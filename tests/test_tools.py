@@ -1,22 +1,34 @@
-"""The bash and editor tools executed in a sandbox (LocalSandbox here; Docker in the fix tests)."""
+"""The bash and editor tools executed in a sandbox: a LocalSandbox and a real Docker one.
+
+The editor's exact-byte I/O, size limit and failure cases are in `test_editor_shell.py`.
+"""
 
 from __future__ import annotations
 
 import pytest
+from sandbox_helpers import ensure_image, requires_docker
 
 from agent.core.config import SandboxConfig
 from agent.core.messages import ToolCall
 from agent.engine.tools import ToolRunner
+from sandboxes.docker_sandbox import DockerSandbox
 from sandboxes.local_sandbox import LocalSandbox
 from tests.repo_helpers import git, make_repo
 
 FILES = {"pkg/mod.py": "one\ntwo\nthree\ntwo again\n", "README.md": "# r\n"}
 
 
-@pytest.fixture
-def tools(tmp_path):
+@pytest.fixture(params=["local", pytest.param("docker", marks=requires_docker)])
+def tools(request, tmp_path):
     repo = make_repo(tmp_path / "repo", FILES)
-    with LocalSandbox(SandboxConfig(kind="local"), repo, git(repo, "rev-parse", "HEAD").strip(), "t") as box:
+    base = git(repo, "rev-parse", "HEAD").strip()
+    if request.param == "docker":
+        config = SandboxConfig()
+        ensure_image(config.image)
+        box = DockerSandbox(config, repo, base, "t")
+    else:
+        box = LocalSandbox(SandboxConfig(kind="local"), repo, base, "t")
+    with box:
         yield ToolRunner(box, command_timeout=20)
 
 

@@ -220,11 +220,27 @@ async def test_diff_key_shows_the_solved_attempts_patch(tmp_path):
         await wait_for(pilot, lambda: isinstance(app.screen, FixScreen))
 
 
+def turn_start(turn: int, occurrence: int = 1) -> Callable[[Event], bool]:
+    """Matches the `occurrence`-th start of turn `turn` (one per attempt)."""
+    seen = [0]
+
+    def when(event: Event) -> bool:
+        if event.kind == "turn_started" and event.data.get("turn") == turn:
+            seen[0] += 1
+            return seen[0] == occurrence
+        return False
+
+    return when
+
+
 async def test_diff_key_during_an_attempt_shows_its_work_so_far(tmp_path):
     setup = Setup(tmp_path, ESCALATE)
     first_turn = Gate(lambda event: event.kind == "turn_started")
     first_patch = Gate(lambda event: event.kind == "work_patch")
-    app = setup.app(first_turn, first_patch)
+    # Each attempt is held before its last turn until its live diff is shown: an attempt that ends
+    # sooner shows its recorded patch instead.
+    hold_one, hold_two = Gate(turn_start(3)), Gate(turn_start(3, occurrence=2))
+    app = setup.app(first_turn, first_patch, hold_one, hold_two)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, first_turn.reached.is_set)
         screen = app.screen
@@ -246,8 +262,11 @@ async def test_diff_key_during_an_attempt_shows_its_work_so_far(tmp_path):
         await wait_for(pilot, lambda: isinstance(app.screen, FixScreen))
         assert "patch now: 1 file(s), +1 -1" in screen_text(app)
         first_patch.opened.set()
+        hold_one.opened.set()
+        await wait_for(pilot, hold_two.reached.is_set)
+        await wait_for(pilot, lambda: "+    return a + b" in screen.state.work_patch)  # attempt 2's own work
+        hold_two.opened.set()
         await wait_until_over(pilot, app)
-        assert "+    return a + b" in screen.state.work_patch  # attempt 2's own work, not attempt 1's
         patches = [e.data for e in setup.context.ledger.events(screen.state.run_id, kinds=("work_patch",))]
         assert [(data["turn"], data["files"], data["added"], data["removed"]) for data in patches] == [
             (2, 1, 1, 1),

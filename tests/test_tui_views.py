@@ -115,6 +115,30 @@ async def test_attached_fix_view_of_a_finished_run(tmp_path):
         assert not app.context.stop.is_set()
 
 
+async def test_fix_view_transcript_shows_invalid_replies_fallbacks_and_masking(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    run_id = fix_ledger(path)
+    ledger = Ledger(path)
+    attempt = ledger.attempts(run_id)[0]
+    invalid = "claude-opus-4-7@medium: invalid reply (bad_json): the arguments are not a JSON object"
+    text = "claude-opus-4-7: 2 invalid replies (bad_json) → claude-opus-4-7@high for the rest of this attempt"
+    masked = "context: masked 12 older tool results (about 18,400 tokens); the latest 8,000 tokens of results stay"
+    for kind, data in (
+        ("validation_failed", {"turn": 2, "reason": "bad_json", "text": invalid}),
+        ("fallback", {"turn": 2, "from": "claude-opus-4-7@medium", "to": "claude-opus-4-7@high", "text": text}),
+        ("context_masked", {"turn": 3, "results": 12, "saved_tokens": 18400, "text": masked}),
+    ):
+        ledger.record_event(run_id, kind, data, attempt.issue_id, attempt.id)
+    ledger.close()
+    app = viewer(path, run_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FixScreen) and "FALLBACK" in transcript_text(app.screen))
+        assert isinstance(app.screen, FixScreen)
+        shown = " ".join(transcript_text(app.screen).split())  # the log wraps long lines
+        assert invalid in shown and f"⤳ FALLBACK {text}" in shown
+        assert masked in shown
+
+
 async def test_batch_view_lists_tasks_with_totals_and_enter_opens_a_task(tmp_path):
     run_id = bench_ledger(tmp_path / "ledger.sqlite")
     app = viewer(tmp_path / "ledger.sqlite", run_id)

@@ -1,4 +1,6 @@
-"""The transcript: each attempt's plan, model text (streaming live), tool calls with trimmed output, test runs."""
+"""The transcript: each attempt's plan, model text (streaming live), tool calls with trimmed output, test runs,
+the router's invalid replies (dim) and fallbacks (a warning), and when a long attempt's context was
+masked or summarised."""
 
 from __future__ import annotations
 
@@ -123,6 +125,14 @@ class Transcript(Vertical):
             )
         if kind == "attempt_finished":
             return Text(f"attempt ended: {data.get('outcome')} after {data.get('turns')} turn(s)", style="dim")
+        if kind == "validation_failed":
+            text = data.get("text") or f"invalid reply ({data.get('reason')})"
+            return Text(f"  {text}", style="dim")
+        if kind in ("context_masked", "context_summarised"):
+            return Text(f"  {data.get('text', '')}", style="cyan")
+        if kind == "fallback":
+            text = data.get("text") or f"{data.get('from')} → {data.get('to')} ({data.get('reason')})"
+            return Text(f"⤳ FALLBACK {text}", style="bold yellow")
         if kind == "escalation":
             return Text(f"↑ ESCALATING to {data.get('rung')} after {data.get('after')}", style="bold yellow")
         if kind == "rung_skipped":

@@ -53,6 +53,7 @@ class BenchOptions(BaseModel):
     sandbox: str | None = None
     image: str | None = None
     setup: str | None = Field(None, description="Setup command for tasks that do not name their own.")
+    fallback: str | None = Field(None, description="MODEL[@EFFORT] every rung falls back to ([planner] fallback).")
     ledger: Path | None = None
 
 

@@ -35,7 +35,7 @@ from agent.core.events import EventSink, ignore
 from agent.core.owners import owner_is_gone
 from agent.ledger import Ledger, RunRow
 from agent.ledger.store import owner_tag
-from agent.wiring import learned_planner, model_factory, run_context, rung_fit
+from agent.wiring import check_fallbacks, checked_fallback, learned_planner, model_factory, run_context, rung_fit
 
 FINISHED = ("solved", "unsolved", "budget_exhausted")
 RETRIED_ERRORS = ("infra", "provider", "environment")
@@ -98,6 +98,9 @@ def run_bench(
             options = BenchOptions.model_validate({**recorded.args["options"], **executor_fields(options)})
         elif options.run_id and ledger.run(options.run_id) is not None:
             raise ConfigError(f"run {options.run_id} already exists: pass --resume {options.run_id} to continue it")
+        if options.fallback is not None:  # after --resume: the run's own flag
+            planner = config.planner.model_copy(update={"fallback": checked_fallback(options.fallback)})
+            config = config.model_copy(update={"planner": planner})
         fit = rung_fit(config, env)
         seed = options.resume or options.run_id or "bench"
         learned = learned_planner(config, ledger, env, seed=seed) if wants_learned(options, config) else None
@@ -109,6 +112,7 @@ def run_bench(
         for job in jobs:
             for rung in job.plan.ladder:
                 make_model(rung.model, job.task)  # unknown models, missing keys, oracle without patch: fail now
+            check_fallbacks(config, job.plan.ladder, make_model)
         grid = bool(options.grid)
         if options.resume:
             run_id = options.resume

@@ -19,7 +19,9 @@ from rich.markup import escape
 from typer.exceptions import Abort, TyperException
 
 from agent.cli import bench as bench_commands
+from agent.cli import stats as stats_commands
 from agent.cli.context import (
+    FALLBACK_HELP,
     IMAGE_HELP,
     SETUP_HELP,
     config_for,
@@ -167,6 +169,7 @@ def fix(
     image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
     setup: Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)] = None,
     policy: Annotated[str | None, typer.Option("--policy", help=POLICY_HELP)] = None,
+    fallback: Annotated[str | None, typer.Option("--fallback", help=FALLBACK_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
 ) -> None:
@@ -183,6 +186,7 @@ def fix(
         image=image,
         setup=setup,
         policy=policy,
+        fallback=fallback,
         ledger=state(ctx).ledger_path,
     )
     found = read_issue(issue, text, env=os.environ, max_kb=config_for(ctx, Path.cwd()).issue.max_kb)
@@ -314,6 +318,7 @@ app.add_typer(sandbox_app, name="sandbox", help="Build, check and clean the Dock
 app.add_typer(env_app, name="env", help="Build, list and prune the repositories' environment images.")
 app.add_typer(tasks_app, name="tasks", help="List, show and validate benchmark tasks.")
 bench_commands.register(app)
+stats_commands.register(app)
 
 
 def main() -> None:

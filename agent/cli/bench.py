@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agent.cli.context import (
+    FALLBACK_HELP,
     IMAGE_HELP,
     SETUP_HELP,
     config_for,
@@ -112,6 +113,7 @@ def bench(
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
     image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
     setup: Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)] = None,
+    fallback: Annotated[str | None, typer.Option("--fallback", help=FALLBACK_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the final JSON object.")] = False,
     no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
 ) -> None:
@@ -142,6 +144,7 @@ def bench(
         sandbox=sandbox,
         image=image,
         setup=setup,
+        fallback=fallback,
         ledger=state(ctx).ledger_path,
     )
     console = Console(stderr=True) if as_json else Console()

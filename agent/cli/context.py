@@ -50,6 +50,10 @@ IMAGE_HELP = "Sandbox image to use as it is (no dependency detection; it must ha
 SETUP_HELP = (
     "Shell command that installs the repository's dependencies in its environment image (instead of detection)."
 )
+FALLBACK_HELP = (
+    "MODEL[@EFFORT] an attempt switches to when its model's replies keep failing validation or its provider "
+    "fails (after the model's own [models] fallback)."
+)
 
 
 def ensure_image(config: AgentConfig, sandbox: str | None, console: Console) -> None:

@@ -28,6 +28,9 @@ class Frozen(BaseModel):
 class EffortBudget(Frozen):
     max_turns: int = Field(gt=0, description="Turns one attempt may take at this effort.")
     max_tokens: int = Field(gt=0, description="Output tokens per model call at this effort.")
+    context_tokens: int = Field(
+        32000, gt=0, description="Tokens of the latest tool results sent in full; older ones are masked."
+    )
 
 
 class Price(Frozen):
@@ -56,6 +59,8 @@ class ModelConfig(Frozen):
     efforts: list[EffortLevel] | None = None
     effort_map: dict[EffortLevel, str] | None = None
     price: Price | None = None
+    fallback: str | None = Field(None, description="MODEL[@EFFORT] to route to when this model's replies fail.")
+    context_window: int | None = Field(None, gt=0, description="Prompt tokens the model accepts (default: catalog).")
 
 
 class TaskTypeLadder(Frozen):
@@ -72,6 +77,32 @@ class PlannerConfig(Frozen):
     explore: bool = Field(True, description="Learned: Thompson-sample within explore_cap of the best ladder.")
     explore_cap: float = Field(0.10, ge=0, description="Learned: most extra expected $ per solved exploring may cost.")
     min_attempts: int = Field(20, ge=0, description="Learned: rules until this many measured attempts.")
+    fallback: str | None = Field(None, description="MODEL[@EFFORT] any rung falls back to (after its model's own).")
+
+
+class ContextConfig(Frozen):
+    """How a long attempt's prompt stays bounded (engine.context)."""
+
+    mask_to: float = Field(
+        0.25, gt=0, lt=1, description="Share of the effort's context_tokens left in full after the boundary moves."
+    )
+    summarise_at: float = Field(
+        0.8, gt=0, le=1, description="Share of the model's context window at which the oldest turns are summarised."
+    )
+    summary_model: str | None = Field(
+        None, description="MODEL[@EFFORT] that writes summaries (default: the attempt's)."
+    )
+
+
+class RouterConfig(Frozen):
+    """How model replies are validated and when an attempt falls back to another rung (engine.router)."""
+
+    fallback_after: int = Field(2, ge=1, description="Invalid replies of one model in an attempt before falling back.")
+    loop_repeats: int = Field(3, ge=2, description="The same tool call this many times in a row is a loop.")
+    advise_above: float = Field(0.30, ge=0, le=1, description="Fallback rate above which a model is the wrong primary.")
+    advise_below: float = Field(
+        0.05, ge=0, le=1, description="Fallback rate below which more could go to the cheap model."
+    )
 
 
 class SandboxConfig(Frozen):
@@ -128,6 +159,8 @@ class AgentConfig(Frozen):
     routing: dict[str, str]
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     planner: PlannerConfig
+    router: RouterConfig = RouterConfig()
+    context: ContextConfig = ContextConfig()
     sandbox: SandboxConfig = SandboxConfig()
     environment: EnvironmentConfig = EnvironmentConfig()
     sources: list[str] = Field(default_factory=list, description="Files and env vars that were read.")

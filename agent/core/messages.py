@@ -76,6 +76,8 @@ Block = Annotated[TextBlock | ThinkingBlock | ToolCall | ToolResult, Field(discr
 class Message(BaseModel):
     role: Literal["user", "assistant"]
     content: list[Block]
+    model: str | None = None
+    """The model that wrote an assistant message (a fallback hands a conversation to another model)."""
 
     @classmethod
     def user(cls, text: str) -> Message:
@@ -110,7 +112,7 @@ class ModelTurn(BaseModel):
         if self.text:
             content.append(TextBlock(text=self.text))
         content.extend(self.tool_calls)
-        return Message(role="assistant", content=content)
+        return Message(role="assistant", content=content, model=self.model or None)
 
 
 class ToolSpec(BaseModel):

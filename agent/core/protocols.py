@@ -73,3 +73,16 @@ class Sandbox(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+@runtime_checkable
+class ByteFiles(Protocol):
+    """Exact-byte file I/O a sandbox may offer beyond `Sandbox`, one round trip per call.
+
+    `read_bytes` raises IsADirectoryError, FileNotFoundError (missing or not a regular file),
+    PermissionError, or OSError with errno EFBIG past `max_bytes`.
+    """
+
+    def read_bytes(self, path: str, max_bytes: int | None = None) -> bytes: ...
+
+    def write_bytes(self, path: str, data: bytes) -> None: ...

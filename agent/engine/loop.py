@@ -1,10 +1,17 @@
 """One attempt = one rung: the plan-edit loop that drives a model with tools in a sandbox.
 
+Every reply is validated before its tools run (`agent.engine.validation`). An invalid reply is
+answered with the error and the model tries again; after `fallback_after` invalid replies of one
+model, or a provider failure beyond the SDK's retries, the attempt falls back to the next rung of
+its chain (`agent.engine.router`) for the rest of the attempt, carrying the conversation up to its
+last valid turn. Every call is billed, invalid ones included, and every fallback is a ledger row
+and an event; none is silent.
+
 The loop ends when the model ends its turn without a tool call, at the effort level's turn
-limit, when the budget would be exceeded, after three malformed tool calls in a row, or when
-the user asks to stop. It never judges success itself: the runner runs the tests afterwards.
-After a turn that may have changed files, `agent.engine.work_patch` looks at the diff in the background
-for the live view.
+limit, when the budget would be exceeded, after three invalid replies in a row with no fallback
+left, or when the user asks to stop. It never judges success itself: the runner runs the tests
+afterwards. After a turn that may have changed files, `agent.engine.work_patch` looks at the diff
+in the background for the live view.
 """
 
 from __future__ import annotations
@@ -14,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.core.effort import EffortLevel
 from agent.core.errors import (
     AttemptEnded,
     ContextWindowError,
@@ -24,33 +30,45 @@ from agent.core.errors import (
     StopRequested,
     TurnLimit,
 )
-from agent.core.messages import Message
-from agent.core.protocols import Model
+from agent.core.messages import Message, ModelTurn, ToolCall, ToolResult
 from agent.core.tool_specs import STANDARD_TOOLS
 from agent.engine.budget import Budget, tokens_at_most, worst_case_usd
-from agent.engine.calls import AttemptCalls
+from agent.engine.calls import AttemptCalls, SentCall
+from agent.engine.context import CHARS_PER_TOKEN, ContextView, Summary, summary_prompt, tokens
+from agent.engine.router import Route, Router, failure_reason
 from agent.engine.tools import ToolRunner
+from agent.engine.validation import Invalid, ReplyValidator
 from agent.engine.work_patch import WorkPatchWatcher
-from agent.providers.pricing import PriceQuote
+from agent.ledger import Fallback
 
 MAX_MALFORMED_IN_A_ROW = 3
+SUMMARY_MAX_TOKENS = 4096
 TOOLS_CHARS = sum(len(tool.model_dump_json()) for tool in STANDARD_TOOLS)
 
 
 @dataclass
 class AttemptContext:
-    model: Model
+    route: Route
+    """The rung's model at its effort level; a fallback replaces it for the rest of the attempt."""
     tools: ToolRunner
     system: str
     task: str
-    effort: EffortLevel
     max_turns: int
     max_tokens: int
     budget: Budget
-    price: PriceQuote | None
     emit: Callable[[str, dict], None]
     calls: AttemptCalls
     """Records each call before it is sent (its worst case reserved) and settles it when it ends."""
+    router: Router | None = None
+    """The rung's fallback chain (None: no fallback; invalid replies and provider failures end as before)."""
+    fallback_after: int = 2
+    loop_repeats: int = 3
+    context: ContextView | None = None
+    """What the model is sent of the conversation (None: everything, as it happened)."""
+    summarise_at: float = 0.8
+    """Share of the route's context window at which the oldest turns are summarised."""
+    summary_route: Route | None = None
+    """Who writes summaries (None: the route being called)."""
     stop: threading.Event = field(default_factory=threading.Event)
     work_diff: Callable[[], str] | None = None
     """The sandbox's current diff; when set, its changes are emitted as `work_patch` events."""
@@ -66,77 +84,276 @@ class LoopResult:
     command_time_s: float
     wall_s: float = 0.0
     detail: str = ""
+    fallbacks: list[dict] = field(default_factory=list)
+    """Each fallback taken: {"turn", "from", "to", "reason"}."""
+    validation_failures: dict[str, int] = field(default_factory=dict)
+    """Invalid replies by reason."""
+    context_events: list[dict] = field(default_factory=list)
+    """Each time old tool results were masked or the oldest turns summarised."""
 
 
 def run_loop(ctx: AttemptContext) -> LoopResult:
-    messages = [Message.user(ctx.task)]
-    result = LoopResult(outcome="", turns=0, plan="", messages=messages, model_time_s=0.0, command_time_s=0.0)
-    prompt_tokens = tokens_at_most(len(ctx.system) + TOOLS_CHARS + len(ctx.task))
-    malformed = 0
-    watcher = WorkPatchWatcher(ctx.work_diff, ctx.emit) if ctx.work_diff is not None else None
-    began = time.perf_counter()
-    try:
-        for turn in range(1, ctx.max_turns + 1):
-            if ctx.stop.is_set():
-                raise StopRequested("stopped by the user")
-            max_tokens = ctx.budget.allow(prompt_tokens, ctx.max_tokens, ctx.price)
-            sent = ctx.calls.sent(turn, max_tokens, worst_case_usd(prompt_tokens, max_tokens, ctx.price))
-            ctx.emit("turn_started", {"turn": turn, "max_turns": ctx.max_turns, "max_tokens": max_tokens})
-            started = time.perf_counter()
-            try:
-                reply = ctx.model.complete(
-                    messages,
-                    system=ctx.system,
-                    tools=STANDARD_TOOLS,
-                    effort=ctx.effort,
-                    max_tokens=max_tokens,
-                    on_text=lambda text: ctx.emit("text_delta", {"text": text}),
-                )
-            except ProviderError as exc:  # anything else leaves the call pending: counted at its worst case
-                result.model_time_s += time.perf_counter() - started
-                ctx.calls.failed(sent, exc, time.perf_counter() - started)
-                raise
-            result.model_time_s += time.perf_counter() - started
-            result.turns = turn
-            ctx.calls.answered(sent, reply)
-            messages.append(reply.as_message())
-            if turn == 1:
-                result.plan = reply.text.strip() or "(the model gave no plan)"
-                ctx.emit("plan", {"text": result.plan})
-            ctx.emit("assistant", {"turn": turn, "text": reply.text, "tool_calls": len(reply.tool_calls)})
-            if not reply.tool_calls:
-                raise ModelFinished("the model ended its turn")
-            results = []
-            for call in reply.tool_calls:
-                ctx.emit("tool_call", {"turn": turn, "id": call.id, "name": call.name, "input": call.input})
-                outcome = ctx.tools.run(call)
-                result.command_time_s += outcome.seconds
-                malformed = malformed + 1 if outcome.malformed else 0
-                ctx.emit(
-                    "tool_result",
-                    {
-                        "turn": turn,
-                        "id": call.id,
-                        "is_error": outcome.result.is_error,
-                        "output": outcome.result.output[-2000:],
-                        "seconds": round(outcome.seconds, 4),
-                    },
-                )
-                results.append(outcome.result)
-            messages.append(Message(role="user", content=results))
+    return _Loop(ctx).run()
+
+
+class _Loop:
+    """The state of one attempt's conversation while it runs."""
+
+    def __init__(self, ctx: AttemptContext) -> None:
+        self.ctx = ctx
+        self.route = ctx.route
+        self.messages = [Message.user(ctx.task)]
+        self.result = LoopResult(
+            outcome="", turns=0, plan="", messages=self.messages, model_time_s=0.0, command_time_s=0.0
+        )
+        self.validator = ReplyValidator(STANDARD_TOOLS, ctx.loop_repeats)
+        self.prompt_tokens = tokens_at_most(len(ctx.system) + TOOLS_CHARS + len(ctx.task))
+        self.valid_length = len(self.messages)
+        """The conversation up to the last valid turn: what a fallback model is handed."""
+        self.invalid_in_a_row = 0
+        self.invalid_of_route = 0
+        self.turn_began: float | None = None
+        self.view_tokens = tokens(ctx.system) + tokens(ctx.task) + TOOLS_CHARS // CHARS_PER_TOKEN
+        """An estimate of the prompt the model is sent next, for its context window."""
+
+    def run(self) -> LoopResult:
+        ctx, result = self.ctx, self.result
+        watcher = WorkPatchWatcher(ctx.work_diff, ctx.emit) if ctx.work_diff is not None else None
+        began = time.perf_counter()
+        try:
+            for turn in range(1, ctx.max_turns + 1):
+                if ctx.stop.is_set():
+                    raise StopRequested("stopped by the user")
+                self._fit_window(turn)
+                answered = self._call(turn)
+                if answered is None:
+                    continue  # the call failed and the attempt fell back
+                reply, sent = answered
+                result.turns = turn
+                problems = self.validator.check(reply, turns_left=turn < ctx.max_turns)
+                self._settle(sent, reply, problems)
+                if turn == 1:
+                    result.plan = reply.text.strip() or "(the model gave no plan)"
+                    ctx.emit("plan", {"text": result.plan})
+                ctx.emit("assistant", {"turn": turn, "text": reply.text, "tool_calls": len(reply.tool_calls)})
+                if problems:
+                    self._invalid(turn, reply, problems)
+                    continue
+                if not reply.tool_calls:
+                    raise ModelFinished("the model ended its turn")
+                self.messages.append(reply.as_message())
+                results = [self._run_tool(turn, call) for call in reply.tool_calls]
+                self.messages.append(Message(role="user", content=results))
+                self.valid_length = len(self.messages)
+                self.invalid_in_a_row = 0
+                if watcher is not None:
+                    watcher.after_turn(turn, reply.tool_calls)
+                self._grow(reply, sum(len(item.output) + 100 for item in results))
+                self._mask_old_results(turn)
+            raise TurnLimit(f"used all {ctx.max_turns} turns")
+        except AttemptEnded as signal:
+            result.outcome, result.detail = signal.outcome, str(signal)
+        except ContextWindowError as exc:
+            result.outcome, result.detail = "context_window", str(exc)
+        finally:
             if watcher is not None:
-                watcher.after_turn(turn, reply.tool_calls)
-            new_chars = sum(len(item.output) + 100 for item in results)
-            prompt_tokens = reply.usage.input_tokens + reply.usage.output_tokens + tokens_at_most(new_chars)
-            if malformed >= MAX_MALFORMED_IN_A_ROW:
-                raise RepeatedFormatError(f"{malformed} malformed tool calls in a row")
-        raise TurnLimit(f"used all {ctx.max_turns} turns")
-    except AttemptEnded as signal:
-        result.outcome, result.detail = signal.outcome, str(signal)
-    except ContextWindowError as exc:
-        result.outcome, result.detail = "context_window", str(exc)
-    finally:
-        if watcher is not None:
-            watcher.close()
-    result.wall_s = time.perf_counter() - began
-    return result
+                watcher.close()
+        result.wall_s = time.perf_counter() - began
+        return result
+
+    def _call(self, turn: int) -> tuple[ModelTurn, SentCall] | None:
+        """One request to the current route; None when it failed and the attempt fell back."""
+        ctx, route = self.ctx, self.route
+        max_tokens = ctx.budget.allow(self.prompt_tokens, ctx.max_tokens, route.price)
+        sent = ctx.calls.sent(turn, max_tokens, worst_case_usd(self.prompt_tokens, max_tokens, route.price))
+        ctx.emit("turn_started", {"turn": turn, "max_turns": ctx.max_turns, "max_tokens": max_tokens})
+        started = time.perf_counter()
+        if self.turn_began is None:
+            self.turn_began = started
+        try:
+            reply = route.model.complete(
+                self._view(self.messages),
+                system=ctx.system,
+                tools=STANDARD_TOOLS,
+                effort=route.level,
+                max_tokens=max_tokens,
+                on_text=lambda text: ctx.emit("text_delta", {"text": text}),
+            )
+        except ProviderError as exc:  # anything else leaves the call pending: counted at its worst case
+            seconds = time.perf_counter() - started
+            self.result.model_time_s += seconds
+            ctx.calls.failed(sent, exc, seconds)
+            reason = failure_reason(exc)
+            target = ctx.router.after_failure(route, reason) if ctx.router and reason else None
+            if target is None:
+                raise
+            why = f"{route.model.name}: {_provider_text(exc, reason or '')}"
+            self._fall_back(turn, target, reason or "", why, str(exc))
+            return None
+        self.result.model_time_s += time.perf_counter() - started
+        return reply, sent
+
+    def _settle(self, sent: SentCall, reply: ModelTurn, problems: list[Invalid]) -> None:
+        turn_s = None
+        if not problems and self.turn_began is not None:
+            turn_s = time.perf_counter() - self.turn_began
+            self.turn_began = None
+        self.ctx.calls.answered(sent, reply, problems[0].reason if problems else None, turn_s)
+
+    def _invalid(self, turn: int, reply: ModelTurn, problems: list[Invalid]) -> None:
+        """Answer an invalid reply with its errors (its tools do not run), or fall back."""
+        ctx, route, reason = self.ctx, self.route, problems[0].reason
+        failures = self.result.validation_failures
+        failures[reason] = failures.get(reason, 0) + 1
+        self.invalid_of_route += 1
+        detail = problems[0].message
+        ctx.emit(
+            "validation_failed",
+            {
+                "turn": turn,
+                "model": route.model.name,
+                "effort": route.level.value,
+                "reason": reason,
+                "detail": detail,
+                "text": f"{route.label}: invalid reply ({reason}): {detail}",
+            },
+        )
+        if self.invalid_of_route >= ctx.fallback_after and ctx.router is not None:
+            target = ctx.router.after_invalid(route)
+            if target is not None:
+                count = self.invalid_of_route
+                text = f"{route.model.name}: {count} invalid replies ({reason})"
+                self._fall_back(turn, target, reason, text, detail)
+                return
+        if reply.tool_calls:
+            self.messages.append(reply.as_message())
+            errors = {problem.call_id: problem.message for problem in problems}
+            results = [self._refuse(turn, call, errors.get(call.id)) for call in reply.tool_calls]
+            self.messages.append(Message(role="user", content=results))
+            self._grow(reply, sum(len(item.output) + 100 for item in results))
+        else:  # an empty reply is not kept: an empty assistant message is not valid on every wire
+            self.messages.append(Message.user(f"Error: {detail}"))
+            self.prompt_tokens += tokens_at_most(len(detail) + 100)
+        self.invalid_in_a_row += 1
+        if self.invalid_in_a_row >= MAX_MALFORMED_IN_A_ROW:
+            raise RepeatedFormatError(f"{self.invalid_in_a_row} invalid replies in a row")
+
+    def _fall_back(self, turn: int, target: Route, reason: str, why: str, detail: str) -> None:
+        """Switch to `target` for the rest of the attempt, with the conversation up to the last valid turn."""
+        ctx, route = self.ctx, self.route
+        del self.messages[self.valid_length :]
+        self._estimate_prompt()
+        ctx.budget.allow(self.prompt_tokens, ctx.max_tokens, target.price)  # the fallback's price must fit first
+        fallback = Fallback(
+            turn=turn,
+            from_model=route.model.name,
+            from_effort=route.level.value,
+            to_model=target.model.name,
+            to_effort=target.level.value,
+            reason=reason,
+            detail=detail[:500],
+        )
+        text = f"{why} → {target.label} for the rest of this attempt"
+        ctx.calls.fell_back(fallback, text, effort_sent=target.wire, price=target.price)
+        self.result.fallbacks.append({"turn": turn, "from": route.label, "to": target.label, "reason": reason})
+        self.route = target
+        self.invalid_of_route = self.invalid_in_a_row = 0
+        self.validator = ReplyValidator(STANDARD_TOOLS, ctx.loop_repeats)
+
+    def _run_tool(self, turn: int, call: ToolCall) -> ToolResult:
+        ctx = self.ctx
+        ctx.emit("tool_call", {"turn": turn, "id": call.id, "name": call.name, "input": call.input})
+        outcome = ctx.tools.run(call)
+        self.result.command_time_s += outcome.seconds
+        self._tool_result(turn, outcome.result, outcome.seconds)
+        return outcome.result
+
+    def _refuse(self, turn: int, call: ToolCall, error: str | None) -> ToolResult:
+        """An invalid reply's call, answered with its error (or, for a valid one beside it, not run)."""
+        self.ctx.emit("tool_call", {"turn": turn, "id": call.id, "name": call.name, "input": call.input})
+        text = error or "not run: another call in this reply was invalid; send it again if you still need it"
+        result = ToolResult(tool_call_id=call.id, output=f"Error: {text}", is_error=True)
+        self._tool_result(turn, result, 0.0)
+        return result
+
+    def _tool_result(self, turn: int, result: ToolResult, seconds: float) -> None:
+        self.ctx.emit(
+            "tool_result",
+            {
+                "turn": turn,
+                "id": result.tool_call_id,
+                "is_error": result.is_error,
+                "output": result.output[-2000:],
+                "seconds": round(seconds, 4),
+            },
+        )
+
+    def _grow(self, reply: ModelTurn, new_chars: int) -> None:
+        self.prompt_tokens = reply.usage.input_tokens + reply.usage.output_tokens + tokens_at_most(new_chars)
+        self.view_tokens = reply.usage.input_tokens + reply.usage.output_tokens + new_chars // CHARS_PER_TOKEN
+
+    # Long attempts -------------------------------------------------------------------------
+
+    def _estimate_prompt(self) -> None:
+        """Both prompt estimates from the view itself (after the history was cut or summarised)."""
+        chars = len(self.ctx.system) + TOOLS_CHARS + sum(len(m.model_dump_json()) for m in self._view(self.messages))
+        self.prompt_tokens, self.view_tokens = tokens_at_most(chars), chars // CHARS_PER_TOKEN
+
+    def _view(self, messages: list[Message]) -> list[Message]:
+        return self.ctx.context.view(messages) if self.ctx.context is not None else messages
+
+    def _mask_old_results(self, turn: int) -> None:
+        """Move the masking boundary when the full tool results outgrow the effort's window."""
+        context = self.ctx.context
+        masking = context.update(self.messages) if context is not None else None
+        if masking is None:
+            return
+        self.view_tokens -= masking.saved_tokens
+        text = (
+            f"context: masked {masking.results} older tool results (about {masking.saved_tokens:,} tokens); "
+            f"the latest {masking.kept_tokens:,} tokens of results stay in full"
+        )
+        data = {"turn": turn, "results": masking.results, "saved_tokens": masking.saved_tokens, "text": text}
+        self.result.context_events.append({"kind": "masked", **data})
+        self.ctx.emit("context_masked", data)
+
+    def _fit_window(self, turn: int) -> None:
+        """Summarise the oldest turns when the next prompt nears the route's context window."""
+        ctx, context, window = self.ctx, self.ctx.context, self.route.window
+        if context is None or window is None or self.view_tokens < ctx.summarise_at * window:
+            return
+        cut = context.summary_cut(self.messages)
+        if cut is None:
+            return
+        writer = ctx.summary_route or self.route
+        request = summary_prompt(context.view(self.messages[:cut]))
+        prompt = tokens_at_most(len(ctx.system) + TOOLS_CHARS + sum(len(m.model_dump_json()) for m in request))
+        max_tokens = ctx.budget.allow(prompt, min(ctx.max_tokens, SUMMARY_MAX_TOKENS), writer.price)
+        worst = worst_case_usd(prompt, max_tokens, writer.price)
+        sent = ctx.calls.sent(turn, max_tokens, worst, by=(writer.model.name, writer.wire, writer.price))
+        started = time.perf_counter()
+        try:
+            reply = writer.model.complete(
+                request, system=ctx.system, tools=STANDARD_TOOLS, effort=writer.level, max_tokens=max_tokens
+            )
+        except ProviderError as exc:
+            ctx.calls.failed(sent, exc, time.perf_counter() - started)
+            raise
+        self.result.model_time_s += time.perf_counter() - started
+        ctx.calls.answered(sent, reply)
+        before = self.view_tokens
+        context.summarised(Summary(text=reply.text.strip() or "(no summary)", upto=cut))
+        self._estimate_prompt()
+        assistants = sum(1 for message in self.messages[1:cut] if message.role == "assistant")
+        text = (
+            f"context: the prompt neared {self.route.model.name}'s window ({before:,} of {window:,} tokens); "
+            f"{writer.label} summarised the oldest {assistants} turns (now about {self.view_tokens:,} tokens)"
+        )
+        data = {"turn": turn, "turns": assistants, "before_tokens": before, "after_tokens": self.view_tokens}
+        self.result.context_events.append({"kind": "summarised", **data, "summary": reply.text})
+        ctx.emit("context_summarised", {**data, "text": text})
+
+
+def _provider_text(exc: ProviderError, reason: str) -> str:
+    status = f" ({exc.status})" if exc.status is not None else ""
+    return f"{reason.replace('_', ' ')}{status} after {exc.retries} retries"

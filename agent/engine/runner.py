@@ -23,10 +23,12 @@ from agent.core.events import LIVE_ONLY, Event, EventSink
 from agent.core.protocols import Model, Sandbox
 from agent.engine.budget import Budget
 from agent.engine.calls import AttemptCalls
+from agent.engine.context import ContextView
 from agent.engine.delivery import commit_patch
 from agent.engine.loop import AttemptContext, LoopResult, run_loop
 from agent.engine.planner import Classification, Plan
 from agent.engine.prompts import EarlierAttempt, system_prompt, task_message
+from agent.engine.router import Route, Router, fallback_chain, parse_target
 from agent.engine.testing import TestRun, judge, repo_modules, run_tests, unverifiable
 from agent.engine.tools import ToolRunner
 from agent.ledger import Ledger
@@ -78,6 +80,8 @@ class RunContext:
     """Builds (or finds) the task's environment image before its first sandbox."""
     evaluate_environment: Callable[[Task], str | None] | None = None
     """With `evaluate`: why the environment cannot run the task's tests at all (None: it can)."""
+    window_for: Callable[[str], int | None] = lambda name: None
+    """A model's context window in prompt tokens (None: unknown); routes context-window fallbacks."""
 
     @property
     def run_dir(self) -> Path:
@@ -260,20 +264,29 @@ def _attempt(
         },
     )
     calls = AttemptCalls(ctx.ledger, attempt_id, model.name, attempt.wire, price, budget, emit)
+    route = Route(model, attempt.level, attempt.wire, price, ctx.window_for(model.name))
+    chain = fallback_chain(ctx.config, attempt.rung)
+    router = Router(chain, _route_maker(ctx, task), lambda text: emit("warning", {"text": text})) if chain else None
+    writer = ctx.config.context.summary_model
+    summary_route = _route_maker(ctx, task)(parse_target(writer, attempt.rung.effort)) if writer else None
     with ctx.sandbox_factory(task) as sandbox:
         system = system_prompt(sandbox.workdir, test_cmd, earlier)
         context = AttemptContext(
-            model=model,
+            route=route,
             tools=ToolRunner(sandbox, ctx.config.sandbox.command_timeout_s),
             system=system,
             task=task_message(task.display_title, task.problem_statement),
-            effort=attempt.level,
             max_turns=limits.max_turns,
             max_tokens=limits.max_tokens,
             budget=budget,
-            price=price,
             emit=emit,
             calls=calls,
+            router=router,
+            fallback_after=ctx.config.router.fallback_after,
+            loop_repeats=ctx.config.router.loop_repeats,
+            context=ContextView(_results_window(limits.context_tokens, route.window), ctx.config.context.mask_to),
+            summarise_at=ctx.config.context.summarise_at,
+            summary_route=summary_route,
             stop=ctx.stop,
             work_diff=sandbox.diff,
         )
@@ -330,9 +343,27 @@ def _attempt(
             "loop_s": round(loop.wall_s, 4),
             "model_s": round(loop.model_time_s, 4),
             "command_s": round(loop.command_time_s, 4),
+            "fallbacks": loop.fallbacks,
+            "validation_failures": loop.validation_failures,
         },
     )
     return loop, passed, why, patch
+
+
+def _results_window(context_tokens: int, window: int | None) -> int:
+    """The tokens of tool results sent in full: the effort's, at most half the model's context window."""
+    return context_tokens if window is None else max(1, min(context_tokens, window // 2))
+
+
+def _route_maker(ctx: RunContext, task: Task) -> Callable[[Rung], Route]:
+    """Builds a fallback rung's route (ConfigError when its model cannot run here)."""
+
+    def make(rung: Rung) -> Route:
+        model = ctx.model_factory(rung.model, task)
+        level, wire = model.effort_for(rung.effort)
+        return Route(model, level, wire, ctx.price_for(model.name), ctx.window_for(model.name))
+
+    return make
 
 
 def _evaluate(
@@ -363,6 +394,8 @@ def _save_trajectory(
         "outcome": loop.outcome if loop else "error",
         "plan": loop.plan if loop else "",
         "messages": [message.model_dump(mode="json") for message in loop.messages] if loop else [],
+        "context": loop.context_events if loop else [],
+        "fallbacks": loop.fallbacks if loop else [],
     }
     (folder / f"attempt-{attempt.index + 1}.json").write_text(json.dumps(data, indent=1))
 

@@ -3,10 +3,15 @@
 Every failure becomes an error ToolResult for the model to read; nothing here raises into the
 loop except a dead sandbox. Malformed calls (unknown tool, bad JSON, missing field) are flagged
 so the loop can count them.
+
+The editor's logic (uniqueness of `old_str`, line ranges, snippets) runs here; only its file I/O
+goes to the sandbox, as exact bytes in one round trip per read or write when the sandbox offers
+`ByteFiles` (both built-in sandboxes do), else through the `Sandbox` protocol alone.
 """
 
 from __future__ import annotations
 
+import errno
 import posixpath
 import shlex
 import time
@@ -14,9 +19,14 @@ import time
 from pydantic import BaseModel
 
 from agent.core.messages import ToolCall, ToolResult
-from agent.core.protocols import ExecResult, Sandbox
+from agent.core.protocols import ByteFiles, ExecResult, Sandbox
 
 EDITOR_COMMANDS = ("view", "create", "str_replace", "insert")
+
+MAX_EDIT_BYTES = 1 << 20
+"""The largest file the editor reads or writes (1 MiB); the model is told to use bash beyond it."""
+
+LARGE_FILE_HINT = "use bash for a file this large (for example grep -n, sed -n '100,200p', sed -i)"
 
 
 class ToolOutcome(BaseModel):
@@ -45,6 +55,7 @@ class ToolRunner:
     def __init__(self, sandbox: Sandbox, command_timeout: float) -> None:
         self.sandbox = sandbox
         self.command_timeout = command_timeout
+        self._files = sandbox if isinstance(sandbox, ByteFiles) else None
 
     def run(self, call: ToolCall) -> ToolOutcome:
         """Run one call; `seconds` is the wall time spent on it, sandbox round trips included."""
@@ -97,13 +108,34 @@ class ToolRunner:
         return path
 
     def _read(self, path: str) -> str:
-        probe = self.sandbox.exec(f"test -f {shlex.quote(path)}", timeout=30)
-        if probe.exit_code != 0:
-            raise EditError(f"{path} does not exist or is not a file")
         try:
-            return self.sandbox.read_file(path)
-        except (OSError, UnicodeDecodeError) as exc:
+            return self._read_bytes(path).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EditError(f"cannot read {path}: {exc}; it is not UTF-8 text: use bash for it") from None
+        except IsADirectoryError:
+            raise _Directory(f"{path} does not exist or is not a file") from None
+        except (FileNotFoundError, NotADirectoryError):
+            raise EditError(f"{path} does not exist or is not a file") from None
+        except OSError as exc:
+            if exc.errno == errno.EFBIG:
+                raise EditError(f"cannot read {path}: {exc.strerror}; {LARGE_FILE_HINT}") from None
             raise EditError(f"cannot read {path}: {exc}") from None
+
+    def _read_bytes(self, path: str) -> bytes:
+        if self._files is not None:
+            return self._files.read_bytes(path, MAX_EDIT_BYTES)
+        quoted = shlex.quote(path)
+        probe = self.sandbox.exec(
+            f"if [ -d {quoted} ]; then echo D; elif [ -f {quoted} ]; then wc -c < {quoted}; fi", timeout=30
+        )
+        status = probe.output.strip()
+        if status == "D":
+            raise IsADirectoryError(path)
+        if not status:
+            raise FileNotFoundError(path)
+        if status.isdigit() and int(status) > MAX_EDIT_BYTES:
+            raise OSError(errno.EFBIG, f"file is over the limit of {MAX_EDIT_BYTES} bytes")
+        return self.sandbox.read_file(path).encode()
 
     def _edit(self, call: ToolCall) -> str:
         command = str(_field(call, "command"))
@@ -141,19 +173,30 @@ class ToolRunner:
 
     def _write(self, path: str, text: str) -> None:
         try:
-            self.sandbox.write_file(path, text)
+            data = text.encode()
+        except UnicodeEncodeError as exc:
+            raise EditError(
+                f"cannot write {path}: the text is not valid Unicode ({exc.reason}); send it again"
+            ) from None
+        if len(data) > MAX_EDIT_BYTES:
+            raise EditError(
+                f"cannot write {path}: the new content is {len(data)} bytes, over the editor's limit of "
+                f"{MAX_EDIT_BYTES} bytes; {LARGE_FILE_HINT}"
+            )
+        try:
+            if self._files is not None:
+                self._files.write_bytes(path, data)
+            else:
+                self.sandbox.write_file(path, text)
         except OSError as exc:
             raise EditError(f"cannot write {path}: {exc}") from None
 
     def _view(self, path: str, view_range: object) -> str:
-        quoted = shlex.quote(path)
-        listing = self.sandbox.exec(
-            f"if [ -d {quoted} ]; then find {quoted} -maxdepth 2 -not -path '*/.git*' | sort; else echo __FILE__; fi",
-            timeout=30,
-        )
-        if listing.output.strip() != "__FILE__":
-            return listing.output
-        lines = self._read(path).split("\n")
+        try:
+            lines = self._read(path).split("\n")
+        except _Directory:
+            listing = f"find {shlex.quote(path)} -maxdepth 2 -not -path '*/.git*' | sort"
+            return self.sandbox.exec(listing, timeout=30).output
         start, end = 1, len(lines)
         if view_range is not None:
             if (
@@ -178,3 +221,7 @@ class ToolRunner:
 
 class EditError(Exception):
     """An editor command that cannot be carried out (reported to the model, not malformed)."""
+
+
+class _Directory(EditError):
+    """The path is a directory: `view` lists it; for the other commands it is not a file."""

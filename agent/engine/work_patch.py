@@ -9,10 +9,10 @@ that is delivered: the sandbox leaves build and test artifacts out (`sandboxes.a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from agent.core.errors import AgentError
 from agent.core.messages import ToolCall
 from agent.core.patches import patch_stats
 
@@ -37,8 +37,12 @@ def work_patch_event(turn: int, patch: str) -> dict[str, object]:
 class WorkPatchWatcher:
     """Looks at the sandbox's diff after a turn, one look at a time, in a background thread.
 
-    A look shows the work tree as it is when it runs, labelled with the latest turn done.
-    `close()` waits for the last look, so the attempt's final diff never overlaps one.
+    A look shows the work tree as it is when it runs, labelled with the latest turn done, so
+    turns that come faster than looks share one: at most one look waits while another runs.
+    `close()` drops a look that has not started and does not wait for a running diff (the
+    sandbox's diffs may overlap: each has its own scratch index); a look whose diff ends after
+    `close()` shows nothing, and one already showing its patch finishes first. Once an attempt
+    ends, the views show its recorded patch.
     """
 
     def __init__(self, diff: Callable[[], str], emit: Callable[[str, dict], None]) -> None:
@@ -46,21 +50,30 @@ class WorkPatchWatcher:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="work-patch")
         self._last = ""
         self._turn = 0  # the latest turn whose tool calls have run
+        self._waiting = threading.Event()  # a look is queued and has not started
+        self._closed = False
+        self._showing = threading.Lock()  # held while a look emits, and by close()
 
     def after_turn(self, turn: int, calls: list[ToolCall]) -> None:
         self._turn = turn
-        if any(may_change_files(call) for call in calls):
+        if any(may_change_files(call) for call in calls) and not self._waiting.is_set():
+            self._waiting.set()
             self._pool.submit(self._look)
 
     def _look(self) -> None:
+        self._waiting.clear()
         turn = self._turn  # a look that starts late also sees later turns' work: label it with the latest
         try:
             patch = self._diff()
-        except (AgentError, OSError):
-            return  # a broken diff fails the attempt when it ends; the live view just keeps the last one
-        if patch != self._last:
+        except Exception:
+            return  # a broken diff fails the attempt when it ends (a closed sandbox: it has ended)
+        with self._showing:
+            if self._closed or patch == self._last:
+                return
             self._last = patch
             self._emit("work_patch", work_patch_event(turn, patch))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        with self._showing:
+            self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)

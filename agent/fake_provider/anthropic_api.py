@@ -67,16 +67,30 @@ def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
 
 
+def tool_use_id(turn: int, number: int, tag: str = "fake") -> str:
+    """The id of the `number`-th tool call the fake sends on turn `turn`. `tag` says where the reply
+    came from: "fake" a scripted turn sent as scripted, "plain" one whose scripted thinking was left
+    out (the request did not enable thinking), "invalid" an invalid fault's reply."""
+    return f"toolu_{turn:03d}{number:03d}{tag}"
+
+
 def validate(body: dict[str, Any], script: Script, secret: bytes) -> str | None:
-    """Why the real API would reject this request with a 400, or None when it would accept it."""
+    """Why the real API would reject this request with a 400, or None when it would accept it.
+
+    Every thinking block must carry its valid signature. With thinking enabled, the final assistant
+    message (the one with the lastmost tool_use blocks) must start with a thinking block when the
+    reply it echoes had one; earlier assistant messages need not. The fake tells without keeping
+    state: the final message's tool_use ids are the "fake" ids of a scripted turn that has thinking
+    (`tool_use_id`). A reply sent without its thinking, an invalid fault's reply or another model's
+    calls carry other ids, so they are not asked for a thinking block.
+    """
     for key in ("model", "max_tokens", "messages"):
         if key not in body:
             return f"{key}: Field required"
     breakpoints = count_breakpoints(body)
     if breakpoints > MAX_BREAKPOINTS:
         return f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {breakpoints}."
-    model, effort = body["model"], effort_of(body)
-    assistant_turn = 0
+    final: tuple[int, list[dict[str, Any]]] | None = None
     for index, message in enumerate(body["messages"]):
         if message.get("role") != "assistant":
             continue
@@ -86,39 +100,39 @@ def validate(body: dict[str, Any], script: Script, secret: bytes) -> str | None:
                 str(block.get("signature", "")), sign(secret, str(block.get("thinking", "")))
             ):
                 return f"messages.{index}.content.{number}: Invalid `signature` in `thinking` block"
-        scripted = script.turn_for(model, effort, assistant_turn)
-        has_thinking = any(block.get("type") in ("thinking", "redacted_thinking") for block in blocks)
-        if thinking_enabled(body) and scripted.thinking and scripted.tool_calls and not has_thinking:
-            found = blocks[0].get("type", "text") if blocks else "text"
-            return DROPPED_THINKING.format(index=index, found=found)
-        assistant_turn += 1
+        final = index, blocks
+    if final is None or not thinking_enabled(body):
+        return None
+    index, blocks = final
+    turn = turn_index(body) - 1
+    scripted = script.turn_for(body["model"], effort_of(body), turn)
+    served = {tool_use_id(turn, number) for number in range(len(scripted.tool_calls))}
+    ids = [block.get("id") for block in blocks if block.get("type") == "tool_use"]
+    had_thinking = bool(scripted.thinking) and bool(ids) and all(id_ in served for id_ in ids)
+    if had_thinking and not any(block.get("type") in ("thinking", "redacted_thinking") for block in blocks):
+        found = blocks[0].get("type", "text") if blocks else "text"
+        return DROPPED_THINKING.format(index=index, found=found)
     return None
 
 
 def build_message(
-    body: dict[str, Any], turn: ScriptedTurn, index: int, usage: dict[str, int], secret: bytes
+    body: dict[str, Any], turn: ScriptedTurn, index: int, usage: dict[str, int], secret: bytes, tag: str = "fake"
 ) -> tuple[dict[str, Any], dict[int, str]]:
-    """The full Message JSON for a turn, and the raw input JSON of each tool_use block by index."""
+    """The full Message JSON for a turn, and the raw input JSON of each tool_use block by index
+    (`tag` marks the tool_use ids, see `tool_use_id`)."""
     content: list[dict[str, Any]] = []
     raw_inputs: dict[int, str] = {}
     if turn.thinking and thinking_enabled(body):
         content.append({"type": "thinking", "thinking": turn.thinking, "signature": sign(secret, turn.thinking)})
+    elif turn.thinking and tag == "fake":
+        tag = "plain"  # the scripted thinking is left out, so `validate` will not ask for it back
     if turn.text:
         content.append({"type": "text", "text": turn.text})
     for number, call in enumerate(turn.tool_calls):
         raw = call.raw_arguments if call.raw_arguments is not None else json.dumps(call.input)
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            parsed = {}
         raw_inputs[len(content)] = raw
         content.append(
-            {
-                "type": "tool_use",
-                "id": f"toolu_{index:03d}{number:03d}fake",
-                "name": call.name,
-                "input": parsed,
-            }
+            {"type": "tool_use", "id": tool_use_id(index, number, tag), "name": call.name, "input": _input(raw)}
         )
     output_tokens = turn.output_tokens
     if output_tokens is None:
@@ -137,6 +151,18 @@ def build_message(
         "usage": full_usage,
     }
     return message, raw_inputs
+
+
+def _input(raw: str) -> dict[str, Any]:
+    """A tool_use block's `input` in a JSON body. Streamed, the raw text goes out verbatim as
+    input_json_delta chunks; a JSON body cannot hold text that is not a JSON object, so such text is
+    wrapped the way Anthropic's tool-streaming docs tell clients to send invalid JSON back:
+    {"INVALID_JSON": raw}. The body stays parsable and the bad text stays visible."""
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = None
+    return parsed if isinstance(parsed, dict) else {"INVALID_JSON": raw}
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:

@@ -36,6 +36,20 @@ def anthropic_pieces(body: dict[str, Any]) -> list[dict[str, Any]]:
     return pieces
 
 
+def anthropic_prompt_tokens(body: dict[str, Any]) -> int:
+    """All the prompt tokens of a Messages request, as `AnthropicCache.account` counts them."""
+    return sum(estimate_tokens(_without_cache_control(piece)) for piece in anthropic_pieces(body))
+
+
+def openai_prompt_tokens(body: dict[str, Any]) -> int:
+    """All the prompt tokens of a Chat Completions request, as `PrefixCache.account` counts them."""
+    return estimate_tokens(_openai_text(body))
+
+
+def _openai_text(body: dict[str, Any]) -> str:
+    return "".join(canonical(piece) for piece in [*(body.get("tools") or []), *(body.get("messages") or [])])
+
+
 def count_breakpoints(body: dict[str, Any]) -> int:
     return sum(1 for piece in anthropic_pieces(body) if piece.get("cache_control"))
 
@@ -107,7 +121,7 @@ class PrefixCache:
 
     def account(self, model: str, body: dict[str, Any]) -> tuple[int, int]:
         """(prompt_tokens, cached_tokens) of a Chat Completions request."""
-        text = "".join(canonical(piece) for piece in [*(body.get("tools") or []), *body["messages"]])
+        text = _openai_text(body)
         prompt_tokens = estimate_tokens(text)
         with self._lock:
             earlier = self._prompts.setdefault(model, [])

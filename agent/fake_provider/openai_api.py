@@ -42,9 +42,9 @@ def validate(body: dict[str, Any]) -> str | None:
 
 
 def build_completion(
-    body: dict[str, Any], turn: ScriptedTurn, index: int, prompt_tokens: int, cached: int
+    body: dict[str, Any], turn: ScriptedTurn, index: int, prompt_tokens: int, cached: int, tag: str = "fake"
 ) -> dict[str, Any]:
-    """The full chat.completion JSON for a turn."""
+    """The full chat.completion JSON for a turn (`tag` ends its tool call ids: "invalid" for a fault's)."""
     model = body["model"]
     message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
     if turn.thinking and is_deepseek(model):
@@ -53,7 +53,7 @@ def build_completion(
     for number, call in enumerate(turn.tool_calls):
         arguments = call.raw_arguments if call.raw_arguments is not None else json.dumps(call.input)
         function = {"name": call.name, "arguments": arguments}
-        calls.append({"id": f"call_{index:03d}{number:03d}fake", "type": "function", "function": function})
+        calls.append({"id": f"call_{index:03d}{number:03d}{tag}", "type": "function", "function": function})
     if calls:
         message["tool_calls"] = calls
     completion_tokens = turn.output_tokens

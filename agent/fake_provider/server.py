@@ -4,7 +4,8 @@ It answers from an `agent.simulate.script.Script`, or from a `Responder` that bu
 the request itself (the simulated population, `agent.fake_provider.sim`); streams exactly the SSE
 events the real services send (so the real SDKs parse it), validates requests the way the real APIs
 do, computes usage with prompt-cache fields, injects scripted faults and records every request for
-tests to inspect.
+tests to inspect. A fault with `invalid` set is not an error: its request gets a normal, billed turn
+whose reply is invalid (`agent.simulate.script.invalid_turn`), built like any other.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from agent.fake_provider import anthropic_api, openai_api
-from agent.fake_provider.cache import AnthropicCache, PrefixCache
-from agent.simulate.script import Fault, Script, ScriptedTurn
+from agent.fake_provider.cache import AnthropicCache, PrefixCache, anthropic_prompt_tokens, openai_prompt_tokens
+from agent.simulate.script import Fault, Script, ScriptedTurn, invalid_turn
 
 BAD_KEY = "bad-key"
 
@@ -183,17 +184,20 @@ class FakeProvider:
         model, effort = str(body.get("model", "")), anthropic_api.effort_of(body)
         index = anthropic_api.turn_index(body)
         fault = self.take_fault(model, index)
-        if fault is not None:
+        if fault is not None and fault.invalid is None:
             return self._fault_reply(fault, bool(body.get("stream")), anthropic_api)
         problem = anthropic_api.validate(body, self.script, self.secret)
+        window, prompt = self.script.window_for(model), anthropic_prompt_tokens(body)
+        if problem is None and window is not None and prompt > window:
+            problem = f"prompt is too long: {prompt} tokens > {window} maximum"
         if problem is not None:
             return _json_reply(400, anthropic_api.error_body(400, problem))
         try:
-            turn = self._turn("anthropic", body, effort, index)
+            turn = self._turn("anthropic", body, effort, index, fault)
         except RequestRejected as exc:
             return _json_reply(400, anthropic_api.error_body(400, str(exc)))
         usage = self.anthropic_cache.account(model, body)
-        message, raw_inputs = anthropic_api.build_message(body, turn, index, usage, self.secret)
+        message, raw_inputs = anthropic_api.build_message(body, turn, index, usage, self.secret, _tag(fault))
         reply = Reply(status=200, usage=message["usage"], delay_s=turn.delay_s)
         if body.get("stream"):
             reply.events = anthropic_api.stream_events(message, raw_inputs)
@@ -201,7 +205,11 @@ class FakeProvider:
             reply.body = json.dumps(message).encode()
         return reply
 
-    def _turn(self, api: Api, body: dict[str, Any], effort: str | None, index: int) -> ScriptedTurn:
+    def _turn(
+        self, api: Api, body: dict[str, Any], effort: str | None, index: int, fault: Fault | None
+    ) -> ScriptedTurn:
+        if fault is not None and fault.invalid is not None:
+            return invalid_turn(fault.invalid).model_copy(update={"delay_s": fault.delay_s})
         if self.responder is not None:
             return self.responder.turn(api, body, effort, index)
         return self.script.turn_for(str(body.get("model", "")), effort, index)
@@ -220,17 +228,23 @@ class FakeProvider:
         model, effort = str(body.get("model", "")), body.get("reasoning_effort")
         index = openai_api.turn_index(body)
         fault = self.take_fault(model, index)
-        if fault is not None:
+        if fault is not None and fault.invalid is None:
             return self._fault_reply(fault, bool(body.get("stream")), openai_api)
         problem = openai_api.validate(body)
+        window, prompt = self.script.window_for(model), openai_prompt_tokens(body)
+        if problem is None and window is not None and prompt > window:
+            problem = (
+                f"This model's maximum context length is {window} tokens. However, your messages resulted in "
+                f"{prompt} tokens. Please reduce the length of the messages."
+            )
         if problem is not None:
             return _json_reply(400, openai_api.error_body(400, problem))
         try:
-            turn = self._turn("openai", body, effort, index)
+            turn = self._turn("openai", body, effort, index, fault)
         except RequestRejected as exc:
             return _json_reply(400, openai_api.error_body(400, str(exc)))
         prompt_tokens, cached = self.prefix_cache.account(model, body)
-        completion = openai_api.build_completion(body, turn, index, prompt_tokens, cached)
+        completion = openai_api.build_completion(body, turn, index, prompt_tokens, cached, _tag(fault))
         reply = Reply(status=200, usage=completion["usage"], delay_s=turn.delay_s)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -238,6 +252,11 @@ class FakeProvider:
         else:
             reply.body = json.dumps(completion).encode()
         return reply
+
+
+def _tag(fault: Fault | None) -> str:
+    """How the tool call ids of a reply are tagged: "invalid" for an invalid fault's, "fake" otherwise."""
+    return "fake" if fault is None else "invalid"
 
 
 def _bearer(headers: dict[str, str]) -> str:

@@ -1,4 +1,5 @@
-"""A model call as the ledger keeps it: one row per request, written before it is sent, then settled."""
+"""A model call as the ledger keeps it (one row per request, written before it is sent, then settled),
+and a fallback the router took between calls."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ class CallRecord(BaseModel):
     error_kind: str | None = None  # failed calls: unreachable | auth | status | timeout | malformed | context_window
     reserved_usd: Decimal | None = None  # the worst case reserved before sending (None: unpriced, or not recorded)
     cost_reason: str | None = None
+    validation: str | None = None  # why the reply was invalid (unknown_tool | bad_json | schema | empty | loop)
+    turn_s: float | None = None  # on the call whose valid reply ended a turn: the turn's end-to-end seconds
 
     @property
     def settled(self) -> bool:
@@ -155,3 +158,16 @@ class CallRow(CallRecord):
     issue_id: int | None
     attempt_id: int | None  # None: made for the issue before any attempt (the classifier's calls)
     purpose: str  # attempt | classify
+    created_at: float = 0.0  # when the request was recorded, just before it was sent (unix time)
+
+
+class Fallback(BaseModel):
+    """A switch, within an attempt, from the rung being climbed (or an earlier fallback) to a fallback rung."""
+
+    turn: int
+    from_model: str
+    from_effort: str
+    to_model: str
+    to_effort: str
+    reason: str  # a validation reason, or the provider failure (rate_limit, overloaded, context_window, ...)
+    detail: str = ""

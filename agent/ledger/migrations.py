@@ -204,11 +204,46 @@ def m004_call_settlement(db: sqlite3.Connection) -> None:
     )
 
 
+def m005_routing(db: sqlite3.Connection) -> None:
+    """What the fallback router saw and did.
+
+    `calls.validation`: NULL when the reply was valid (or was never checked: failed calls, the
+    classifier's), else why it was not: unknown_tool | bad_json | schema | empty | loop.
+    `calls.turn_s`: on the call whose valid reply ended a turn, the turn's end-to-end latency from
+    its first request: invalid replies, failed requests and fallback hops included.
+    `fallbacks`: one row per switch to a fallback rung within an attempt, with the reason
+    (a validation reason, or the provider failure: rate_limit | overloaded | server_error | timeout |
+    unreachable | malformed | context_window).
+    """
+    _execute_all(
+        db,
+        """
+        ALTER TABLE calls ADD COLUMN validation TEXT;
+        ALTER TABLE calls ADD COLUMN turn_s REAL;
+        CREATE TABLE fallbacks (
+            id INTEGER PRIMARY KEY,
+            issue_id INTEGER NOT NULL REFERENCES issues(id),
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+            turn INTEGER NOT NULL,
+            from_model TEXT NOT NULL,
+            from_effort TEXT NOT NULL,
+            to_model TEXT NOT NULL,
+            to_effort TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX fallbacks_attempt ON fallbacks(attempt_id)
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_attempt_changed_lines", m002_attempt_changed_lines),
     ("m003_issue_calls", m003_issue_calls),
     ("m004_call_settlement", m004_call_settlement),
+    ("m005_routing", m005_routing),
 ]
 
 

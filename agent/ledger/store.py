@@ -25,7 +25,7 @@ from agent.core import owners
 from agent.core.errors import ConfigError
 from agent.core.messages import Usage
 from agent.core.patches import changed_lines
-from agent.ledger.calls import CallRecord, CallRow
+from agent.ledger.calls import CallRecord, CallRow, Fallback
 from agent.ledger.migrations import migrate
 
 
@@ -339,6 +339,8 @@ class Ledger:
             "status": call.status,
             "error_kind": call.error_kind,
             "cost_reason": call.cost_reason,
+            "validation": call.validation,
+            "turn_s": call.turn_s,
         }
 
     def settle_call(self, call_id: int, call: CallRecord) -> None:
@@ -406,9 +408,32 @@ class Ledger:
                 error_kind=row["error_kind"],
                 reserved_usd=None if row["reserved_usd"] is None else Decimal(row["reserved_usd"]),
                 cost_reason=row["cost_reason"],
+                validation=row["validation"],
+                turn_s=row["turn_s"],
+                created_at=row["created_at"],
             )
             for row in self._rows(sql, params)
         ]
+
+    # fallbacks -----------------------------------------------------------------------------
+    def record_fallback(self, attempt_id: int, fallback: Fallback) -> int:
+        """Record a switch to a fallback rung within an attempt (under the attempt's issue)."""
+        with self.transaction() as db:
+            issue_id = db.execute("SELECT issue_id FROM attempts WHERE id = ?", (attempt_id,)).fetchone()[0]
+            values = {
+                "issue_id": issue_id,
+                "attempt_id": attempt_id,
+                **fallback.model_dump(),
+                "created_at": time.time(),
+            }
+            columns, marks = ", ".join(values), ", ".join("?" for _ in values)
+            cursor = db.execute(f"INSERT INTO fallbacks ({columns}) VALUES ({marks})", list(values.values()))
+            return int(cursor.lastrowid or 0)
+
+    def fallbacks(self, attempt_id: int) -> list[Fallback]:
+        """The fallbacks one attempt took, in order."""
+        rows = self._rows("SELECT * FROM fallbacks WHERE attempt_id = ? ORDER BY id", (attempt_id,))
+        return [Fallback.model_validate({name: row[name] for name in Fallback.model_fields}) for row in rows]
 
     # events --------------------------------------------------------------------------------
     def record_event(

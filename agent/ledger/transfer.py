@@ -10,7 +10,7 @@ from typing import Any
 
 from agent.ledger.store import Ledger
 
-TABLES = ("issues", "attempts", "calls", "events")
+TABLES = ("issues", "attempts", "calls", "events", "fallbacks")
 
 
 def export_rows(path: Path) -> dict[str, list[dict[str, Any]]]:
@@ -38,7 +38,7 @@ def insert_rows(ledger: Ledger, rows: dict[str, list[dict[str, Any]]]) -> None:
             row["id"]: insert(db, "attempts", {**row, "issue_id": issue_ids[row["issue_id"]]})
             for row in rows["attempts"]
         }
-        for table in ("calls", "events"):
+        for table in ("calls", "events", "fallbacks"):
             for row in rows[table]:
                 remapped = {
                     "issue_id": ref(issue_ids, row["issue_id"]),

@@ -1,4 +1,9 @@
-"""Claude through the Anthropic Messages API: always streamed, adaptive thinking, prompt caching."""
+"""Claude through the Anthropic Messages API: always streamed, adaptive thinking, prompt caching.
+
+The stream's raw events are put together here rather than by the SDK's `messages.stream`, which
+raises on a tool input that is not JSON: such a call becomes a ToolCall with `error` set, as on
+the OpenAI wire (`agent.providers.tool_calls`), in a normal turn with its full usage.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from agent.core.tool_specs import BASH, EDITOR
 from agent.providers.errors import api_message, malformed, status_error, timed_out, unreachable
 from agent.providers.http import AttemptCounter, api_key_for, base_url_for
 from agent.providers.resolve import ResolvedModel
+from agent.providers.tool_calls import parse_call
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 EPHEMERAL = {"type": "ephemeral"}
@@ -40,6 +46,7 @@ def block_param(block: Any) -> dict[str, Any] | None:
             return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
         return None
     if isinstance(block, ToolCall):
+        # A call whose arguments did not parse goes back with its empty input; its result says why.
         return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
     if isinstance(block, ToolResult):
         return {
@@ -69,37 +76,94 @@ def messages_param(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return wire
 
 
-def turn_from_message(message: Any) -> ModelTurn:
-    """Text, tool calls, thinking and usage of a final Message (Anthropic reports cache apart)."""
-    text, calls, thinking = [], [], []
-    for block in message.content:
-        if block.type == "text":
-            text.append(block.text)
-        elif block.type == "tool_use":
-            calls.append(ToolCall(id=block.id, name=block.name, input=dict(block.input or {})))
-        elif block.type == "thinking":
-            raw = block.to_dict()
-            thinking.append(ThinkingBlock(thinking=block.thinking, signature=block.signature, raw=raw))
-        elif block.type == "redacted_thinking":
-            thinking.append(ThinkingBlock(redacted=True, raw=block.to_dict()))
-    usage = message.usage
-    read = usage.cache_read_input_tokens or 0
-    write = usage.cache_creation_input_tokens or 0
-    details = usage.output_tokens_details
-    return ModelTurn(
-        text="".join(text),
-        tool_calls=calls,
-        thinking=thinking,
-        usage=Usage(
-            input_tokens=usage.input_tokens + read + write,
-            cache_read_tokens=read,
-            cache_write_tokens=write,
-            output_tokens=usage.output_tokens,
-            reasoning_tokens=details.thinking_tokens if details is not None else None,
-        ),
-        stop_reason=message.stop_reason,
-        raw=message.to_dict(),
-    )
+def handed_over(messages: Sequence[Message], name: str) -> bool:
+    """Whether the current tool-use loop (the assistant turns since the last user text) holds tool
+    calls another model wrote: a fallback took the conversation over. Thinking stays off for the
+    rest of that loop: the API wants every final tool-use message of a thinking loop to start with
+    a thinking block, which the other model's turn, and the turns since, cannot have."""
+    for message in reversed(messages):
+        if message.role == "user" and any(isinstance(block, TextBlock) for block in message.content):
+            return False
+        if message.role == "assistant" and message.tool_calls and message.model not in (None, name):
+            return True
+    return False
+
+
+class MessageStream:
+    """The final Message of a stream of raw events, as the API's JSON, and each tool_use block's input text."""
+
+    def __init__(self, on_text: TextSink | None) -> None:
+        self.on_text = on_text
+        self.message: dict[str, Any] | None = None
+        self.blocks: dict[int, dict[str, Any]] = {}
+        self.inputs: dict[int, str] = {}
+
+    def add(self, event: Any) -> None:
+        if event.type == "message_start":
+            self.message = event.message.to_dict()
+        elif self.message is None:
+            raise ValueError(f"a {event.type} event came before message_start")
+        elif event.type == "content_block_start":
+            self.blocks[event.index] = event.content_block.to_dict()
+            if event.content_block.type == "tool_use":
+                self.inputs[event.index] = ""
+        elif event.type == "content_block_delta":
+            if event.index not in self.blocks:
+                raise ValueError(f"a content_block_delta event came for block {event.index}, which never started")
+            self._delta(self.blocks[event.index], event.index, event.delta)
+        elif event.type == "message_delta":
+            self.message["stop_reason"] = event.delta.stop_reason
+            self.message["stop_sequence"] = event.delta.stop_sequence
+            # Usage on message_delta is cumulative; the counts it leaves out keep their message_start value.
+            sent = event.usage.to_dict()
+            self.message["usage"].update({key: value for key, value in sent.items() if value is not None})
+
+    def _delta(self, block: dict[str, Any], index: int, delta: Any) -> None:
+        if delta.type == "text_delta":
+            block["text"] += delta.text
+            if self.on_text is not None:
+                self.on_text(delta.text)
+        elif delta.type == "thinking_delta":
+            block["thinking"] += delta.thinking
+        elif delta.type == "signature_delta":
+            block["signature"] = delta.signature
+        elif delta.type == "input_json_delta":
+            self.inputs[index] += delta.partial_json
+
+    def turn(self) -> ModelTurn:
+        if self.message is None:
+            raise ValueError("the stream ended without a message_start event")
+        text, calls, thinking = [], [], []
+        content = [self.blocks[index] for index in sorted(self.blocks)]
+        for index, block in sorted(self.blocks.items()):
+            if block["type"] == "text":
+                text.append(block["text"])
+            elif block["type"] == "tool_use":
+                call = parse_call(block["id"], block["name"], self.inputs[index])
+                block["input"] = call.input
+                calls.append(call)
+            elif block["type"] == "thinking":
+                thinking.append(ThinkingBlock(thinking=block["thinking"], signature=block.get("signature"), raw=block))
+            elif block["type"] == "redacted_thinking":
+                thinking.append(ThinkingBlock(redacted=True, raw=block))
+        usage = self.message["usage"]
+        read = usage.get("cache_read_input_tokens") or 0
+        write = usage.get("cache_creation_input_tokens") or 0
+        details = usage.get("output_tokens_details") or {}
+        return ModelTurn(
+            text="".join(text),
+            tool_calls=calls,
+            thinking=thinking,
+            usage=Usage(
+                input_tokens=usage["input_tokens"] + read + write,
+                cache_read_tokens=read,
+                cache_write_tokens=write,
+                output_tokens=usage["output_tokens"],
+                reasoning_tokens=details.get("thinking_tokens"),
+            ),
+            stop_reason=self.message.get("stop_reason"),
+            raw={**self.message, "content": content},
+        )
 
 
 class AnthropicModel:
@@ -132,7 +196,8 @@ class AnthropicModel:
         effort: EffortLevel,
         max_tokens: int,
     ) -> dict[str, Any]:
-        """The keyword arguments of `messages.stream` for one call."""
+        """The keyword arguments of `messages.create` for one call (without `stream`). Thinking is
+        left off for a call whose final assistant message is another model's tool calls."""
         tool_params = [tool_param(spec) for spec in tools]
         if tool_params:
             tool_params[-1] = {**tool_params[-1], "cache_control": EPHEMERAL}
@@ -140,9 +205,10 @@ class AnthropicModel:
             "model": self.resolved.wire_name,
             "max_tokens": max_tokens,
             "messages": messages_param(messages),
-            "thinking": {"type": "adaptive"},
             "output_config": {"effort": self.effort_for(effort)[1]},
         }
+        if not handed_over(messages, self.name):
+            params["thinking"] = {"type": "adaptive"}
         if system:
             params["system"] = [{"type": "text", "text": system, "cache_control": EPHEMERAL}]
         if tool_params:
@@ -162,12 +228,12 @@ class AnthropicModel:
         params = self.request_params(messages, system=system, tools=tools, effort=effort, max_tokens=max_tokens)
         started = time.monotonic()
         self._attempts.reset()
+        received = MessageStream(on_text)
         try:
-            with self.client.messages.stream(**cast(Any, params)) as stream:
+            with self.client.messages.create(**cast(Any, params), stream=True) as stream:
                 for event in stream:
-                    if event.type == "text" and on_text is not None:
-                        on_text(event.text)
-                final = stream.get_final_message()
+                    received.add(event)
+            turn = received.turn()
         except anthropic.APIStatusError as exc:
             too_long = exc.status_code == 400 and "prompt is too long" in api_message(exc)
             raise status_error(
@@ -181,9 +247,8 @@ class AnthropicModel:
             raise timed_out(self.resolved, self._attempts.retries) from exc
         except anthropic.APIConnectionError as exc:
             raise unreachable(self.resolved, self.base_url, str(exc), self._attempts.retries) from exc
-        except (anthropic.APIResponseValidationError, ValueError, RuntimeError) as exc:
+        except (anthropic.APIResponseValidationError, ValueError) as exc:
             raise malformed(self.resolved, str(exc).splitlines()[0][:200], self._attempts.retries) from exc
-        turn = turn_from_message(final)
         return turn.model_copy(
             update={
                 "duration_s": time.monotonic() - started,

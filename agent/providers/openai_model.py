@@ -15,6 +15,7 @@ from agent.core.protocols import TextSink
 from agent.providers.errors import api_message, malformed, status_error, timed_out, unreachable
 from agent.providers.http import AttemptCounter, api_key_for, base_url_for
 from agent.providers.resolve import ResolvedModel
+from agent.providers.tool_calls import parse_call
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -50,19 +51,6 @@ def messages_param(messages: Sequence[Message], system: str, echo_reasoning: boo
         if any(isinstance(block, TextBlock) for block in message.content):
             wire.append({"role": "user", "content": text})
     return wire
-
-
-def parse_call(call_id: str, name: str, arguments: str) -> ToolCall:
-    """A tool call; arguments that are not a JSON object leave `error` set for the loop to answer."""
-    try:
-        parsed = json.loads(arguments or "{}")
-    except ValueError as exc:
-        error = f"the arguments of {name} are not valid JSON ({exc}); send a JSON object"
-        return ToolCall(id=call_id, name=name, raw_arguments=arguments, error=error)
-    if not isinstance(parsed, dict):
-        error = f"the arguments of {name} must be a JSON object, got {type(parsed).__name__}"
-        return ToolCall(id=call_id, name=name, raw_arguments=arguments, error=error)
-    return ToolCall(id=call_id, name=name, input=parsed, raw_arguments=arguments)
 
 
 def usage_from(usage: Any) -> Usage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 from importlib.metadata import version
+from typing import Any
 
 import genai_prices
 from pydantic import BaseModel, ConfigDict
@@ -69,12 +70,20 @@ def quote(model: str, provider_id: str | None = None, override: Price | None = N
 
 
 @lru_cache(maxsize=256)
-def _package_quote(model: str, provider_id: str | None) -> PriceQuote | None:
+def _catalog(model: str, provider_id: str | None) -> Any:
+    """genai-prices' entry for a model (its price calculation at no usage), or None when it is unknown."""
     try:
-        calc = genai_prices.calc_price(
+        return genai_prices.calc_price(
             genai_prices.Usage(input_tokens=0, output_tokens=0), model_ref=model, provider_id=provider_id
         )
     except Exception:
+        return None
+
+
+@lru_cache(maxsize=256)
+def _package_quote(model: str, provider_id: str | None) -> PriceQuote | None:
+    calc = _catalog(model, provider_id)
+    if calc is None:
         return None
     prices = vars(calc.model_price)
     input_price, output_price = _as_decimal(prices.get("input_mtok")), _as_decimal(prices.get("output_mtok"))
@@ -89,6 +98,13 @@ def _package_quote(model: str, provider_id: str | None) -> PriceQuote | None:
         source=package_source(),
         provider_id=calc.provider.id,
     )
+
+
+def catalog_window(model: str, provider_id: str | None) -> int | None:
+    """The model's context window in tokens as genai-prices knows it (None: unknown)."""
+    calc = _catalog(model, provider_id)
+    window = None if calc is None else calc.model.context_window
+    return window if isinstance(window, int) else None
 
 
 def cost(usage: Usage, price: PriceQuote | None) -> Decimal | None:

@@ -10,6 +10,7 @@ change, or no recorded diff, bills no review time, and says why (`review_reason`
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from agent.core.config import ReviewConfig
 from agent.core.messages import Usage
-from agent.ledger import AttemptRow, CallRow, IssueRow, Ledger, ReviewRow
+from agent.ledger import AttemptRow, CallRow, Fallback, IssueRow, Ledger, ReviewRow
 
 SUPERSEDED = ("interrupted", "superseded")
 """Issue rows a resumed batch ran again: their attempts' cost counts, the rows do not count as issues."""
@@ -48,6 +49,7 @@ class CallsCost(BaseModel):
     A call that never settled (in flight, or left in flight by a runner that died) counts at the
     worst case reserved before it was sent: a provider may have billed it. Those calls and their
     worst case are also counted apart (`unsettled_*`); failed calls cost $0 and are counted by kind.
+    Replies the router found invalid are counted by reason (`validation_failures`).
     """
 
     usage: Usage = Usage()
@@ -58,6 +60,7 @@ class CallsCost(BaseModel):
     failed_by_kind: dict[str, int] = Field(default_factory=dict)  # error kind -> calls
     unsettled_calls: int = 0
     unsettled_cost_usd: Decimal = Decimal(0)  # their worst case, included in api_cost_usd
+    validation_failures: dict[str, int] = Field(default_factory=dict)  # reason -> invalid replies
 
 
 def calls_cost(calls: list[CallRow]) -> CallsCost:
@@ -68,6 +71,7 @@ def calls_cost(calls: list[CallRow]) -> CallsCost:
         if call.status == "failed":
             kind = call.error_kind or "unknown"
             failed[kind] = failed.get(kind, 0) + 1
+    invalid = Counter(call.validation for call in calls if call.validation)
     return CallsCost(
         usage=sum((call.usage for call in calls), Usage()),
         api_cost_usd=sum(priced, Decimal(0)) if priced or not calls else None,
@@ -77,6 +81,7 @@ def calls_cost(calls: list[CallRow]) -> CallsCost:
         failed_by_kind=failed,
         unsettled_calls=len(unsettled),
         unsettled_cost_usd=sum((call.reserved_usd or Decimal(0) for call in unsettled), Decimal(0)),
+        validation_failures=dict(sorted(invalid.items())),
     )
 
 
@@ -110,6 +115,7 @@ class AttemptCost(CallsCost):
     review_measured: bool
     review_billed: bool
     review_reason: str  # see ReviewCharge
+    fallbacks: list[Fallback] = Field(default_factory=list)  # the router's switches to another rung, in order
 
     @property
     def review_minutes_measured(self) -> float:
@@ -141,6 +147,9 @@ class CostSummary(BaseModel):
     failed_by_kind: dict[str, int] = Field(default_factory=dict)
     unsettled_calls: int = 0
     unsettled_cost_usd: Decimal = Decimal(0)  # worst case of calls that never settled, included in api_cost_usd
+    validation_failures: dict[str, int] = Field(default_factory=dict)  # reason -> invalid replies
+    fallbacks: int = 0  # switches to a fallback rung, in the attempts counted
+    attempts_with_fallback: int = 0  # counted attempts that fell back at least once
     review_minutes: float = 0.0
     measured_review_minutes: float = 0.0
     estimated_review_minutes: float = 0.0
@@ -187,6 +196,7 @@ def attempt_cost(ledger: Ledger, attempt: AttemptRow, review: ReviewConfig) -> A
         review_measured=charge.measured,
         review_billed=charge.billed,
         review_reason=charge.reason,
+        fallbacks=ledger.fallbacks(attempt.id),
     )
 
 
@@ -214,6 +224,8 @@ def summarize(
             summary.interrupted_attempts += 1
             continue
         summary.attempts += 1
+        summary.fallbacks += len(cost.fallbacks)
+        summary.attempts_with_fallback += bool(cost.fallbacks)
         summary.review_minutes += cost.review_minutes
         summary.measured_review_minutes += cost.review_minutes_measured
         summary.estimated_review_minutes += cost.review_minutes_estimated
@@ -238,6 +250,8 @@ def _add_calls(summary: CostSummary, cost: CallsCost) -> None:
         summary.failed_by_kind[kind] = summary.failed_by_kind.get(kind, 0) + count
     summary.unsettled_calls += cost.unsettled_calls
     summary.unsettled_cost_usd += cost.unsettled_cost_usd
+    for reason, count in cost.validation_failures.items():
+        summary.validation_failures[reason] = summary.validation_failures.get(reason, 0) + count
 
 
 def run_costs(ledger: Ledger, run_id: str, review: ReviewConfig) -> tuple[list[AttemptCost], CostSummary]:

@@ -4,6 +4,10 @@ Each plot is honest about what it cannot show: a group or policy with nothing so
 $ per solved, so it is named in a note under the plot instead of being drawn at zero, and a plot
 with nothing to draw is replaced by a note. Axes are fixed: solve rate 0-100 %, cost from $0 up to
 a round number above the largest value. Point labels are placed so that no two overlap.
+
+The router's sections (`agent.reporting.stats`) follow: fallback rates with their advice, API $ per
+model per day as a table and a stacked bar chart (priced $ only; unpriced calls named under it),
+validation failures by reason and latency percentiles per model.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from matplotlib.transforms import Bbox
 
 from agent.reporting.report import COLUMNS, cell, policy_notes, report_notes
+from agent.reporting.stats import SPEND_TITLE, StatsTable, stats_notes, stats_tables
 
 DPI = 110
 GROUP_COLOR, POLICY_COLOR, LEARNED_COLOR = "#1f77b4", "#ff7f0e", "#2ca02c"
@@ -199,6 +204,34 @@ def task_type_plot(data: dict[str, Any]) -> Plot:
     return Plot(title, figure, notes)
 
 
+def spend_plot(stats: dict[str, Any]) -> Plot:
+    """API $ per day, one stacked bar per day with a segment per model; unpriced calls are named, not drawn."""
+    title = "API $ per day, stacked by model"
+    rows = stats["spend"]["by_day"]
+    unpriced = [f"{row['model']} on {row['day']} ({row['unpriced_calls']})" for row in rows if row["unpriced_calls"]]
+    notes = [f"not drawn, no price: calls of {', '.join(unpriced)}"] if unpriced else []
+    priced = [row for row in rows if row["api_cost_usd"]]
+    if not priced:
+        nothing = "no call has a price" if all(row["api_cost_usd"] is None for row in rows) else "API $ is $0"
+        return Plot(title, None, [*notes, f"{nothing} in these runs: nothing to draw"])
+    days = sorted({row["day"] for row in rows})
+    models = sorted({row["model"] for row in priced})
+    spend = {(row["day"], row["model"]): row["api_cost_usd"] or 0.0 for row in rows}
+    figure, axes, _ = _figure(7.5, 3.5)
+    bottoms = [0.0] * len(days)
+    for model in models:
+        heights = [spend.get((day, model), 0.0) for day in days]
+        axes.bar(days, heights, bottom=bottoms, width=0.6, label=model)
+        bottoms = [bottom + height for bottom, height in zip(bottoms, heights, strict=True)]
+    axes.set_ylim(0, nice_top(max(bottoms)))
+    axes.set_xlim(-0.75, len(days) - 0.25)
+    axes.set_ylabel("API $")
+    axes.set_xlabel("day (UTC)")
+    axes.tick_params(axis="x", rotation=30)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False)
+    return Plot(title, figure, notes)
+
+
 def plots(data: dict[str, Any]) -> list[Plot]:
     return [solve_rate_plot(data), task_type_plot(data)]
 
@@ -230,6 +263,23 @@ def _html_table(title: str, first: str, rows: list[dict[str, Any]], notes: list[
     return f"<h2>{html.escape(title)}</h2>{table}{_notes(notes)}"
 
 
+def _stats_table_html(table: StatsTable) -> str:
+    head = "".join(f"<th>{html.escape(column.header)}</th>" for column in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(value)}</td>" for value in row) + "</tr>" for row in table.rows)
+    advice = "".join(f"<p class='note'>advice: {html.escape(line)}</p>" for line in table.advice)
+    return f"<h2>{html.escape(table.title)}</h2><table><tr>{head}</tr>{body}</table>{advice}"
+
+
+def stats_html(stats: dict[str, Any]) -> str:
+    """The router's sections: every table of `agent stats`, the spend chart after its table, then the notes."""
+    parts = []
+    for table in stats_tables(stats):
+        parts.append(_stats_table_html(table))
+        if table.title == SPEND_TITLE:
+            parts.append(_plot_html(spend_plot(stats)))
+    return "".join(parts) + _notes(stats_notes(stats))
+
+
 def _plot_html(plot: Plot) -> str:
     title = html.escape(plot.title)
     if plot.figure is None:
@@ -252,6 +302,7 @@ def write_html(data: dict[str, Any], path: Path) -> None:
             notes, explained = [*notes, f"$ / solved is - where {UNDEFINED} (not $0)"], True
         parts.append(_html_table(title, first, rows, notes))
     parts.extend(_plot_html(plot) for plot in plots(data))
+    parts.append(stats_html(data["stats"]))
     style = (
         "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}"

@@ -61,8 +61,19 @@ def say(console: Console, markup: str) -> None:
             console.print(part, soft_wrap=True)
 
 
-def _needed_width(console: Console, table: Table) -> int:
-    """The narrowest the table can be without cutting a cell (prose columns wrapped at spaces)."""
+def _needed_width(console: Console, columns: Sequence[Col], rows: Sequence[Sequence[str]], keep: list[int]) -> int:
+    """The narrowest the table can be without cutting a cell: prose columns wrapped at spaces, every other
+    cell and header whole (Rich measures text by its longest word, so their spaces are held for this)."""
+
+    def held(markup: str, column: Col) -> Text:
+        text = Text.from_markup(markup)
+        return text if column.wrap else Text(text.plain.replace(" ", "x"))
+
+    table = Table(expand=False)
+    for index in keep:
+        table.add_column(held(columns[index].header, columns[index]), no_wrap=not columns[index].wrap)
+    for row in rows:
+        table.add_row(*(held(row[index], columns[index]) for index in keep))
     return Measurement.get(console, console.options.update_width(_UNLIMITED), table).minimum
 
 
@@ -90,9 +101,9 @@ def print_table(console: Console, title: str, columns: Sequence[Col], rows: Sequ
     everything = list(range(len(columns)))
     essential = [index for index, column in enumerate(columns) if not column.drop]
     for keep in (everything, essential) if len(essential) < len(everything) else (everything,):
-        table = _build(columns, rows, keep)
-        if _needed_width(console, table) > console.width:
+        if _needed_width(console, columns, rows, keep) > console.width:
             continue
+        table = _build(columns, rows, keep)
         if Text.from_markup(title).cell_len <= min(console.width, console.measure(table).maximum):
             table.title = title
         elif title:
@@ -149,14 +160,28 @@ class EventPrinter:
         elif kind == "tests":
             mark = "[green]PASS[/]" if data["passed"] else "[red]FAIL[/]"
             self.say(f"  tests {mark} {escape(data['why'])}")
+        elif kind == "validation_failed":
+            text = data.get("text") or f"invalid reply ({data.get('reason')})"
+            self.say(f"  [dim]{escape(_one_line(text, 200))}[/]")
+        elif kind in ("context_masked", "context_summarised"):
+            self.say(f"  [cyan]{escape(_one_line(data.get('text', ''), 200))}[/]")
+        elif kind == "fallback":
+            self.say(f"[bold yellow]⤳ fallback:[/] [yellow]{escape(data.get('text') or fallback_line(data))}[/]")
         elif kind == "attempt_finished":
-            self.say(f"  attempt ended: {data['outcome']} after {data['turns']} turn(s)")
+            fell = len(data.get("fallbacks") or [])
+            after = f" ({fell} fallback(s))" if fell else ""
+            self.say(f"  attempt ended: {data['outcome']} after {data['turns']} turn(s){after}")
         elif kind == "rung_skipped":
             self.say(f"[yellow]  skipped {data['rung']}: {data['reason']}[/]")
         elif kind == "escalation":
             self.say(f"[yellow]↑ escalating to {data['rung']}[/]")
         elif kind == "warning":
             self.say(f"[yellow]warning:[/] {escape(data['text'])}")
+
+
+def fallback_line(fallback: dict[str, Any]) -> str:
+    """A fallback as `from → to (reason)`, when an event or result carries no ready-made text."""
+    return f"{fallback.get('from')} → {fallback.get('to')} ({fallback.get('reason')})"
 
 
 FIX_COLUMNS = (
@@ -205,6 +230,10 @@ def print_fix_summary(console: Console, result: dict[str, Any]) -> None:
         for number, attempt in enumerate(result["attempts"], start=1)
     ]
     print_table(console, f"run {result['run_id']}", FIX_COLUMNS, rows)
+    for number, attempt in enumerate(result["attempts"], start=1):
+        for fallback in attempt.get("fallbacks", []):
+            line = f"attempt {number}, turn {fallback['turn']}: fell back {fallback_line(fallback)}"
+            say(console, f"[yellow]{escape(line)}[/]")
     status = result["status"]
     colour = "green" if status == "solved" else "red"
     say(console, f"[bold {colour}]{status}[/]  task type {result['task_type']}")

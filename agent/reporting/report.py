@@ -7,6 +7,10 @@ it into rows for a Rich table, JSON and the HTML report.
 policy also learns at it); without it each run's recorded rate is used. `total_usd_all_billed` is a
 row's total when every task it left unsolved is also billed one attempt at the priciest rung (the
 highest mean $ per attempt in the runs), so that giving up early does not look cheap.
+
+Each row also carries the router's `fallbacks` (switches to a fallback rung in the group's attempts),
+`attempts_with_fallback` and `validation_failures` (invalid replies by reason, whichever model of the
+attempt replied); `stats` holds the sections of `agent stats` for the same runs (`agent.reporting.stats`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from agent.ledger import Ledger
 from agent.reporting.costs import CostSummary, GroupKey, attempt_cost, grouped_costs, summarize
 from agent.reporting.policies import DEFAULT_FOLDS, evaluate_policies
 from agent.reporting.render import Col, print_table, say
+from agent.reporting.stats import build_stats, print_stats, read_facts
 
 GROUPS: dict[str, GroupKey] = {
     "model": lambda issue, attempt: attempt.model if attempt else "(no attempt)",
@@ -92,6 +97,9 @@ def summary_row(group: str, summary: CostSummary, unsolved_usd: Decimal | None =
         "total_cost_usd": _money(summary.total_cost_usd),
         "cost_per_solved_usd": _money(summary.cost_per_solved_usd),
         "total_usd_all_billed": _money(all_billed),
+        "fallbacks": summary.fallbacks,
+        "attempts_with_fallback": summary.attempts_with_fallback,
+        "validation_failures": dict(sorted(summary.validation_failures.items())),
     }
 
 
@@ -126,6 +134,7 @@ def build_report(
         "groups": [summary_row(name, priced(summary), unsolved_usd) for name, summary in groups.items()],
         "by_task_type": [summary_row(name, priced(summary), unsolved_usd) for name, summary in by_type.items()],
         "policies": [],
+        "stats": build_stats(read_facts(ledger, run_ids), config),
     }
     for result in evaluate_policies(ledger, run_ids, policies, config, hourly_rate=hourly_rate, folds=folds):
         row = summary_row(result.policy, result.summary, unsolved_usd)
@@ -273,3 +282,4 @@ def print_report(console: Console, data: dict[str, Any]) -> None:
                 say(console, escape(line))
     for note in report_notes(data):
         say(console, escape(note))
+    print_stats(console, data["stats"])

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from agent.core.config import AgentConfig
-from agent.ledger import CallRow, Ledger
+from agent.ledger import CallRow, Fallback, Ledger
 from agent.reporting.costs import AttemptCost, CallsCost, ClassifierCost, CostSummary, classifier_cost, run_costs
 
 
@@ -42,8 +42,19 @@ def calls_outcome(cost: CallsCost | CostSummary) -> dict[str, Any]:
     }
 
 
+def fallback_result(fallback: Fallback) -> dict[str, Any]:
+    """One switch to a fallback rung: at which turn, from and to which MODEL@EFFORT, and why."""
+    return {
+        "turn": fallback.turn,
+        "from": f"{fallback.from_model}@{fallback.from_effort}",
+        "to": f"{fallback.to_model}@{fallback.to_effort}",
+        "reason": fallback.reason,
+    }
+
+
 def attempt_result(cost: AttemptCost) -> dict[str, Any]:
-    """One attempt: what it ran, what it spent, and whether (and why) it bills review time."""
+    """One attempt: what it ran, what it spent, whether (and why) it bills review time, where it fell back
+    and which of its replies were invalid (by reason)."""
     return {
         "model": cost.attempt.model,
         "effort": cost.attempt.effort_asked,
@@ -65,6 +76,8 @@ def attempt_result(cost: AttemptCost) -> dict[str, Any]:
         "review_minutes_estimated": cost.review_minutes_estimated,
         "review_measured": cost.review_measured,
         "duration_s": round(cost.attempt.duration_s or 0.0, 3),
+        "fallbacks": [fallback_result(fallback) for fallback in cost.fallbacks],
+        "validation_failures": cost.validation_failures,
     }
 
 

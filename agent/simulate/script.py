@@ -12,11 +12,24 @@ messages already in it, so a script needs no server-side session state.
                    {"text": "Done."}]},
         {"turns": [{"text": "nothing to do"}]}
       ],
-      "faults": [{"status": 529, "count": 2, "retry_after": 0}]
+      "faults": [{"status": 529, "count": 2, "retry_after": 0},
+                 {"invalid": "bad_json", "turn": 1}]
     }
+
+`"context_windows": {"claude-*": 60000}` makes the fake refuse longer prompts with the real APIs'
+context-window errors.
 
 Rules match in order; `model` and `effort` are fnmatch patterns (default "*"). A turn past
 the end of a rule's list ends the conversation with the text "Done.".
+
+A fault with `invalid` set answers 200 with a normal, billed turn whose reply is invalid, in
+place of the scripted one (its `status` is ignored):
+
+- `unknown_tool`: a `run_shell` call with {"command": "ls"};
+- `bad_json`: a `bash` call whose arguments are the text `{"command": ls}`;
+- `schema`: a `str_replace_based_edit_tool` call with {"command": "delete", "path": "README.md"};
+- `empty`: no text and no tool call;
+- `loop`: a `bash` call with {"command": "ls"}, the same every time.
 """
 
 from __future__ import annotations
@@ -25,7 +38,7 @@ import fnmatch
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -56,8 +69,11 @@ class ScriptRule(BaseModel):
         return fnmatch.fnmatch(model, self.model) and fnmatch.fnmatch(effort or "", self.effort)
 
 
+InvalidKind = Literal["unknown_tool", "bad_json", "schema", "empty", "loop"]
+
+
 class Fault(BaseModel):
-    """Answer the next `count` matching requests with an error instead of a turn."""
+    """Answer the next `count` matching requests with an error, or an invalid reply, instead of a turn."""
 
     status: int = 529
     count: int = 1
@@ -67,11 +83,32 @@ class Fault(BaseModel):
     malformed: bool = Field(False, description="Send a 200 with a body that is not valid JSON/SSE.")
     delay_s: float = 0.0
     message: str = "injected fault"
+    invalid: InvalidKind | None = Field(None, description="Send a 200 with this kind of invalid reply instead.")
+
+
+_INVALID_CALLS = {
+    "unknown_tool": ScriptedToolCall(name="run_shell", input={"command": "ls"}),
+    "bad_json": ScriptedToolCall(name="bash", raw_arguments='{"command": ls}'),
+    "schema": ScriptedToolCall(name="str_replace_based_edit_tool", input={"command": "delete", "path": "README.md"}),
+    "loop": ScriptedToolCall(name="bash", input={"command": "ls"}),
+}
+
+
+def invalid_turn(kind: InvalidKind) -> ScriptedTurn:
+    """The turn a fault with `invalid=kind` sends (see the module docstring); `empty` has no call."""
+    call = _INVALID_CALLS.get(kind)
+    return ScriptedTurn(tool_calls=[call.model_copy()] if call else [])
 
 
 class Script(BaseModel):
     rules: list[ScriptRule] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
+    context_windows: dict[str, int] = Field(
+        default_factory=dict, description="Model pattern -> the most prompt tokens it accepts (a 400 above)."
+    )
+
+    def window_for(self, model: str) -> int | None:
+        return next((size for pattern, size in self.context_windows.items() if fnmatch.fnmatch(model, pattern)), None)
 
     def turn_for(self, model: str, effort: str | None, index: int) -> ScriptedTurn:
         for rule in self.rules:

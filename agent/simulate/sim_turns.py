@@ -55,9 +55,11 @@ def apply_command(patch: str) -> str:
 
 
 def read_command(task: Task, turn_index: int) -> str:
+    """Page through the changed files, 60 lines a turn (never the same command twice in a row)."""
     files = changed_files(task.patch) or ["."]
     name = shlex.quote(files[turn_index % len(files)])
-    return f"sed -n '1,60p' {name} 2>/dev/null || ls"
+    start = 1 + 60 * (turn_index // len(files))
+    return f"sed -n '{start},{start + 59}p' {name} 2>/dev/null || ls"
 
 
 def sim_turn(
