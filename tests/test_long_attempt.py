@@ -137,6 +137,8 @@ def test_masking_keeps_a_100_turn_attempt_inside_a_small_window_and_the_fix_pass
         if block["type"] == "tool_result"
     ]
     assert sum(output.startswith(OUTPUT) for output in outputs) == READS
+    last = {"role": "assistant", "content": [{"type": "text", "text": "Done."}], "model": "claude-opus-4-7"}
+    assert trajectory["messages"][-1] == last  # the model's last word is kept too
     assert [event["kind"] for event in trajectory["context"]].count("masked") == kinds.count("context_masked")
 
 

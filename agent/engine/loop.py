@@ -139,9 +139,9 @@ class _Loop:
                 if problems:
                     self._invalid(turn, reply, problems)
                     continue
+                self.messages.append(reply.as_message())
                 if not reply.tool_calls:
                     raise ModelFinished("the model ended its turn")
-                self.messages.append(reply.as_message())
                 results = [self._run_tool(turn, call) for call in reply.tool_calls]
                 self.messages.append(Message(role="user", content=results))
                 self.valid_length = len(self.messages)
