@@ -296,8 +296,12 @@ class _Loop:
 
     def _estimate_prompt(self) -> None:
         """Both prompt estimates from the view itself (after the history was cut or summarised)."""
-        chars = len(self.ctx.system) + TOOLS_CHARS + sum(len(m.model_dump_json()) for m in self._view(self.messages))
+        chars = self._prompt_chars(self._view(self.messages))
         self.prompt_tokens, self.view_tokens = tokens_at_most(chars), chars // CHARS_PER_TOKEN
+
+    def _prompt_chars(self, messages: list[Message]) -> int:
+        """The characters of a request sending `messages`: system prompt, tools and messages as JSON."""
+        return len(self.ctx.system) + TOOLS_CHARS + sum(len(message.model_dump_json()) for message in messages)
 
     def _view(self, messages: list[Message]) -> list[Message]:
         return self.ctx.context.view(messages) if self.ctx.context is not None else messages
@@ -327,7 +331,7 @@ class _Loop:
             return
         writer = ctx.summary_route or self.route
         request = summary_prompt(context.view(self.messages[:cut]))
-        prompt = tokens_at_most(len(ctx.system) + TOOLS_CHARS + sum(len(m.model_dump_json()) for m in request))
+        prompt = tokens_at_most(self._prompt_chars(request))
         max_tokens = ctx.budget.allow(prompt, min(ctx.max_tokens, SUMMARY_MAX_TOKENS), writer.price)
         worst = worst_case_usd(prompt, max_tokens, writer.price)
         sent = ctx.calls.sent(turn, max_tokens, worst, by=(writer.model.name, writer.wire, writer.price))

@@ -266,9 +266,10 @@ def _attempt(
     calls = AttemptCalls(ctx.ledger, attempt_id, model.name, attempt.wire, price, budget, emit)
     route = Route(model, attempt.level, attempt.wire, price, ctx.window_for(model.name))
     chain = fallback_chain(ctx.config, attempt.rung)
-    router = Router(chain, _route_maker(ctx, task), lambda text: emit("warning", {"text": text})) if chain else None
+    make_route = _route_maker(ctx, task)
+    router = Router(chain, make_route, lambda text: emit("warning", {"text": text})) if chain else None
     writer = ctx.config.context.summary_model
-    summary_route = _route_maker(ctx, task)(parse_target(writer, attempt.rung.effort)) if writer else None
+    summary_route = make_route(parse_target(writer, attempt.rung.effort)) if writer else None
     with ctx.sandbox_factory(task) as sandbox:
         system = system_prompt(sandbox.workdir, test_cmd, earlier)
         context = AttemptContext(
