@@ -24,14 +24,14 @@ from rich.console import Console
 
 from agent.core.config import AgentConfig, load_config
 from agent.core.effort import EffortLevel, Rung, format_ladder
-from agent.core.errors import AgentError, ConfigError, TaskError
+from agent.core.errors import AgentError, ConfigError, TaskError, UnverifiableError
 from agent.core.events import EventSink, ignore
 from agent.core.protocols import Model, Sandbox
 from agent.engine.budget import Budget
 from agent.engine.planner import allowed_rungs, classify, plan_ladder
 from agent.engine.router import fallback_chain, parse_target
 from agent.engine.runner import EnvironmentPreparer, RunContext, run_issue
-from agent.engine.testing import detect_test_cmd
+from agent.engine.testing import detect_test_cmd, unusable_test_command
 from agent.fake_provider import FakeProvider
 from agent.ledger import Ledger
 from agent.providers import build_model, is_simulated, resolve_model, simulated_class
@@ -350,6 +350,8 @@ def run_fix(
         if test_cmd is None:
             raise ConfigError(f"cannot tell how to run the tests in {root}: pass --test-cmd")
         say.print(f"tests: [cyan]{test_cmd}[/] (detected; pass --test-cmd to change)")
+    if (problem := unusable_test_command(test_cmd)) is not None:
+        raise UnverifiableError(f"{problem}; no model was called")
     make_model = model_factory(config, env)
     effort = EffortLevel.parse(options.effort) if options.effort else None
     price_for, budget = price_lookup(config), Budget(config.budget.max_cost_usd)

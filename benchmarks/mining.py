@@ -17,11 +17,12 @@ from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 
-from agent.bench.mining import MiningProgress, MiningResult, mine, settings_for
+from agent.bench.mining import MiningProgress, MiningResult, mine
+from agent.bench.mining_setup import settings_for
 from agent.core.config import load_config
 from agent.engine.planner import classify_by_rules
 from agent.wiring import sandbox_factory
-from tasks.history import Candidate, candidates, first_parent_commits, open_repo, problem_statement
+from tasks.history import Candidate, candidates, open_repo, problem_statement, range_commits
 
 
 def scan(repo: Path, shas: list[str], limit: int) -> tuple[list[Candidate], int, float]:
@@ -46,15 +47,17 @@ def validate(repo: Path, found: list[Candidate], home: str, timeout: float | Non
     marks: list[float] = []
 
     def progress(state: MiningProgress) -> None:
-        marks.append(time.perf_counter())
-        print(f"  {state.scanned}/{len(found)} {state.current}", file=sys.stderr, flush=True)
+        if state.outcome:
+            print(f"  [{state.scanned}/{len(found)}] {state.current} -> {state.outcome}", file=sys.stderr, flush=True)
+        else:
+            marks.append(time.perf_counter())
 
     result = mine(
         found,
         settings,
         sandbox_factory(config, "bench-mining"),
         describe=lambda candidate: problem_statement(candidate, None),
-        classify_text=lambda text: classify_by_rules(text).task_type,
+        classify=lambda task, labels: classify_by_rules(task.problem_statement, labels).task_type,
         on_progress=progress,
     )
     return result, [later - earlier for earlier, later in pairwise(marks)]
@@ -68,7 +71,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=None, help="Seconds per test run (default: configured).")
     args = parser.parse_args()
     info = open_repo(args.repo)
-    shas = first_parent_commits(info.path, args.rev_range)
+    shas = range_commits(info.path, args.rev_range)
     found, walked, scan_s = scan(info.path, shas, args.limit)
     print(f"repository {info.name}: {len(shas)} commits in {args.rev_range}")
     rate = walked / scan_s if scan_s else 0.0
@@ -84,7 +87,7 @@ def main() -> None:
         print(
             f"per candidate: median {ordered[len(ordered) // 2]:.2f} s, min {ordered[0]:.2f} s, max {ordered[-1]:.2f} s"
         )
-    reasons = Counter(skip.reason for skip in result.skips)
+    reasons = Counter(f"{skip.reason}/{skip.cause}" for skip in result.skips)
     skipped = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items())) or "none"
     print(f"kept {len(result.tasks)}, skipped {len(result.skips)} ({skipped})")
     for task in result.tasks:

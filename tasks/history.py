@@ -1,18 +1,22 @@
 """Candidate tasks from a repository's own git history, read with git only (nothing is checked out).
 
-`first_parent_commits` lists a range newest first, merges through their first parent;
+`range_commits` lists every commit of a range newest first, the commits merges bring included;
 `candidates` turns each commit that changes both source and test files into a `Candidate`: the
 parent is the base, the non-test part of the diff is the gold `patch`, the test part the
-`test_patch`. A test file has a path component `test`, `tests` or `testing`, or is named
-`test_*.py`, `*_test.py` or `conftest.py`; a source file is any other file that is not
-documentation (`*.md`, `*.rst`, `*.txt`, `*.adoc`, or under `doc/`/`docs/`). Documentation changes
-still go into the patch; they just do not make a commit a candidate. Root commits have no base and
-are never candidates; a commit whose diff is not UTF-8 text is left out (a task file holds text).
+`test_patch`. What a test file is comes from the repository's configuration at the commit
+(`tasks.test_files`); a source file is any other file that is not documentation (`*.md`, `*.rst`,
+`*.txt`, `*.adoc`, or under `doc/`/`docs/`). Documentation changes still go into the patch; they
+just do not make a commit a candidate. A merge is a candidate (its diff against its first parent)
+only when none of the commits it brings is one, so no change counts twice. Root commits have no
+base and are never candidates; a commit whose diff is not UTF-8 text is left out.
 
 `difficulty` sizes the gold patch: easy is one file and at most 20 changed lines, medium at most 3
-files and 100 lines, hard anything bigger. `problem_statement` is the commit message plus the
-GitHub issues it references (`#123`), fetched only when `GITHUB_TOKEN` is set and `origin` is a
-github.com URL; any failure leaves just the commit message. The diff never goes into it.
+files and 100 lines, hard anything bigger. `problem_statement` is the text of the merge that brought
+the commit (a pull request's title and description; `Merges.message_for`), the commit message, and
+the GitHub issues either references (`#123`, the pull request itself included), fetched only when
+`GITHUB_TOKEN` is set and `origin` is a github.com URL; any failure leaves the messages alone. The
+diff never goes into it. `labels` reads a conventional-commit type (`feat:`, `fix(x):`) as the
+planner's labels.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from pydantic import BaseModel, ConfigDict
 from agent.core.errors import TaskError
 from agent.core.patches import patch_stats
 from tasks.issues import IssueText, fetch_github_issue
+from tasks.test_files import DEFAULT_LAYOUT, Layouts, TestLayout
 
-TEST_DIRS = frozenset({"test", "tests", "testing"})
 DOC_DIRS = frozenset({"doc", "docs"})
 DOC_SUFFIXES = frozenset({".md", ".rst", ".txt", ".adoc"})
 EASY = (1, 20)  # at most this many files and changed lines
@@ -77,21 +81,9 @@ class Candidate(BaseModel):
         return f"{self.subject}\n\n{self.body}".strip()
 
 
-def is_test_file(path: str) -> bool:
-    parts = PurePosixPath(path).parts
-    name = parts[-1]
-    return bool(TEST_DIRS & set(parts[:-1])) or is_test_module(path) or name == "conftest.py"
-
-
-def is_test_module(path: str) -> bool:
-    """A file pytest collects tests from by default."""
-    name = PurePosixPath(path).name
-    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
-
-
-def is_source_file(path: str) -> bool:
+def is_source_file(path: str, layout: TestLayout = DEFAULT_LAYOUT) -> bool:
     pure = PurePosixPath(path)
-    return not is_test_file(path) and pure.suffix not in DOC_SUFFIXES and not DOC_DIRS & set(pure.parts[:-1])
+    return not layout.is_test_file(path) and pure.suffix not in DOC_SUFFIXES and not DOC_DIRS & set(pure.parts[:-1])
 
 
 def difficulty(files: int, lines: int) -> str:
@@ -122,13 +114,13 @@ def open_repo(path: Path) -> RepoInfo:
     return RepoInfo(path=top, name=top.name, github=match["repo"] if match else None)
 
 
-def first_parent_commits(repo: Path, rev_range: str) -> list[str]:
-    """The commits of `rev_range`, newest first, following merges through their first parent."""
+def range_commits(repo: Path, rev_range: str) -> list[str]:
+    """Every commit of `rev_range`, newest first: the commits each merge brings are listed too."""
     if not rev_range.strip() or rev_range.startswith("-"):
         raise TaskError(f"bad --range {rev_range!r}: give a revision range such as HEAD~50..HEAD or v1.0..main")
     with git.Repo(repo) as handle:
         try:
-            listed = handle.git.rev_list("--first-parent", rev_range, "--")
+            listed = handle.git.rev_list(rev_range, "--")
         except git.GitCommandError as exc:
             said = str(exc.stderr or "").strip().removeprefix("stderr: '").removesuffix("'").strip().splitlines()
             raise TaskError(
@@ -141,20 +133,46 @@ def first_parent_commits(repo: Path, rev_range: str) -> list[str]:
 def candidates(repo: Path, shas: list[str]) -> Iterator[Candidate]:
     """The candidates among `shas`, in their order; lazily, so a limit stops the reading early."""
     with git.Repo(repo) as handle:
+        scan = _Scan(handle)
         for sha in shas:
-            found = _candidate(handle, handle.commit(sha))
+            found = scan.candidate(handle.commit(sha))
             if found is not None:
                 yield found
 
 
-def _candidate(handle: git.Repo, commit: git.Commit) -> Candidate | None:
+class _Scan:
+    """Which commits of one repository are candidates, each commit judged once."""
+
+    def __init__(self, handle: git.Repo) -> None:
+        self.handle, self.layouts = handle, Layouts(handle)
+        self.known: dict[str, bool] = {}
+
+    def candidate(self, commit: git.Commit) -> Candidate | None:
+        if len(commit.parents) > 1 and any(self.is_candidate(self.handle.commit(sha)) for sha in self.brought(commit)):
+            return None  # its changes are candidates already, in the commits it brings
+        found = _candidate(self.handle, commit, self.layouts.at(commit.hexsha))
+        self.known[commit.hexsha] = found is not None
+        return found
+
+    def is_candidate(self, commit: git.Commit) -> bool:
+        if commit.hexsha not in self.known:
+            self.candidate(commit)
+        return self.known[commit.hexsha]
+
+    def brought(self, merge: git.Commit) -> list[str]:
+        """The commits a merge brings: reachable from its other parents, not from its first."""
+        others = [parent.hexsha for parent in merge.parents[1:]]
+        return str(self.handle.git.rev_list(*others, f"^{merge.parents[0].hexsha}", "--")).split()
+
+
+def _candidate(handle: git.Repo, commit: git.Commit, layout: TestLayout) -> Candidate | None:
     if not commit.parents:
         return None
     parent = commit.parents[0].hexsha
     status = _changed(handle, parent, commit.hexsha)
-    tests = [name for name in status if is_test_file(name)]
-    sources = [name for name in status if not is_test_file(name)]
-    if not tests or not any(is_source_file(name) for name in sources):
+    tests = [name for name in status if layout.is_test_file(name)]
+    sources = [name for name in status if not layout.is_test_file(name)]
+    if not tests or not any(is_source_file(name, layout) for name in sources):
         return None
     try:
         patch = _diff(handle, parent, commit.hexsha, sources)
@@ -173,7 +191,7 @@ def _candidate(handle: git.Repo, commit: git.Commit) -> Candidate | None:
         test_patch=test_patch,
         files=sources,
         lines=stats["added"] + stats["removed"],
-        test_files=[name for name in tests if is_test_module(name) and status[name] != "D"],
+        test_files=[name for name in tests if layout.is_test_module(name) and status[name] != "D"],
     )
 
 
@@ -193,6 +211,38 @@ def _diff(handle: git.Repo, parent: str, sha: str, paths: list[str]) -> str:
         strip_newline_in_stdout=False,
     )
     return bytes(out).decode("utf-8")
+
+
+class Merges:
+    """The merge that brought each commit into the range's tips: a pull request's merge, whose
+    message (title and description) says what the change is for."""
+
+    def __init__(self, repo: Path, rev_range: str) -> None:
+        self.repo = repo
+        with git.Repo(repo) as handle:
+            parsed = str(handle.git.rev_parse(*rev_range.split(), "--")).split()
+        self.tips = [sha for sha in parsed if sha != "--" and not sha.startswith("^")]
+        self.mainline: set[str] | None = None  # the tips' first-parent commits: no merge brought them
+
+    def message_for(self, sha: str) -> str | None:
+        """The message of the oldest merge whose other parents bring `sha` (None: no merge did, or it
+        says nothing more than `Merge branch ...`)."""
+        with git.Repo(self.repo) as handle:
+            if self.mainline is None:
+                self.mainline = {sha for tip in self.tips for sha in handle.git.rev_list("--first-parent", tip).split()}
+            if sha in self.mainline:
+                return None
+            for tip in self.tips:
+                merges = str(handle.git.rev_list("--ancestry-path", "--merges", "--reverse", f"{sha}..{tip}", "--"))
+                for merge in map(handle.commit, merges.split()):
+                    if not handle.is_ancestor(handle.commit(sha), merge.parents[0]):
+                        return _told(str(merge.message))
+        return None
+
+
+def _told(message: str) -> str | None:
+    subject, _, body = message.strip().partition("\n")
+    return None if subject.startswith("Merge ") and not body.strip() else message.strip()
 
 
 # --- the problem statement --------------------------------------------------------------------
@@ -235,10 +285,28 @@ def issue_lookup(info: RepoInfo, env: Mapping[str, str]) -> IssueLookup | None:
     return GitHubIssues(info.github, env)
 
 
-def problem_statement(candidate: Candidate, lookup: IssueLookup | None) -> str:
-    """The commit message, then the title and body of each issue it references that could be read."""
-    parts = [candidate.message]
-    for issue in lookup(candidate.message) if lookup is not None else []:
+class Statement(BaseModel):
+    """A candidate's problem statement and the labels the planner classifies it with."""
+
+    text: str
+    labels: list[str]
+
+
+CONVENTIONAL_TYPE = re.compile(r"^(\w+)(?:\([^)]*\))?!?:", re.MULTILINE)
+TYPE_LABELS = {"feat": "feature", "feature": "feature", "fix": "bug", "bugfix": "bug", "refactor": "refactor"}
+TYPE_LABELS |= {"test": "tests", "tests": "tests", "perf": "enhancement"}
+
+
+def problem_statement(candidate: Candidate, lookup: IssueLookup | None, merged_by: str | None = None) -> Statement:
+    """The message of the merge that brought the commit (when it says something), the commit message,
+    then the title and body of each issue either references that could be read; the labels are the
+    conventional-commit types of those messages and the issues' own labels."""
+    messages = [merged_by] if merged_by and merged_by != candidate.message else []
+    messages.append(candidate.message)
+    parts = list(messages)
+    labels = [TYPE_LABELS.get(kind.lower(), "") for kind in CONVENTIONAL_TYPE.findall("\n".join(messages))]
+    for issue in lookup("\n\n".join(messages)) if lookup is not None else []:
         number = issue.source.rpartition("#")[2]
         parts.append(f"Issue #{number}: {issue.title}\n\n{issue.body.strip()}".strip())
-    return "\n\n".join(parts)
+        labels += issue.labels
+    return Statement(text="\n\n".join(parts), labels=list(dict.fromkeys(label for label in labels if label)))

@@ -52,7 +52,7 @@ def assert_one_error_line(done: subprocess.CompletedProcess, code: int, *phrases
         ("--bogus", "agent [OPTIONS] COMMAND", "No such option: --bogus"),
         ("fixx", "agent [OPTIONS] COMMAND", "No such command 'fixx'"),
         ("fix x --bogus", "agent fix [OPTIONS]", "No such option: --bogus"),
-        ("report", "agent report [OPTIONS]", "Missing argument 'run_ids'"),
+        ("runs --limit 0", "agent runs [OPTIONS]", "Invalid value for '--limit'"),
         ("bench builtin --workers 0", "agent bench [OPTIONS]", "Invalid value for '--workers'"),
         ("bench builtin --workers -3", "agent bench [OPTIONS]", "Invalid value for '--workers'"),
         ("bench builtin --max-cost abc", "agent bench [OPTIONS]", "Invalid value for '--max-cost'"),
@@ -135,7 +135,11 @@ def test_error_message_keeps_its_square_brackets(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "phrases"),
     [
-        (["--test-cmd", "nosuchcmd"], ["the test command was not found in the sandbox", "no model was called"]),
+        (["--test-cmd", "nosuchcmd"], ["--test-cmd 'nosuchcmd' does not run pytest", "no model was called"]),
+        (
+            ["--test-cmd", "nosuchcmd -m pytest"],
+            ["the test command was not found in the sandbox", "no model was called"],
+        ),
         (
             ["--test-cmd", TEST_CMD, "--target", "tests/test_ops.py::test_nope"],
             ["--target tests/test_ops.py::test_nope is not a test the test command runs", "no model was called"],

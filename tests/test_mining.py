@@ -27,18 +27,21 @@ from agent.engine.planner import classify_by_rules
 from agent.wiring import sandbox_factory
 from tasks.history import (
     Candidate,
+    Merges,
     candidates,
     difficulty,
-    first_parent_commits,
     is_source_file,
-    is_test_file,
     issue_lookup,
     open_repo,
     problem_statement,
+    range_commits,
 )
 from tasks.loaders import load_tasks
-from tests.repo_helpers import GIT_ENV, fingerprint, git
-from tests.test_fix_cli import run_agent
+from tasks.models import Task
+from tasks.test_files import DEFAULT_LAYOUT
+from tests.cli_helpers import agent
+from tests.mining_helpers import commit, merge
+from tests.repo_helpers import fingerprint, git
 
 OPS = (
     '"""Operations."""\n\n\ndef add(a, b):\n    return {add}\n\n\n'
@@ -116,20 +119,7 @@ def make_history(root: Path, history: list[tuple[str, dict[str, str]]] = HISTORY
     """Commit `history` into a new repository at `root`, one day apart from 2024-05-01; the shas, oldest first."""
     root.mkdir(parents=True)
     git(root, "init", "-q", "-b", "main")
-    shas = []
-    for day, (message, files) in enumerate(history, start=1):
-        for name, text in files.items():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_text(text)
-        git(root, "add", "-A")
-        date = f"2024-05-{day:02d}T12:00:00+00:00"
-        subprocess.run(
-            ["git", "-C", str(root), "commit", "-q", "-m", message],
-            check=True,
-            env={**GIT_ENV, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date},
-        )
-        shas.append(git(root, "rev-parse", "HEAD").strip())
-    return shas
+    return [commit(root, message, dict(files), day) for day, (message, files) in enumerate(history, start=1)]
 
 
 def refs(repo: Path) -> tuple[str, str, str]:
@@ -138,6 +128,10 @@ def refs(repo: Path) -> tuple[str, str, str]:
 
 def config_in(home: Path, **overrides: str) -> AgentConfig:
     return load_config(overrides=overrides, env={"AGENT_HOME": str(home), "AGENT_CONFIG": os.devnull})
+
+
+def by_rules(task: Task, labels: list[str]) -> str:
+    return classify_by_rules(task.problem_statement, labels).task_type
 
 
 # --- the pure-git part ------------------------------------------------------------------------
@@ -150,6 +144,8 @@ def config_in(home: Path, **overrides: str) -> AgentConfig:
         ("test_ops.py", True),
         ("pkg/ops_test.py", True),
         ("conftest.py", True),
+        ("test.py", True),
+        ("pkg/tests.py", True),
         ("pkg/ops.py", False),
         ("pkg/contest.py", False),
         ("latest/ops.py", False),
@@ -157,7 +153,7 @@ def config_in(home: Path, **overrides: str) -> AgentConfig:
     ],
 )
 def test_the_test_file_rule(path, is_test):
-    assert is_test_file(path) is is_test
+    assert DEFAULT_LAYOUT.is_test_file(path) is is_test
 
 
 @pytest.mark.parametrize(
@@ -188,7 +184,7 @@ def test_candidates_are_the_commits_changing_source_and_tests_split_into_patch_a
     shas = make_history(tmp_path / "calc")
     for key, value in (("diff.noprefix", "true"), ("color.ui", "always"), ("diff.renames", "copies")):
         git(tmp_path / "calc", "config", key, value)  # the user's settings change nothing in the patches
-    found = list(candidates(tmp_path / "calc", first_parent_commits(tmp_path / "calc", "HEAD")))
+    found = list(candidates(tmp_path / "calc", range_commits(tmp_path / "calc", "HEAD")))
     assert [(c.sha, c.parent) for c in found] == [(shas[i], shas[i - 1]) for i in (7, 6, 5, 4, 1)]
     fix_add = found[-1]
     assert (fix_add.subject, fix_add.body, fix_add.created_at) == (
@@ -203,27 +199,7 @@ def test_candidates_are_the_commits_changing_source_and_tests_split_into_patch_a
     assert "+def test_add():" in fix_add.test_patch and "tests/" not in fix_add.patch
     assert (found[0].files, found[0].test_files) == (["calc/ops.py", "pytest.ini"], ["tests/test_neg.py"])
     assert (found[1].files, found[1].test_files) == (["calc/extra.py"], ["tests/test_extra.py"])  # not conftest.py
-    assert [c.sha for c in candidates(tmp_path / "calc", first_parent_commits(tmp_path / "calc", "HEAD~4"))] == [
-        shas[1]
-    ]
-
-
-def test_a_merge_is_read_through_its_first_parent(tmp_path):
-    repo = tmp_path / "calc"
-    shas = make_history(repo, HISTORY[:1])
-    git(repo, "checkout", "-q", "-b", "feature")
-    (repo / "calc/ops.py").write_text(OPS.format(**{**BUGGY, "add": "a + b"}))
-    (repo / "tests/test_ops.py").write_text(ADD_TESTS + "\n\ndef test_add():\n    assert add(2, 3) == 5\n")
-    git(repo, "commit", "-qam", "Fix add()")
-    git(repo, "checkout", "-q", "main")
-    git(repo, "merge", "-q", "--no-ff", "-m", "Merge the add() fix", "feature")
-    [merge] = candidates(repo, first_parent_commits(repo, "HEAD"))
-    assert (merge.subject, merge.parent, merge.files, merge.test_files) == (
-        "Merge the add() fix",
-        shas[0],
-        ["calc/ops.py"],
-        ["tests/test_ops.py"],
-    )
+    assert [c.sha for c in candidates(tmp_path / "calc", range_commits(tmp_path / "calc", "HEAD~4"))] == [shas[1]]
 
 
 class _Issues(BaseHTTPRequestHandler):
@@ -271,9 +247,27 @@ def test_the_problem_statement_is_the_message_and_the_referenced_issue(tmp_path,
     git(repo, "remote", "add", "origin", origin)
     info = open_repo(repo)
     lookup = issue_lookup(info, {"GITHUB_TOKEN": token, "GITHUB_API_URL": github})
-    [candidate] = candidates(repo, first_parent_commits(repo, "HEAD"))
-    assert problem_statement(candidate, lookup) == statement
-    assert "diff --git" not in problem_statement(candidate, lookup)
+    [candidate] = candidates(repo, range_commits(repo, "HEAD"))
+    assert problem_statement(candidate, lookup).text == statement
+    assert "diff --git" not in problem_statement(candidate, lookup).text
+
+
+def test_the_pull_request_that_merged_a_fix_is_read_like_an_issue(tmp_path, github):
+    repo = tmp_path / "calc"
+    make_history(repo, HISTORY[:1])
+    git(repo, "checkout", "-q", "-b", "fix-add")
+    fix = commit(repo, "Fix add()", HISTORY[1][1], 2)
+    git(repo, "checkout", "-q", "main")
+    merge(repo, "fix-add", "Merge pull request #7 from acme/fix-add\n\nadd() returns the difference", 3)
+    git(repo, "remote", "add", "origin", "https://github.com/acme/calc.git")
+    lookup = issue_lookup(open_repo(repo), {"GITHUB_TOKEN": "t0ken", "GITHUB_API_URL": github})
+    [candidate] = candidates(repo, range_commits(repo, "HEAD"))
+    statement = problem_statement(candidate, lookup, Merges(repo, "HEAD").message_for(candidate.sha))
+    assert (candidate.sha, statement.text) == (
+        fix,
+        "Merge pull request #7 from acme/fix-add\n\nadd() returns the difference\n\nFix add()\n\n"
+        "Issue #7: add() is wrong\n\nadd(2, 3) should be 5.",
+    )
 
 
 def test_the_repository_label_is_its_github_name_or_local(tmp_path):
@@ -323,11 +317,11 @@ def mined(tmp_path_factory) -> tuple[Path, list[str], MiningResult, dict, tuple]
     before = (fingerprint(repo), refs(repo))
     settings = MineSettings(repo=open_repo(repo), timeout_s=60)
     result = mine(
-        candidates(repo, first_parent_commits(repo, "HEAD")),
+        candidates(repo, range_commits(repo, "HEAD")),
         settings,
         sandbox_factory(config_in(root / "home"), "test-mine"),
         describe=lambda candidate: problem_statement(candidate, None),
-        classify_text=lambda text: classify_by_rules(text).task_type,
+        classify=by_rules,
     )
     return repo, shas, result, before[0], before[1]
 
@@ -365,6 +359,7 @@ def test_mining_skips_the_others_and_says_why(mined):
         "tests_cannot_run": 1,
         "no_fail_to_pass": 1,
     }
+    assert result.causes() == {"pytest_cannot_start": 1, "no_fail_to_pass": 1}
     assert [(skip.commit, skip.reason) for skip in result.skips] == [
         (shas[7], "tests_cannot_run"),
         (shas[5], "no_fail_to_pass"),
@@ -449,8 +444,8 @@ def test_a_candidate_whose_patch_does_not_apply_is_skipped(tmp_path, bad, detail
         [_bad_candidate(shas[0], bad)],
         MineSettings(repo=open_repo(repo), timeout_s=60),
         sandbox_factory(config_in(tmp_path / "home"), "test-mine"),
-        describe=lambda candidate: candidate.message,
-        classify_text=lambda text: "bug_fix",
+        describe=lambda candidate: problem_statement(candidate, None),
+        classify=lambda task, labels: "bug_fix",
     )
     assert (result.tasks, [(skip.reason, skip.detail) for skip in result.skips]) == ([], [("does_not_apply", detail)])
 
@@ -464,8 +459,8 @@ def test_a_sandbox_that_cannot_be_made_is_an_environment_error(tmp_path):
         candidates(repo, shas[::-1]),
         MineSettings(repo=open_repo(repo)),
         sandbox_factory(config, "test-mine"),
-        describe=lambda candidate: candidate.message,
-        classify_text=lambda text: "bug_fix",
+        describe=lambda candidate: problem_statement(candidate, None),
+        classify=lambda task, labels: "bug_fix",
     )
     assert (result.tasks, result.skipped()["environment_error"]) == ([], 1)
     assert "agent-no-such-image:missing" in result.skips[0].detail
@@ -478,8 +473,8 @@ def test_agent_tasks_mine_writes_a_suite_the_oracle_resolves_and_null_does_not(t
     shas = make_history(repo, HISTORY[:5])
     before = (fingerprint(repo), refs(repo))
     out = tmp_path / "mined.jsonl"
-    done = run_agent(tmp_path, "tasks", "mine", str(repo), "--range", f"{shas[0]}..HEAD", "--out", str(out), "--json")
-    assert done.returncode == 0, done.stderr
+    done = agent(tmp_path, "tasks", "mine", str(repo), "--range", f"{shas[0]}..HEAD", "--out", str(out), "--json")
+    assert done.code == 0, done.stderr
     ids = [f"calc__{shas[4][:10]}", f"calc__{shas[1][:10]}"]
     summary = json.loads(done.stdout)
     assert {key: summary[key] for key in ("kept", "skipped", "out", "tasks", "commits", "candidates")} == {
@@ -500,8 +495,8 @@ def test_agent_tasks_mine_writes_a_suite_the_oracle_resolves_and_null_does_not(t
         "PASS_TO_PASS": ["tests/test_ops.py::test_add_zero"],
     }
     for model, resolved in (("oracle", ids), ("null", [])):
-        bench = run_agent(tmp_path, "bench", str(out), "--model", model, "--effort", "max", "--json")
-        assert bench.returncode == 0, bench.stderr
+        bench = agent(tmp_path, "bench", str(out), "--model", model, "--effort", "max", "--json")
+        assert bench.code == 0, bench.stderr
         result = json.loads(bench.stdout)
         assert (sorted(result["resolved_ids"]), result["error_ids"]) == (sorted(resolved), [])
     assert (fingerprint(repo), refs(repo)) == before
@@ -536,10 +531,20 @@ def test_agent_tasks_mine_prints_a_summary_table_and_writes_next_to_the_caller(t
     assert rows == [
         "kept │ 1",
         "skipped: patch does not apply │ 0",
-        "skipped: environment error │ 0",
+        "skipped: environment │ 0",
         "skipped: tests cannot run │ 0",
-        f"skipped: no FAIL_TO_PASS test │ 1 │ {shas[5][:10]} Simplify add(): {NO_FAIL_TO_PASS}",
+        "skipped: no FAIL_TO_PASS test │ 1 │ no test goes from failing to passing 1; "
+        f"first {shas[5][:10]} Simplify add(): {NO_FAIL_TO_PASS}",
     ]
+    progress = [line for line in done.stderr.splitlines() if line.startswith("[")]
+    assert (
+        progress
+        == [  # piped: one line per candidate, as it is checked
+            f"[1/2] {shas[5][:10]} Simplify add() -> skipped: no FAIL_TO_PASS test "
+            "(no test goes from failing to passing)",
+            f"[2/2] {shas[4][:10]} Fix mul() adding instead of multiplying -> kept (1 FAIL_TO_PASS, bug_fix)",
+        ]
+    )
 
 
 # --- bad input ------------------------------------------------------------------------------------
@@ -553,25 +558,30 @@ def test_agent_tasks_mine_prints_a_summary_table_and_writes_next_to_the_caller(t
             "give a revision range such as HEAD~50..HEAD or v1.0..main",
         ),
         (["{repo}", "--limit", "0"], "error: --limit 0: give a number of candidate commits of 1 or more"),
+        (["{repo}", "--max-tasks", "0"], "error: --max-tasks 0: give a number of tasks of 1 or more"),
+        (
+            ["{repo}", "--sandbox", "local", "--setup", "pip install x"],
+            "error: --setup and --image build a Docker environment: leave them out with --sandbox local",
+        ),
     ],
-    ids=["not-a-repository", "bad-range", "limit-0"],
+    ids=["not-a-repository", "bad-range", "limit-0", "max-tasks-0", "setup-without-docker"],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     repo = tmp_path / "calc"
     make_history(repo, HISTORY[:1])
     (tmp_path / "plain").mkdir()
     fill = {"tmp": str(tmp_path / "plain"), "repo": str(repo)}
-    done = run_agent(tmp_path, "tasks", "mine", *[arg.format(**fill) for arg in args])
-    assert (done.returncode, done.stderr.strip(), done.stdout) == (2, message.format(**fill), "")
+    done = agent(tmp_path, "tasks", "mine", *[arg.format(**fill) for arg in args])
+    assert (done.code, done.stderr.strip(), done.stdout) == (2, message.format(**fill), "")
 
 
 def test_no_candidate_is_not_an_error(tmp_path):
     repo = tmp_path / "calc"
     make_history(repo, [HISTORY[0], HISTORY[2], HISTORY[3]])
-    done = run_agent(tmp_path, "tasks", "mine", str(repo), "--sandbox", "local", "--json")
-    assert (done.returncode, done.stdout) == (0, "")  # --json without --out: the tasks (none) on stdout
+    done = agent(tmp_path, "tasks", "mine", str(repo), "--sandbox", "local", "--json")
+    assert (done.code, done.stdout) == (0, "")  # --json without --out: the tasks (none) on stdout
     summary = json.loads(done.stderr.strip().splitlines()[-1])
     assert (summary["kept"], summary["out"], summary["commits"], summary["candidates"]) == (0, "-", 3, 0)
-    plain = run_agent(tmp_path, "tasks", "mine", str(repo), "--sandbox", "local")
-    assert plain.returncode == 0
+    plain = agent(tmp_path, "tasks", "mine", str(repo), "--sandbox", "local")
+    assert plain.code == 0
     assert "no candidate in HEAD: none of its 3 commit(s) changes source and tests" in plain.stdout

@@ -139,7 +139,7 @@ def test_the_shipped_catalog_lists_the_guidance_models_in_order(tmp_path):
 )
 def test_rows_have_genai_prices_and_the_effort_each_level_sends(tmp_path, model, expected):
     row = normalized(models(tmp_path)[model])
-    assert row == {"model": model, "price_source": package_source(), **expected}
+    assert row == {"model": model, "price_source": package_source(), "simulated": None, **expected}
 
 
 def test_deepseek_peak_and_off_peak_prices_are_the_exact_genai_prices_numbers(tmp_path):
@@ -167,6 +167,7 @@ def test_unknown_configured_model_is_unpriced_never_zero(tmp_path):
         "price_note": "not in genai-prices: unpriced",
         "efforts": ["low", "medium", "high", "xhigh"],
         "effort_map": {**SAME, "max": "xhigh"},
+        "simulated": None,
     }
     (tmp_path / "user.toml").write_text(config)
     text = run_agent(tmp_path, "models", env={"AGENT_CONFIG": str(tmp_path / "user.toml"), "COLUMNS": "200"}).stdout

@@ -131,6 +131,19 @@ def test_a_real_project_is_fixed_mined_and_judged_with_no_setup_given(
                         ],
                     },
                     {
+                        "text": "Every test passes, so first a test that reproduces the issue.",
+                        "tool_calls": [
+                            {
+                                "name": "str_replace_based_edit_tool",
+                                "input": {
+                                    "command": "create",
+                                    "path": "tests/test_stopwords_case.py",
+                                    "file_text": "from slugify import slugify\n" + NEW_TEST,
+                                },
+                            }
+                        ],
+                    },
+                    {
                         "text": "Editing.",
                         "tool_calls": [
                             {
@@ -155,7 +168,12 @@ def test_a_real_project_is_fixed_mined_and_judged_with_no_setup_given(
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["solved"], result
+    assert result["attempts"][0]["verdict"]["why"] == (
+        "1 new test(s) fail on the base code and pass with the fix: "
+        "tests/test_stopwords_case.py::test_mixed_case_stopwords"
+    )
     assert FIXED in git(repo, "show", f"{result['branch']}:slugify/slugify.py")
+    assert "test_mixed_case_stopwords" in git(repo, "show", f"{result['branch']}:tests/test_stopwords_case.py")
 
 
 def test_without_its_environment_the_baseline_says_so_before_any_model_call(

@@ -94,6 +94,8 @@ class Transcript(Vertical):
             return Text(f"environment: {data.get('text', '')}", style="dim")
         if kind == "baseline":
             return Text(f"baseline tests: {data.get('summary', '')}", style="dim")
+        if kind == "baseline_note":
+            return Text(f"baseline: {data.get('text', '')}", style="yellow")
         if kind == "attempt_started":
             rung = f"{data.get('model')}@{data.get('effort')}"
             return Text(

@@ -93,7 +93,7 @@ def run_bench(
         if options.resume:
             recorded = ledger.run(options.resume)
             if recorded is None or recorded.kind not in ("bench", "grid") or "options" not in recorded.args:
-                raise ConfigError(f"no bench run {options.resume} in {ledger.path}: see `agent report` for run ids")
+                raise ConfigError(f"no bench run {options.resume} in {ledger.path}: `agent runs` lists the run ids")
             check_not_running(recorded)
             options = BenchOptions.model_validate({**recorded.args["options"], **executor_fields(options)})
         elif options.run_id and ledger.run(options.run_id) is not None:

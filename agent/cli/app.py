@@ -19,14 +19,20 @@ from rich.markup import escape
 from typer.exceptions import Abort, TyperException
 
 from agent.cli import bench as bench_commands
+from agent.cli import runs as runs_commands
 from agent.cli import stats as stats_commands
 from agent.cli.context import (
     FALLBACK_HELP,
     IMAGE_HELP,
     SETUP_HELP,
+    check_issue_argument,
+    check_ladder,
+    check_model,
     config_for,
     ensure_image,
     has_terminal,
+    json_errors,
+    ledger_file,
     open_ledger,
     positive_cost,
     state,
@@ -72,7 +78,12 @@ def _print_version(value: bool) -> None:
 def _global(
     ctx: typer.Context,
     ledger: Annotated[
-        Path | None, typer.Option("--ledger", help="Ledger file (default $AGENT_HOME/ledger.sqlite).")
+        Path | None,
+        typer.Option(
+            "--ledger",
+            callback=ledger_file,
+            help="Ledger file (default $AGENT_HOME/ledger.sqlite); its folder must exist.",
+        ),
     ] = None,
     _version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
@@ -104,6 +115,7 @@ def _parse_effort(effort: str | None) -> EffortLevel | None:
 
 
 @app.command()
+@json_errors
 def plan(
     ctx: typer.Context,
     issue: Annotated[str | None, typer.Argument(help="Issue file, '-', GitHub URL or owner/repo#N.")] = None,
@@ -116,8 +128,11 @@ def plan(
 ) -> None:
     """Print the task type, why, and the ladder (with the learned policy: its alternatives), running nothing."""
     config = config_for(ctx, Path.cwd())
+    check_issue_argument(issue)
     found = read_issue(issue, text, env=os.environ, max_kb=config.issue.max_kb)
     policy_of(config, policy)  # an unknown policy is bad input even when no model can run here
+    check_ladder(ladder, config)  # as `agent fix` checks it: plan shows only ladders a run would accept
+    check_model(model, config)
     classification = classify(found.text, found.labels, config.planner, model_factory(config, os.environ))
     fit, note = rung_fit(config, os.environ), None
     cap = config.budget.max_cost_usd
@@ -151,6 +166,7 @@ def plan(
 
 
 @app.command()
+@json_errors
 def fix(
     ctx: typer.Context,
     issue: Annotated[str | None, typer.Argument(help="Issue file, '-', GitHub URL or owner/repo#N.")] = None,
@@ -189,9 +205,12 @@ def fix(
         fallback=fallback,
         ledger=state(ctx).ledger_path,
     )
+    check_issue_argument(issue)
     found = read_issue(issue, text, env=os.environ, max_kb=config_for(ctx, Path.cwd()).issue.max_kb)
     say = err if as_json else console
     prepared = prepare_fix(options)  # the repository is checked once, here
+    check_ladder(ladder, prepared.config)
+    check_model(model, prepared.config)
     ensure_image(prepared.config, None, say)
     if _use_tui(as_json, no_tui):
         from tui.launch import run_fix_in_tui
@@ -209,17 +228,24 @@ def _use_tui(as_json: bool, no_tui: bool) -> bool:
 
 
 def finish_fix(result: dict[str, Any], failure: AgentError | None, as_json: bool) -> None:
-    """Print the result and exit: 0 solved, 1 not solved, the failure's code on error."""
+    """Print the result and exit: 0 solved, 1 not solved, the failure's code (and its line) on error."""
     if as_json:
         print(json.dumps(result))
     else:
         print_fix_summary(console, result)
     if failure is not None:
-        raise failure
+        say_error(failure)  # said here: the result is stdout's one JSON object, not an error object
+        raise typer.Exit(failure.exit_code)
     raise typer.Exit(0 if result["solved"] else 1)
 
 
+def say_error(exc: AgentError) -> None:
+    """The failure's one red line on stderr."""
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+
+
 @app.command()
+@json_errors
 def demo(
     ctx: typer.Context,
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
@@ -310,7 +336,9 @@ def tui(
     from tui.launch import attach
 
     if not has_terminal():
-        raise ConfigError("agent tui needs a terminal (stdin and stdout): run it in one, or use `agent report RUN_ID`")
+        raise ConfigError(
+            "agent tui needs a terminal (stdin and stdout): run it in one, or use `agent report [RUN_ID]`"
+        )
     attach(config_for(ctx, Path.cwd()), run_id)
 
 
@@ -318,12 +346,14 @@ app.add_typer(sandbox_app, name="sandbox", help="Build, check and clean the Dock
 app.add_typer(env_app, name="env", help="Build, list and prune the repositories' environment images.")
 app.add_typer(tasks_app, name="tasks", help="List, show and validate benchmark tasks.")
 bench_commands.register(app)
+runs_commands.register(app)
 stats_commands.register(app)
 
 
-def main() -> None:
+def main(args: list[str] | None = None) -> None:
+    """Run `agent` on `args` (default: the command line) and exit with its code."""
     try:
-        code = app(standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except (Abort, EOFError, KeyboardInterrupt) as exc:
         err.print("[red]aborted[/]")
         if isinstance(exc, RunAbandoned):  # a live run's worker is still in its turn: do not wait for it
@@ -339,6 +369,6 @@ def main() -> None:
             err.print(f"error: {exc.format_message()}", markup=False)
         sys.exit(2)
     except AgentError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        say_error(exc)
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)

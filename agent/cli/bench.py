@@ -19,10 +19,13 @@ from agent.cli.context import (
     FALLBACK_HELP,
     IMAGE_HELP,
     SETUP_HELP,
+    check_ladder,
+    check_model,
     config_for,
     ensure_image,
     has_terminal,
     html_file,
+    json_errors,
     open_ledger,
     positive_cost,
     state,
@@ -33,7 +36,8 @@ from agent.reporting.render import say
 GRID_HELP = "Every task at every rung, no escalation: MODEL[,MODEL...]@EFFORT[,EFFORT...] (repeatable)."
 POLICY_HELP = (
     "A policy to evaluate offline on grid runs (repeatable): [NAME=]MODEL@EFFORT[,...] (`m@low*2` repeats a rung),"
-    " `planner`, or `learned` (the learned planner, cross-validated by task: see --folds)."
+    " `planner` (or `rules`: the task type's ladder), or `learned` (the learned planner, cross-validated by task:"
+    " see --folds)."
 )
 HOURLY_RATE_HELP = "Price review time at this USD rate per hour (what-if) instead of each run's recorded rate."
 FOLDS_HELP = "Folds of the `learned` policy's cross-validation by task: each fold is fitted on the others."
@@ -90,6 +94,7 @@ def register(app: typer.Typer) -> None:
     app.command()(report)
 
 
+@json_errors
 def bench(
     ctx: typer.Context,
     suite: Annotated[str | None, typer.Argument(help="builtin, a .jsonl/.json task file or a directory.")] = None,
@@ -126,6 +131,9 @@ def bench(
         raise ConfigError("name a SUITE (builtin, a task file or a directory), or --resume RUN_ID")
     if executor not in ("local", "ray"):
         raise ConfigError(f"unknown executor {executor!r}: use local or ray")
+    checked = config_for(ctx, Path.cwd())
+    check_ladder(ladder, checked)
+    check_model(model, checked)
     options = BenchOptions(
         suite=suite or "builtin",
         ladder=ladder,
@@ -153,7 +161,7 @@ def bench(
         from tui.launch import run_in_tui
 
         config = config_for(ctx, Path.cwd())
-        ensure_image(config, options.sandbox, console)
+        ensure_image(config, options.sandbox, console, options.image)
         try:
             result = run_in_tui(
                 lambda on_event, stop: run_bench(options, os.environ, _nothing, _nothing, on_event, stop, notes.append),
@@ -165,7 +173,7 @@ def bench(
             for text in notes:
                 console.print(f"[yellow]note:[/] {text}", highlight=False)
     else:
-        ensure_image(config_for(ctx, Path.cwd()), options.sandbox, console)
+        ensure_image(checked, options.sandbox, console, options.image)
         shown = BenchProgress(console, live=console.is_terminal and not no_tui and not as_json)
         # --json: stdout holds only the result; what libraries print there (Ray's worker errors) goes to stderr
         chatter = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
@@ -199,9 +207,15 @@ def _usd(value: float | None) -> str:
     return "n/a (nothing solved)" if value is None else f"${value:.4f}"
 
 
+@json_errors
 def report(
     ctx: typer.Context,
-    run_ids: Annotated[list[str], typer.Argument(help="Runs to report on (bench, grid or fix).")],
+    run_ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Runs to report on (bench, grid or fix; default: the latest run; `agent runs` lists them)."
+        ),
+    ] = None,
     by: Annotated[str, typer.Option("--by", help="Group by model, effort, rung, task_type or policy.")] = "rung",
     policy: Annotated[list[str] | None, typer.Option("--policy", help=POLICY_HELP)] = None,
     html: Annotated[
@@ -213,13 +227,16 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Cost per solved issue per group, and offline evaluation of escalation policies on grid runs."""
-    from agent.reporting.report import build_report, print_report
+    from agent.cli.runs import latest_run
+    from agent.reporting.report import build_report, policy_specs, print_report
 
     config = config_for(ctx, Path.cwd())
+    policies = policy_specs(policy or [])  # bad policies are said before the runs are looked up
     ledger = open_ledger(config)
     try:
         rate = None if hourly_rate is None else Decimal(str(hourly_rate))
-        data = build_report(ledger, run_ids, by, policy or [], config, hourly_rate=rate, folds=folds)
+        runs = run_ids or [latest_run(ledger)]
+        data = build_report(ledger, runs, by, policies, config, hourly_rate=rate, folds=folds)
     finally:
         ledger.close()
     if html is not None:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.prompt import Prompt
 from rich.syntax import Syntax
 
+from agent.cli.runs import latest_run
 from agent.core.errors import TaskError
 from agent.ledger import Ledger
 
@@ -15,12 +16,9 @@ from agent.ledger import Ledger
 def review_run(ledger: Ledger, run_id: str | None, reviewer: str, console: Console) -> int:
     """Review every passing, not yet reviewed attempt of a run; returns how many were recorded."""
     if run_id is None:
-        runs = ledger.runs(limit=1)
-        if not runs:
-            raise TaskError("the ledger has no runs yet: run `agent fix` first")
-        run_id = runs[0].id
+        run_id = latest_run(ledger)
     elif ledger.run(run_id) is None:
-        raise TaskError(f"no run {run_id} in {ledger.path}: see `agent tui` or the runs folder for ids")
+        raise TaskError(f"no run {run_id} in {ledger.path}: `agent runs` lists the run ids (or check --ledger)")
     pending = [
         attempt for attempt in ledger.attempts(run_id) if attempt.tests_passed and not ledger.reviews(attempt.id)
     ]

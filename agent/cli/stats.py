@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from agent.cli.context import config_for, open_ledger
+from agent.cli.context import config_for, json_errors, open_ledger
 from agent.core.errors import ConfigError
 from agent.ledger import Ledger
 from agent.reporting.render import say
@@ -41,7 +41,7 @@ def select_runs(ledger: Ledger, run_ids: list[str], since: date | None, now: flo
         raise ConfigError("give RUN_IDs or --since, not both")
     for run_id in run_ids:
         if ledger.run(run_id) is None:
-            raise ConfigError(f"no run {run_id} in {ledger.path}: check the id (or --ledger)")
+            raise ConfigError(f"no run {run_id} in {ledger.path}: `agent runs` lists the run ids (or check --ledger)")
     if run_ids:
         named = list(dict.fromkeys(run_ids))
         return named, f"runs {', '.join(named)}"
@@ -55,6 +55,7 @@ def register(app: typer.Typer) -> None:
     app.command()(stats)
 
 
+@json_errors
 def stats(
     ctx: typer.Context,
     run_ids: Annotated[list[str] | None, typer.Argument(help="Runs to read (default: see --since).")] = None,

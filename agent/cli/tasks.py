@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,13 +26,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from agent.cli.context import config_for, ensure_image
+from agent.cli.context import IMAGE_HELP, SETUP_HELP, config_for, ensure_image
 from agent.core.errors import AgentError, ConfigError, TaskError
 from agent.core.protocols import Sandbox
 from agent.engine.evaluation import InstanceReport, evaluate_patch
 from agent.engine.runner import EnvironmentPreparer
 from agent.reporting.render import Col, print_table, say
-from tasks.history import candidates, first_parent_commits, issue_lookup, open_repo, problem_statement
+from tasks.history import Merges, candidates, issue_lookup, open_repo, problem_statement, range_commits
 from tasks.loaders import BUILTIN, checkout_repo, find_task, load_tasks
 from tasks.models import Task
 
@@ -248,9 +249,11 @@ class TaskSink:
 
 
 class MineProgress:
-    """Candidates scanned, kept and skipped, as a Rich progress bar on stderr when it is a terminal."""
+    """Candidates scanned, kept and skipped: a Rich progress bar on stderr when it is a terminal, else
+    one line per candidate checked (`[3/40] abc1234567 subject -> kept (2 FAIL_TO_PASS, bug_fix)`)."""
 
     def __init__(self, console: Console, total: int | None) -> None:
+        self.console, self.total = console, total
         self.progress: Progress | None = None
         if console.is_terminal:
             self.progress = Progress(
@@ -266,7 +269,13 @@ class MineProgress:
             self.bar = self.progress.add_task("", total=total, counts="")
 
     def __call__(self, state: MiningProgress) -> None:
-        if self.progress is not None:
+        if self.progress is None:
+            if state.outcome:
+                where = f"{state.scanned}/{self.total}" if self.total else str(state.scanned)
+                line = f"[{where}] {state.current[:80]} -> {state.outcome}"
+                self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                self.console.file.flush()
+        else:
             counts = f"{state.scanned} scanned [green]{state.kept} kept[/] [yellow]{state.skipped} skipped[/]"
             self.progress.update(
                 self.bar, completed=state.scanned, counts=counts, description=escape(state.current[:60])
@@ -292,6 +301,9 @@ def mine(
         str, typer.Option("--range", help="Commits to walk, newest first, e.g. v1.0..HEAD or HEAD~100..HEAD.")
     ] = "HEAD",
     limit: Annotated[int | None, typer.Option("--limit", help="Validate at most N candidate commits.")] = None,
+    max_tasks: Annotated[
+        int | None, typer.Option("--max-tasks", help="Stop once N tasks are kept (beside --limit).")
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -302,26 +314,32 @@ def mine(
         str | None, typer.Option("--test-cmd", help="The pytest command (default python -m pytest -q).")
     ] = None,
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
+    setup: Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)] = None,
+    image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary (on stderr when the tasks go to stdout).")
     ] = False,
 ) -> None:
     """Build an eval set from REPO's history: commits whose change turns tests from failing to passing.
 
-    Each commit that changes source and test files is checked in a sandbox at its parent: the touched
-    tests run 3 times with its test changes, then 3 times with its source changes too. Nothing in REPO
-    is changed. Run the result with `agent bench FILE`.
+    Each commit that changes source and test files (merged ones included) is checked in a sandbox at
+    its parent: the touched tests run 3 times with its test changes, then 3 times with its source
+    changes too. Nothing in REPO is changed. Run the result with `agent bench FILE`.
     """
     from agent.bench.mining import mine as mine_history
-    from agent.bench.mining import planner_classifier, settings_for
+    from agent.bench.mining_setup import PlannerClassifier, settings_for
     from agent.wiring import sandbox_factory
 
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: give a number of candidate commits of 1 or more")
+    if max_tasks is not None and max_tasks < 1:
+        raise ConfigError(f"--max-tasks {max_tasks}: give a number of tasks of 1 or more")
     info = open_repo(repo.expanduser())
-    shas = first_parent_commits(info.path, rev_range)
+    shas = range_commits(info.path, rev_range)
     config = config_for(ctx, info.path, **({"sandbox.kind": sandbox} if sandbox else {}))
-    settings = settings_for(info, config, test_cmd)
+    if config.sandbox.kind == "local" and (setup or image):
+        raise ConfigError("--setup and --image build a Docker environment: leave them out with --sandbox local")
+    settings = settings_for(info, config, test_cmd, setup, image)
     to_stdout = str(out) == "-" or (out is None and as_json)
     target = None if to_stdout else (out or Path(f"{info.name}-mined.jsonl")).expanduser().resolve()
     err = Console(stderr=True, highlight=False)
@@ -329,30 +347,40 @@ def mine(
     ensure_image(config, sandbox, err)
     if config.sandbox.kind == "local":
         warnings.warn("mining with the local sandbox: the repository's tests run on this machine", stacklevel=1)
-    lookup = issue_lookup(info, os.environ)
-    with TaskSink(target) as sink, MineProgress(err, limit) as progress:
-        result = mine_history(
-            islice(candidates(info.path, shas), limit),
-            settings,
-            sandbox_factory(config, f"mine-{info.name}"),
-            describe=lambda candidate: problem_statement(candidate, lookup),
-            classify_text=planner_classifier(config, os.environ),
-            on_task=sink,
-            on_progress=progress,
-        )
+    lookup, merges = issue_lookup(info, os.environ), Merges(info.path, rev_range)
+    classifier = PlannerClassifier(config, os.environ, info)
+    started = time.monotonic()
+    try:
+        with TaskSink(target) as sink, MineProgress(err, limit) as progress:
+            result = mine_history(
+                islice(candidates(info.path, shas), limit),
+                settings,
+                sandbox_factory(config, f"mine-{info.name}"),
+                describe=lambda candidate: problem_statement(candidate, lookup, merges.message_for(candidate.sha)),
+                classify=classifier,
+                max_tasks=max_tasks,
+                on_task=sink,
+                on_progress=progress,
+            )
+    finally:
+        classifier.close()
+    seconds = round(time.monotonic() - started, 1)
     written = "-" if to_stdout else (str(target) if sink.written else None)
     if as_json:
-        print(json.dumps(_mining_summary(result, written, len(shas))), file=sys.stderr if to_stdout else sys.stdout)
+        summary = _mining_summary(result, written, len(shas), seconds)
+        print(json.dumps(summary), file=sys.stderr if to_stdout else sys.stdout)
     elif not result.tasks and not result.skips:
         say(shown, escape(f"no candidate in {rev_range}: none of its {len(shas)} commit(s) changes source and tests"))
     else:
         _print_mining(shown, result, f"mined {info.name} ({rev_range})", target if sink.written else None)
 
 
-def _mining_summary(result: MiningResult, out: str | None, commits: int) -> dict[str, Any]:
+def _mining_summary(result: MiningResult, out: str | None, commits: int, seconds: float) -> dict[str, Any]:
     return {
         "kept": len(result.tasks),
         "skipped": result.skipped(),
+        "causes": result.causes(),
+        "seconds": seconds,
         "out": out,
         "tasks": [task.instance_id for task in result.tasks],
         "commits": commits,
@@ -362,14 +390,16 @@ def _mining_summary(result: MiningResult, out: str | None, commits: int) -> dict
 
 
 def _print_mining(shown: Console, result: MiningResult, title: str, written: Path | None) -> None:
-    from agent.bench.mining import SKIP_REASONS
+    from agent.bench.mining import CAUSES, SKIP_REASONS
 
     rows = [["[green]kept[/]", str(len(result.tasks)), ""]]
     for reason, count in result.skipped().items():
-        first = next((skip for skip in result.skips if skip.reason == reason), None)
-        example = "" if first is None else f"{first.commit[:10]} {first.subject}: {first.detail}"
-        rows.append([escape(f"skipped: {SKIP_REASONS[reason]}"), str(count), escape(example[:200])])
-    columns = [Col("outcome", wrap=True), Col("commits", right=True), Col("first one", wrap=True, drop=True)]
+        skips = [skip for skip in result.skips if skip.reason == reason]
+        causes = {CAUSES[skip.cause]: sum(other.cause == skip.cause for other in skips) for skip in skips}
+        why = ", ".join(f"{cause} {n}" for cause, n in causes.items())
+        example = f"{why}; first {skips[0].commit[:10]} {skips[0].subject}: {skips[0].detail}" if skips else ""
+        rows.append([escape(f"skipped: {SKIP_REASONS[reason]}"), str(count), escape(example[:240])])
+    columns = [Col("outcome", wrap=True), Col("commits", right=True), Col("causes", wrap=True, drop=True)]
     print_table(shown, escape(title), columns, rows)
     if written is not None:
         say(shown, escape(f"wrote {len(result.tasks)} task(s) to {written}: run them with `agent bench {written}`"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel
 
 
@@ -32,8 +34,28 @@ Earlier attempts at this issue failed. Learn from them; do not repeat what did n
 """
 
 
-def system_prompt(workdir: str, test_cmd: str, earlier: list[EarlierAttempt]) -> str:
+REPRODUCE = """
+Every test passes on the current code, so none shows the issue. Your first job is a reproduction:
+add a test (in the repository's test suite) that fails on the current code because of the issue,
+run it and see it fail; then fix the code so that it passes. The harness runs your test without
+your fix (it must fail) and with it (it must pass), and delivers it with the fix.
+"""
+
+FAILING = """
+At the base commit these tests fail: {tests}.
+A fix must make the ones about this issue pass without breaking any test that passes now.
+"""
+
+
+def system_prompt(
+    workdir: str, test_cmd: str, earlier: list[EarlierAttempt], *, failing: Sequence[str] = (), reproduce: bool = False
+) -> str:
     text = SYSTEM.format(workdir=workdir, test_cmd=test_cmd)
+    if reproduce:
+        text += REPRODUCE
+    elif failing:
+        more = f" and {len(failing) - 20} more" if len(failing) > 20 else ""
+        text += FAILING.format(tests=", ".join(failing[:20]) + more)
     if earlier:
         lines = [
             f"- Attempt {number} ({attempt.rung}) ended {attempt.outcome}. Its plan: "

@@ -25,12 +25,21 @@ from agent.engine.budget import Budget
 from agent.engine.calls import AttemptCalls
 from agent.engine.context import ContextView
 from agent.engine.delivery import commit_patch
+from agent.engine.evaluation import patch_files
 from agent.engine.loop import AttemptContext, LoopResult, run_loop
 from agent.engine.planner import Classification, Plan
 from agent.engine.prompts import EarlierAttempt, system_prompt, task_message
 from agent.engine.router import Route, Router, fallback_chain, parse_target
-from agent.engine.testing import TestRun, judge, repo_modules, run_tests, unverifiable
+from agent.engine.testing import TestRun, repo_modules, run_tests, unverifiable
 from agent.engine.tools import ToolRunner
+from agent.engine.verdict import (
+    Verdict,
+    baseline_failures,
+    candidates,
+    judge,
+    needs_reproduction,
+    reproduced_at_base,
+)
 from agent.ledger import Ledger
 from agent.providers.pricing import PriceQuote
 from tasks.models import Task, slugify
@@ -109,7 +118,7 @@ class _Emitter:
 
 def baseline_run(ctx: RunContext, task: Task, test_cmd: str) -> TestRun:
     with ctx.sandbox_factory(task) as sandbox:
-        return run_tests(sandbox, test_cmd, ctx.config.sandbox.command_timeout_s)
+        return run_tests(sandbox, test_cmd, ctx.config.sandbox.command_timeout_s, keep_going=True)
 
 
 def record_classifier_calls(ledger: Ledger, issue_id: int, classification: Classification) -> list[dict[str, Any]]:
@@ -181,16 +190,23 @@ def _climb(
     baseline: TestRun | None = None
     if ctx.evaluate is None:
         baseline = baseline_run(ctx, task, test_cmd)
+        failing = baseline_failures(baseline)
         emit(
             "baseline",
-            {"summary": baseline.summary(), "exit_code": baseline.exit_code, "counts": baseline.counts()},
+            {
+                "summary": baseline.summary(),
+                "exit_code": baseline.exit_code,
+                "counts": baseline.counts(),
+                "failing": failing,
+                "collection_errors": baseline.collection_errors,
+            },
         )
         local = repo_modules(Path(task.repo_path) if task.repo_path else None, task.base_commit)
         problem = unverifiable(baseline, task.targets, local)
         if problem is not None:
             raise UnverifiableError(f"{problem}; no model was called")
-        if baseline.exit_code == 0 and not task.targets:
-            emit("warning", {"text": "the test command already passes at the base commit: it cannot show the fix"})
+        if (note := _baseline_note(baseline, task.targets)) is not None:
+            emit("baseline_note", {"text": note, "failing": failing})
     elif ctx.evaluate_environment is not None and (problem := ctx.evaluate_environment(task)) is not None:
         raise UnverifiableError(f"{problem}; no model was called")
     earlier: list[EarlierAttempt] = []
@@ -270,8 +286,10 @@ def _attempt(
     router = Router(chain, make_route, lambda text: emit("warning", {"text": text})) if chain else None
     writer = ctx.config.context.summary_model
     summary_route = make_route(parse_target(writer, attempt.rung.effort)) if writer else None
+    failing = [] if baseline is None or task.targets else baseline_failures(baseline)
+    reproduce = baseline is not None and needs_reproduction(baseline, task.targets)
     with ctx.sandbox_factory(task) as sandbox:
-        system = system_prompt(sandbox.workdir, test_cmd, earlier)
+        system = system_prompt(sandbox.workdir, test_cmd, earlier, failing=failing, reproduce=reproduce)
         context = AttemptContext(
             route=route,
             tools=ToolRunner(sandbox, ctx.config.sandbox.command_timeout_s),
@@ -297,7 +315,7 @@ def _attempt(
             loop = run_loop(context)
             patch = sandbox.diff()
             if ctx.evaluate is None:
-                tests = run_tests(sandbox, test_cmd, ctx.config.sandbox.command_timeout_s)
+                tests = run_tests(sandbox, test_cmd, ctx.config.sandbox.command_timeout_s, keep_going=True)
         except AgentError as exc:
             ctx.ledger.finish_attempt(attempt_id, "error", False, error=str(exc), turns=loop.turns if loop else 0)
             raise
@@ -308,8 +326,9 @@ def _attempt(
         emit("tests", {"passed": passed, "why": why, "evaluated": True})
         report_json = json.dumps(report, default=str)
     else:
-        assert tests is not None  # run whenever there is no evaluator
-        passed, why = judge(tests, task.targets, baseline)
+        assert tests is not None and baseline is not None  # both run whenever there is no evaluator
+        verdict = _verdict(ctx, task, test_cmd, tests, baseline, patch)
+        passed, why = verdict.passed, verdict.why
         emit(
             "tests",
             {
@@ -318,9 +337,10 @@ def _attempt(
                 "summary": tests.summary(),
                 "counts": tests.counts(),
                 "exit_code": tests.exit_code,
+                **verdict.model_dump(exclude={"passed", "why"}),
             },
         )
-        report_json = tests.model_dump_json()
+        report_json = json.dumps({**tests.model_dump(), "verdict": verdict.model_dump()})
     ctx.ledger.finish_attempt(
         attempt_id,
         loop.outcome,
@@ -349,6 +369,38 @@ def _attempt(
         },
     )
     return loop, passed, why, patch
+
+
+def _baseline_note(baseline: TestRun, targets: list[str]) -> str | None:
+    """What the baseline means for the judging, said once before the first attempt (None: nothing to say)."""
+    if targets:
+        return None
+    failing = baseline_failures(baseline)
+    if not failing:
+        return (
+            "every test passes at the base commit, so none shows the issue: each attempt must first write a "
+            "test that reproduces it; the runner checks that it fails without the fix and passes with it"
+        )
+    shown = ", ".join(failing[:10]) + (f" and {len(failing) - 10} more" if len(failing) > 10 else "")
+    return (
+        f"{len(failing)} test(s) fail at the base commit: {shown}. A fix must make at least one pass and break "
+        "nothing; those that still fail are not judged. To judge by the tests about this issue only, "
+        "pass them with --target (repeatable)"
+    )
+
+
+def _verdict(ctx: RunContext, task: Task, test_cmd: str, tests: TestRun, baseline: TestRun, patch: str) -> Verdict:
+    """Judge the attempt's test run; when only a test it wrote could show the fix, run that test at the base."""
+    verdict = judge(tests, task.targets, baseline)
+    if verdict.passed or task.targets or verdict.broken or verdict.fixed:
+        return verdict
+    written = candidates(tests, baseline, patch_files(patch))
+    if not written:
+        return verdict
+    timeout = ctx.config.sandbox.command_timeout_s
+    with ctx.sandbox_factory(task) as base:
+        reproduced = reproduced_at_base(base, patch, written, test_cmd, timeout)
+    return judge(tests, task.targets, baseline, reproduced)
 
 
 def _results_window(context_tokens: int, window: int | None) -> int:

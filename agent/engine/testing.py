@@ -1,12 +1,12 @@
 """Runs the test command in a sandbox and reads per-test status from pytest's junit XML.
 
-An attempt passes when the test command exits 0; with `--target` tests it passes when every
-target passes and no test that passed at baseline fails. Per-test status comes from the
-junit report, never from scraping the console text.
+Per-test status (and the test files pytest could not collect) comes from the junit report, never
+from scraping the console text. How a run is judged against the baseline is `verdict.py`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 import uuid
@@ -33,6 +33,9 @@ class TestRun(BaseModel):
     timed_out: bool = False
     duration_s: float = 0.0
     tests: dict[str, str] = Field(default_factory=dict, description="node id -> passed|failed|error|skipped")
+    collection_errors: dict[str, str] = Field(
+        default_factory=dict, description="test file pytest could not collect -> the error's last line"
+    )
     output_tail: str = ""
 
     @property
@@ -45,9 +48,15 @@ class TestRun(BaseModel):
             counts[status] = counts.get(status, 0) + 1
         return counts
 
+    @property
+    def failing_ids(self) -> set[str]:
+        return {test for test, status in self.tests.items() if status in ("failed", "error")}
+
     def summary(self) -> str:
         counts = self.counts()
         parts = [f"{counts[key]} {key}" for key in ("passed", "failed", "error", "skipped") if counts.get(key)]
+        if self.collection_errors:
+            parts.append(f"{len(self.collection_errors)} file(s) not collected")
         state = "timed out" if self.timed_out else f"exit {self.exit_code}"
         return f"{', '.join(parts) or 'no test report'} ({state})"
 
@@ -65,11 +74,18 @@ def is_pytest(command: str) -> bool:
     return "pytest" in command
 
 
-def with_junit(command: str, report_path: str) -> str:
-    """Add a junit report (xunit1, which carries the test file) to a pytest command."""
+def with_junit(command: str, report_path: str, keep_going: bool = False) -> str:
+    """Add a junit report (xunit1, which carries the test file) to a pytest command.
+
+    `keep_going`: a file pytest cannot collect does not stop the session, so the other files'
+    results are known too (the runner's own judging). Without it, a collection error interrupts the
+    run, as in the SWE-bench harness whose FAIL_TO_PASS lists were measured that way.
+    """
     if not is_pytest(command):
         return command
     extra = f"--junitxml={shlex.quote(report_path)} -o junit_family=xunit1 -p no:cacheprovider"
+    if keep_going:
+        extra += " --continue-on-collection-errors"
     return f"{PYTEST_ENV} {command} {extra}"
 
 
@@ -79,15 +95,29 @@ class _PytestCase(TestCase):
     file = Attr()
 
 
-def parse_junit(xml_text: str) -> dict[str, str]:
-    """Map pytest node ids (`tests/test_x.py::TestY::test_z`) to passed/failed/error/skipped."""
+class JunitReport(BaseModel):
+    tests: dict[str, str]
+    collection_errors: dict[str, str]
+
+
+COLLECTION_FAILURE = "collection failure"
+
+
+def read_junit(xml_text: str) -> JunitReport:
+    """Per-test status by pytest node id, and the files pytest could not collect with their error."""
     results: dict[str, str] = {}
+    uncollected: dict[str, str] = {}
     report = JUnitXml.fromstring(xml_text)
     suites = [report] if isinstance(report, TestSuite) else list(report)
     for suite in suites:
         for plain in suite:
             case = _PytestCase.fromelem(plain)
             name, file, classname = case.name or "", case.file, case.classname or ""
+            failure = next((r for r in case.result if isinstance(r, Error) and r.message == COLLECTION_FAILURE), None)
+            if failure is not None:
+                where = file or name.replace(".", "/") + ".py"
+                uncollected[where] = _last_error_line(failure.text or "")
+                continue
             if file:
                 module = file.removesuffix(".py").replace("/", ".")
                 classes = classname[len(module) :].strip(".") if classname.startswith(module) else ""
@@ -95,7 +125,19 @@ def parse_junit(xml_text: str) -> dict[str, str]:
             else:
                 node = f"{classname}::{name}"
             results[node] = _status(case)
-    return results
+    return JunitReport(tests=results, collection_errors=uncollected)
+
+
+def parse_junit(xml_text: str) -> dict[str, str]:
+    """Map pytest node ids (`tests/test_x.py::TestY::test_z`) to passed/failed/error/skipped."""
+    return read_junit(xml_text).tests
+
+
+def _last_error_line(text: str) -> str:
+    """The exception a collection error ended in (`E   ModuleNotFoundError: ...`), or its last line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line.removeprefix("E").strip() for line in lines if line.startswith("E ")]
+    return (errors or lines or [""])[-1]
 
 
 def _status(case: TestCase) -> str:
@@ -109,22 +151,22 @@ def _status(case: TestCase) -> str:
     return "passed"
 
 
-def run_tests(sandbox: Sandbox, command: str, timeout: float) -> TestRun:
+def run_tests(sandbox: Sandbox, command: str, timeout: float, keep_going: bool = False) -> TestRun:
     report = f"/tmp/agent-junit-{uuid.uuid4().hex[:8]}.xml"
-    result = sandbox.exec(with_junit(command, report), timeout=timeout)
-    tests: dict[str, str] = {}
+    result = sandbox.exec(with_junit(command, report, keep_going), timeout=timeout)
+    junit = JunitReport(tests={}, collection_errors={})
     if is_pytest(command):
-        try:
-            tests = parse_junit(sandbox.read_file(report))
-        except (OSError, SandboxError, SyntaxError):  # XML parse errors derive from SyntaxError
-            tests = {}  # no report: the command never reached pytest, or crashed it
+        # no report: the command never reached pytest, or crashed it (XML parse errors are SyntaxErrors)
+        with contextlib.suppress(OSError, SandboxError, SyntaxError):
+            junit = read_junit(sandbox.read_file(report))
         sandbox.exec(f"rm -f {report}", timeout=30)
     return TestRun(
         command=command,
         exit_code=result.exit_code,
         timed_out=result.timed_out,
         duration_s=result.duration,
-        tests=tests,
+        tests=junit.tests,
+        collection_errors=junit.collection_errors,
         output_tail=result.output[-3000:],
     )
 
@@ -157,9 +199,10 @@ def environment_problem(run: TestRun, modules: dict[str, str]) -> str | None:
     """Why this environment cannot run the tests at all (None: it can, whatever they say).
 
     A module the tests import that the sandbox lacks (a third-party one, or the repository's own
-    `src/` package when the project is not installed), a pytest internal error, or a run that
-    collected no test: none of them is something a patch could be judged by. A missing submodule
-    of the repository's own package is the code's business, not the environment's.
+    `src/` package when the project is not installed), a test file pytest cannot collect for a
+    reason no code change fixes, a pytest internal error, or a run that collected no test: none of
+    them is something a patch could be judged by. A missing submodule of the repository's own
+    package, or a syntax error in it, is the code's business, not the environment's.
     """
     tail = " | ".join(line for line in run.output_tail.strip().splitlines()[-2:] if line.strip())
     for match in reversed(list(MISSING_MODULE.finditer(run.output_tail))):  # the last one is what failed
@@ -167,12 +210,20 @@ def environment_problem(run: TestRun, modules: dict[str, str]) -> str | None:
         top = module.split(".")[0]
         if modules.get(top) == "root" or (top in modules and "." in module):
             continue
+        files = [file for file, error in sorted(run.collection_errors.items()) if f"'{module}'" in error]
+        where = f" (pytest cannot collect {', '.join(files[:5])})" if files else ""
         if modules.get(top) == "src":
             return (
-                f"the tests cannot import the project's own {top!r} (under src/, not installed): "
+                f"the tests cannot import the project's own {top!r} (under src/, not installed){where}: "
                 "let the environment install it ([environment] detect = true) or set [environment] setup / --setup"
             )
-        return f"the tests cannot import {module!r}, which the sandbox lacks: {FIX_ENVIRONMENT}"
+        return f"the tests cannot import {module!r}, which the sandbox lacks{where}: {FIX_ENVIRONMENT}"
+    if uncollected := environment_collection_errors(run, modules):
+        listed = "; ".join(f"{file} ({error})" for file, error in sorted(uncollected.items())[:5])
+        return (
+            f"pytest cannot collect {len(uncollected)} test file(s): {listed}: fix the environment "
+            "(its dependencies, [environment] setup / --setup) or leave those files out of --test-cmd"
+        )
     if not is_pytest(run.command) or run.tests:
         return None
     if run.exit_code == PYTEST_INTERNAL_ERROR:
@@ -180,6 +231,26 @@ def environment_problem(run: TestRun, modules: dict[str, str]) -> str | None:
     if run.exit_code == PYTEST_NO_TESTS:
         return "the test command collected no tests (exit 5): fix --test-cmd or the test paths"
     return None
+
+
+CODE_ERRORS = re.compile(r"^(SyntaxError|IndentationError|TabError|NameError|AttributeError)\b|cannot import name")
+"""Collection errors a change to the repository's code fixes (a syntax error, a name the tests import
+that the code lacks yet), as opposed to the environment's."""
+
+
+def environment_collection_errors(run: TestRun, modules: dict[str, str]) -> dict[str, str]:
+    """The test files pytest could not collect for a reason no patch to the code fixes."""
+    found = {}
+    for file, error in run.collection_errors.items():
+        missing = MISSING_MODULE.search(error)
+        if missing is not None:
+            module = missing.group(1)
+            if modules.get(module.split(".")[0]) == "root" or ("." in module and module.split(".")[0] in modules):
+                continue  # the repository's own module or submodule: the code's business
+        elif CODE_ERRORS.search(error):
+            continue
+        found[file] = error
+    return found
 
 
 def unverifiable(baseline: TestRun, targets: list[str], modules: dict[str, str] | None = None) -> str | None:
@@ -195,7 +266,12 @@ def unverifiable(baseline: TestRun, targets: list[str], modules: dict[str, str] 
     problem = environment_problem(baseline, modules or {})
     if problem is not None:
         return problem
-    if targets and is_pytest(baseline.command):
+    if not baseline.tests and not baseline.collection_errors:
+        return (
+            f"the test command ran no test the runner can see (no per-test report, exit {baseline.exit_code}): "
+            "pass a pytest command with --test-cmd, e.g. 'python -m pytest -q'"
+        )
+    if targets:
         missing = [target for target in targets if target not in baseline.tests]
         if missing:
             known = ", ".join(sorted(baseline.tests)[:3]) or "none"
@@ -203,21 +279,21 @@ def unverifiable(baseline: TestRun, targets: list[str], modules: dict[str, str] 
                 f"--target {', '.join(missing[:3])} is not a test the test command runs (tests seen: {known} ...): "
                 "fix --target"
             )
+        if all(baseline.tests[target] == "passed" for target in targets):
+            return (
+                f"--target {', '.join(targets[:3])} already passes at the base commit, so it cannot show the fix: "
+                "name a test that fails there, or leave --target out and let the model write one"
+            )
     return None
 
 
-def judge(run: TestRun, targets: list[str], baseline: TestRun | None) -> tuple[bool, str]:
-    """Did the attempt pass? Returns the verdict and a one-line reason."""
-    if run.timed_out:
-        return False, "the test command timed out"
-    if not targets:
-        if run.exit_code == 0:
-            return True, f"test command passed: {run.summary()}"
-        return False, f"test command failed: {run.summary()}"
-    missing = [t for t in targets if run.tests.get(t) != "passed"]
-    broken = sorted((baseline.passed_ids if baseline else set()) - run.passed_ids)
-    if missing:
-        return False, f"target tests not passing: {', '.join(missing[:5])}"
-    if broken:
-        return False, f"tests that passed at baseline now fail: {', '.join(broken[:5])}"
-    return True, f"all {len(targets)} target test(s) pass and nothing that passed before broke"
+def unusable_test_command(command: str) -> str | None:
+    """Why `command` can never show a fix (it runs no test whose result the runner can read), or None."""
+    if not command.strip():
+        return "--test-cmd is empty: pass a pytest command, e.g. 'python -m pytest -q'"
+    if not is_pytest(command):
+        return (
+            f"--test-cmd {command!r} does not run pytest: the runner judges a fix by each test's result "
+            "in pytest's junit report (pytest runs unittest tests too); pass e.g. 'python -m pytest -q'"
+        )
+    return None

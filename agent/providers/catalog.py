@@ -5,6 +5,10 @@ names). Prices come from genai-prices, or from a `[models."..."] price` override
 knows is "unpriced" (None), never $0. Prices that depend on the prompt size (tiers) or on the
 time of day (DeepSeek's off-peak hours) are read from genai-prices too, never invented. Efforts
 show what each of our five levels sends, through the same `effort_for` the providers use.
+
+The simulated models come last, each with `simulated` saying how it runs without an API key: the
+`sim-*` population (priced as if real, served by the fake provider) and the in-process `oracle`,
+`null` and `scripted:FILE` (no provider, no price: their calls show as unpriced).
 """
 
 from __future__ import annotations
@@ -23,6 +27,20 @@ from agent.core.effort import EffortLevel, parse_ladder
 from agent.core.errors import ConfigError
 from agent.providers import ResolvedModel, resolve_model
 from agent.providers.pricing import package_source
+
+SIMULATED_PROVIDERS = {
+    "sim": "served by the fake provider (`agent demo --grid` starts it; or `python -m agent.fake_provider --sim"
+    " builtin`, then export the SIM_BASE_URL and SIM_API_KEY it prints)",
+}
+"""Providers whose models are simulated, and how to run them without a real key."""
+IN_PROCESS = {
+    "oracle": "applies each benchmark task's gold patch (`agent bench ... --model oracle`: checks the harness)",
+    "null": "ends its turn at once, changing nothing (`agent bench ... --model null`: checks the harness)",
+    "scripted:FILE": "replays FILE, a JSON script of turns (tool calls and text): `agent fix` on your own"
+    " repository without a key",
+}
+"""The simulated models that run in-process (`agent.providers.SIMULATED`), by the name a user writes, and
+what each does."""
 
 OFF_PEAK_PROVIDERS = ("deepseek",)
 """Price providers known to bill less at some hours: say so when genai-prices has no such price."""
@@ -64,6 +82,8 @@ class CatalogEntry(BaseModel):
     """The provider's own effort values that we send (its native levels we use)."""
     effort_map: dict[str, str]
     """Each of our five levels -> the value sent (a missing level uses the nearest one)."""
+    simulated: str | None = None
+    """A simulated model (no real provider, no API key needed): what it is and how to run it."""
 
 
 def model_names(config: AgentConfig) -> list[str]:
@@ -167,6 +187,7 @@ def entry_for(name: str, resolved: ResolvedModel, now: datetime) -> CatalogEntry
         "provider": resolved.provider,
         "efforts": efforts,
         "effort_map": {level.value: resolved.effort_for(level)[1] for level in EffortLevel},
+        "simulated": SIMULATED_PROVIDERS.get(resolved.provider),
     }
     if resolved.price is not None:
         price = resolved.price
@@ -189,8 +210,17 @@ def entry_for(name: str, resolved: ResolvedModel, now: datetime) -> CatalogEntry
     )
 
 
+def in_process_entry(name: str, about: str) -> CatalogEntry:
+    """A simulated model with no provider: every effort sent as it is, no price."""
+    same = {level.value: level.value for level in EffortLevel}
+    return CatalogEntry(
+        model=name, provider="simulated", price_source=None, efforts=list(same), effort_map=same, simulated=about
+    )
+
+
 def catalog(config: AgentConfig, now: datetime | None = None) -> list[CatalogEntry]:
-    """One entry per model the configuration names; models no provider serves are left out."""
+    """One entry per model the configuration names (models no provider serves are left out), then the
+    in-process simulated models."""
     now = now or datetime.now(UTC)
     entries = []
     for name in model_names(config):
@@ -199,6 +229,7 @@ def catalog(config: AgentConfig, now: datetime | None = None) -> list[CatalogEnt
         except ConfigError:
             continue
         entries.append(entry_for(name, resolved, now))
+    entries.extend(in_process_entry(name, about) for name, about in IN_PROCESS.items())
     return entries
 
 
@@ -220,4 +251,6 @@ def notes(entry: CatalogEntry) -> list[str]:
         lines.append(f"off-peak ({entry.off_peak.hours_utc} UTC): {_three(entry.off_peak)}")
     if entry.price_note:
         lines.append(entry.price_note)
+    if entry.simulated:
+        lines.append(f"simulated, no API key needed: {entry.simulated}")
     return [f"{entry.model}: {line}" for line in lines]

@@ -146,7 +146,9 @@ class EventPrinter:
         elif kind == "environment":
             self.say(f"  environment: {escape(data['text'])}")
         elif kind == "baseline":
-            self.say(f"  baseline: {data['summary']}")
+            self.say(f"  baseline: {escape(data['summary'])}")
+        elif kind == "baseline_note":
+            self.say(f"  [yellow]baseline:[/] {escape(data['text'])}")
         elif kind == "attempt_started":
             self.say(
                 f"[bold blue]▶ attempt {data['rung_index'] + 1}[/]: {data['model']} @ {data['effort']}"

@@ -26,7 +26,7 @@ from agent.core.effort import compact_ladder
 from agent.core.errors import ConfigError
 from agent.ledger import Ledger
 from agent.reporting.costs import CostSummary, GroupKey, attempt_cost, grouped_costs, summarize
-from agent.reporting.policies import DEFAULT_FOLDS, evaluate_policies
+from agent.reporting.policies import DEFAULT_FOLDS, evaluate_policies, parse_policy
 from agent.reporting.render import Col, print_table, say
 from agent.reporting.stats import build_stats, print_stats, read_facts
 
@@ -103,6 +103,31 @@ def summary_row(group: str, summary: CostSummary, unsolved_usd: Decimal | None =
     }
 
 
+POLICY_FORMS = (
+    "planner (or rules: each task type's ladder), learned (the learned planner, cross-validated),"
+    " MODEL@EFFORT[,MODEL@EFFORT...] (a fixed ladder; MODEL@EFFORT*N repeats a rung), each as NAME=... to name it,"
+    " e.g. climb=claude-opus-4-7@medium,claude-opus-4-7@max"
+)
+
+
+def policy_specs(specs: list[str]) -> list[str]:
+    """The --policy values as `evaluate_policies` reads them: `rules` (what `fix` and `bench` call the
+    planner's rules) is `planner`; a value of no accepted form is bad input that lists the forms."""
+    read = []
+    for spec in specs:
+        name, sep, body = spec.partition("=")
+        name, body = (name.strip(), body.strip()) if sep else (spec.strip(), spec.strip())
+        if body == "rules":
+            spec = f"{name}=planner"
+        try:
+            parse_policy(spec)
+        except ConfigError as exc:
+            why = f" ({exc})" if "@" in body else ""
+            raise ConfigError(f"--policy {spec!r} is not a policy{why}: use {POLICY_FORMS}") from None
+        read.append(spec)
+    return read
+
+
 def build_report(
     ledger: Ledger,
     run_ids: list[str],
@@ -115,9 +140,10 @@ def build_report(
 ) -> dict[str, Any]:
     if by not in GROUPS:
         raise ConfigError(f"cannot group by {by!r}: use one of {', '.join(GROUPS)}")
+    policies = policy_specs(policies)
     for run_id in run_ids:
         if ledger.run(run_id) is None:
-            raise ConfigError(f"no run {run_id} in {ledger.path}: check the id (or --ledger)")
+            raise ConfigError(f"no run {run_id} in {ledger.path}: `agent runs` lists the run ids (or check --ledger)")
 
     def priced(summary: CostSummary) -> CostSummary:
         return summary if hourly_rate is None else summary.model_copy(update={"hourly_rate_usd": hourly_rate})

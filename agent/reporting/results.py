@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +62,7 @@ def attempt_result(cost: AttemptCost) -> dict[str, Any]:
         "effort_sent": cost.attempt.effort_sent,
         "outcome": cost.attempt.outcome,
         "tests_passed": bool(cost.attempt.tests_passed),
+        "verdict": verdict_of(cost.attempt.test_report_json),
         "turns": cost.attempt.turns,
         "input_tokens": cost.usage.input_tokens,
         "cache_read_tokens": cost.usage.cache_read_tokens,
@@ -79,6 +81,19 @@ def attempt_result(cost: AttemptCost) -> dict[str, Any]:
         "fallbacks": [fallback_result(fallback) for fallback in cost.fallbacks],
         "validation_failures": cost.validation_failures,
     }
+
+
+def verdict_of(report_json: str | None) -> dict[str, Any] | None:
+    """How the runner judged the attempt's tests (why, and which tests were fixed, reproduced, broken
+    or still failing), from its test report; None for attempts judged by an evaluator or not judged."""
+    if not report_json:
+        return None
+    try:
+        report = json.loads(report_json)
+    except ValueError:
+        return None
+    verdict = report.get("verdict") if isinstance(report, dict) else None
+    return verdict if isinstance(verdict, dict) else None
 
 
 def classifier_result(cost: ClassifierCost) -> dict[str, Any] | None:
