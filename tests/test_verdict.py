@@ -1,8 +1,8 @@
 """A fix counts as solved only when a test shows it: the verdict rule, and `agent fix` refusing what cannot.
 
 Unit tests pin `judge` on runs built by hand and the junit reading on real pytest runs; the CLI tests
-run `agent fix` with a scripted model on real git repositories (local sandbox, the fake provider over
-the real SDK) and count the requests the provider received.
+run `agent fix` in-process with a scripted model on real git repositories (local sandbox, the fake
+provider over the real SDK) and count the requests the provider received.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from agent.engine.testing import (
     with_junit,
 )
 from agent.engine.verdict import candidates, judge
+from tests.cli_helpers import Ran, agent
 from tests.repo_helpers import CALC_FILES, ISSUE, RIGHT_FIX, edit_turn, git, make_repo, plan_turn
-from tests.test_fix_cli import run_agent
 
 
 def _run(exit_code: int = 1, collection_errors: dict[str, str] | None = None, **tests: str) -> TestRun:
@@ -158,10 +158,10 @@ NO_OP = {"rules": [{"turns": [plan_turn(), NOTE, {"text": "Done."}]}]}
 PASSING_FILES = {**CALC_FILES, "calc/ops.py": '"""Operations."""\n\n\ndef add(a, b):\n    return a + b\n'}
 
 
-def _fix(tmp_path: Path, repo: Path, fake, fake_env, *extra: str) -> subprocess.CompletedProcess:
+def _fix(tmp_path: Path, repo: Path, fake, fake_env, *extra: str) -> Ran:
     (tmp_path / "issue.md").write_text(ISSUE)
     args = ["fix", str(tmp_path / "issue.md"), "--repo", str(repo), "--ladder", "claude-opus-4-7@low"]
-    return run_agent(tmp_path, *args, "--sandbox", "local", "--no-tui", *extra, env=fake_env(fake))
+    return agent(tmp_path, *args, "--sandbox", "local", "--no-tui", *extra, env=fake_env(fake))
 
 
 @pytest.mark.parametrize("command", ["", " ", "true", ":", "echo tests ok", "exit 0", "python -c 'print(1)'"])
@@ -169,7 +169,7 @@ def test_an_empty_or_trivial_test_command_exits_2_before_any_model_call(tmp_path
     repo = make_repo(tmp_path / "calc", PASSING_FILES)
     fake = make_fake(NO_OP)
     done = _fix(tmp_path, repo, fake, fake_env, "--test-cmd", command)
-    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.code == 2, done.stdout + done.stderr
     assert "no model was called" in done.stderr and "Traceback" not in done.stderr
     assert fake.requests == []
     assert git(repo, "branch", "--list", "agent/*") == ""
@@ -188,7 +188,7 @@ def test_an_uncollectable_or_empty_baseline_exits_2_before_any_model_call(tmp_pa
     fake = make_fake(NO_OP)
     command = "python -m pytest -q" if extra else "python -m pytest -q -k nosuchtest"
     done = _fix(tmp_path, repo, fake, fake_env, "--test-cmd", command)
-    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.code == 2, done.stdout + done.stderr
     assert says in done.stderr and "no model was called" in done.stderr
     assert fake.requests == []
 
@@ -198,7 +198,7 @@ def test_an_edit_of_an_unrelated_file_is_never_delivered_as_solved(tmp_path, mak
     repo = make_repo(tmp_path / "calc", files)
     fake = make_fake(NO_OP)
     done = _fix(tmp_path, repo, fake, fake_env, "--test-cmd", "python -m pytest -q", "--json")
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.code == 1, done.stdout + done.stderr
     result = json.loads(done.stdout)
     assert (result["status"], result["solved"]) == ("unsolved", False)
     assert git(repo, "branch", "--list", "agent/*") == ""
@@ -228,7 +228,7 @@ def test_when_every_test_passes_only_a_reproducing_test_can_solve(tmp_path, make
     fake = make_fake(script)
     done = _fix(tmp_path, repo, fake, fake_env, "--test-cmd", "python -m pytest -q", "--json")
     result = json.loads(done.stdout)
-    assert (done.returncode, result["solved"]) == ((0, True) if solved else (1, False)), done.stderr
+    assert (done.code, result["solved"]) == ((0, True) if solved else (1, False)), done.stderr
     system = fake.requests[0].body["system"]
     text = system if isinstance(system, str) else " ".join(block["text"] for block in system)
     assert "Your first job is a reproduction" in text
@@ -242,7 +242,7 @@ def test_unrelated_baseline_failures_are_named_with_a_target_hint_and_do_not_blo
     repo = make_repo(tmp_path / "calc", files)
     fake = make_fake({"rules": [{"turns": [plan_turn(), edit_turn(RIGHT_FIX), {"text": "Fixed."}]}]})
     done = _fix(tmp_path, repo, fake, fake_env, "--test-cmd", "python -m pytest -q")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.code == 0, done.stdout + done.stderr
     out = " ".join(done.stdout.split())
     assert (
         "baseline: 2 test(s) fail at the base commit: tests/test_net.py::test_download, tests/test_ops.py::test_add."
