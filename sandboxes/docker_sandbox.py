@@ -4,8 +4,10 @@ One container per instance: no network by default, memory/swap/pids/cpu limits, 
 capabilities, no-new-privileges, a non-root user, an init process and an empty environment.
 The repository is streamed in with `git archive` at the base commit and made a one-commit git
 repository inside, so `diff()` is `git diff` against that commit, build and test artifacts left
-out (`sandboxes.artifacts`). Commands and file reads and writes go through one persistent shell
-(`sandboxes.shell`); one `docker exec` each only when that shell cannot start.
+out (`sandboxes.artifacts`); files an environment image's install generated are put back beside
+the copy and left out of the diff too (`sandboxes.environment.generated`). Commands and file
+reads and writes go through one persistent shell (`sandboxes.shell`); one `docker exec` each only
+when that shell cannot start.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from agent.core.protocols import ExecResult
 from sandboxes import lifecycle
 from sandboxes.artifacts import INSTALL_SCRIPT, ArtifactRules, install_failed
 from sandboxes.engine import already_gone, docker_client, docker_errors, one_line, require_image
+from sandboxes.environment.generated import RESTORE_SCRIPT
 from sandboxes.git_copy import repository_tar, resolve_commit
 from sandboxes.output import OutputCap
 from sandboxes.shell import (
@@ -133,7 +136,7 @@ class DockerSandbox:
                 )
             self.rules, self.excludes_file = rules, EXCLUDES_FILE
             code, out = self._run_once(
-                ["bash", "-c", INSTALL_SCRIPT, "bash", self.excludes_file],
+                ["bash", "-c", f"{INSTALL_SCRIPT} && {RESTORE_SCRIPT}", "bash", self.excludes_file],
                 stdin=rules.exclude_text.encode("utf-8", "surrogateescape"),
             )
             if code != 0:

@@ -65,6 +65,7 @@ DETECT_CASES = {
                 "pyproject.toml [project.optional-dependencies.test] (1)",
             ],
             files={"pyproject.toml": sha(PYPROJECT_WITH_EXTRAS)},
+            name="p",
         ),
     ),
     "pyproject_dynamic_dependencies": (
@@ -75,6 +76,7 @@ DETECT_CASES = {
             resolve_project=True,
             # pip reads dynamic dependencies by running the build: the files it may read are hashed
             files={"deps.in": sha("attrs\n"), "pyproject.toml": sha(PYPROJECT_DYNAMIC)},
+            name="p",
         ),
     ),
     "setup_cfg": (
@@ -86,6 +88,7 @@ DETECT_CASES = {
             build_requires=DEFAULT_BUILD_REQUIRES,
             sources=["setup.cfg install_requires (2)", "setup.cfg extras_require testing (1)"],
             files={"setup.cfg": sha(SETUP_CFG)},
+            name="p",
         ),
     ),
     "setup_py_only": (
@@ -118,12 +121,23 @@ DETECT_CASES = {
                 ),
                 "requirements/test.txt": sha("hypothesis\nattrs\n"),
             },
+            warnings=[
+                "requirements-dev.txt: left out `--hash=sha256:00` (a pip option: set [environment] setup to use it)",
+                "requirements-dev.txt: left out `./vendored` (a local path)",
+                "requirements.txt: left out `-r requirements-base.txt` "
+                "(requirements-base.txt is not in the repository at this commit)",
+            ],
         ),
     ),
     "tox_ini_deps": (
         {"tox.ini": TOX_INI, "app.py": ""},
         Needs(
-            requirements=["pytest", "mock>=4"], sources=["tox.ini [testenv] deps (2)"], files={"tox.ini": sha(TOX_INI)}
+            requirements=["pytest", "mock>=4"],
+            sources=["tox.ini [testenv] deps (2)"],
+            files={"tox.ini": sha(TOX_INI)},
+            warnings=[
+                "tox.ini [testenv] deps: left out `-rother.txt` (other.txt is not in the repository at this commit)"
+            ],
         ),
     ),
     "agent_toml_setup": (
@@ -136,7 +150,7 @@ DETECT_CASES = {
     ),
     "pyproject_flat_without_dependencies": (
         {"pyproject.toml": '[project]\nname = "p"\nversion = "1"\n', "p/__init__.py": ""},
-        Needs(files={"pyproject.toml": sha('[project]\nname = "p"\nversion = "1"\n')}),
+        Needs(files={"pyproject.toml": sha('[project]\nname = "p"\nversion = "1"\n')}, name="p"),
     ),
     "src_layout_without_dependencies": (
         {"pyproject.toml": '[project]\nname = "p"\nversion = "1"\n', "src/p/__init__.py": ""},
@@ -144,6 +158,7 @@ DETECT_CASES = {
             install_project=True,
             build_requires=DEFAULT_BUILD_REQUIRES,
             files={"pyproject.toml": sha('[project]\nname = "p"\nversion = "1"\n')},
+            name="p",
         ),
     ),
 }
@@ -429,6 +444,7 @@ def test_env_build_of_a_flat_project_needs_nothing(setting, tmp_path):
         "seconds": 0.0,
         "sources": [],
         "setup": None,
+        "warnings": [],
         "text": f"no dependencies to install: {SANDBOX_IMAGE}",
     }
 
@@ -504,7 +520,10 @@ def test_fix_without_the_environment_stops_before_any_model_call(setting, tmp_pa
     result = json.loads(done.stdout)
     assert (result["status"], result["solved"], result["attempts"], result["api_cost_usd"]) == ("error", False, [], 0)
     assert result["review_minutes"] == 0 and "cannot import 'tinyslug'" in result["error"]
-    assert done.stderr.startswith("error: the tests cannot import 'tinyslug', which the sandbox lacks: ")
+    assert done.stderr.startswith(
+        "error: the tests cannot import 'tinyslug', which the sandbox lacks "
+        "(pytest cannot collect tests/test_base.py, tests/test_titles.py): "
+    )
     assert "set [environment] setup / --setup; no model was called" in " ".join(done.stderr.split())
     assert "Traceback" not in done.stderr
     assert fake.requests == []

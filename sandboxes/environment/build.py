@@ -4,7 +4,9 @@ The build context holds only the generated Dockerfile, the wheelhouse and the re
 commit (no `.git`, no host file, no key). The install runs as root with `--no-index` from the
 wheelhouse and no network (`[environment] network = true` lets the build download instead). The
 project is installed editable at the sandbox's work directory, which is then emptied: each
-sandbox streams its own copy there, and the editable install imports that copy.
+sandbox streams its own copy there, and the editable install imports that copy. What the install
+wrote into the work tree stays in the image for the sandboxes (`generated`). A VCS-versioned
+project builds with the version of the commit (`backend.commit_version`): the copy has no `.git`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from typing import Any
 
 from agent.core.config import EnvironmentConfig
 from agent.core.errors import EnvironmentBuildError, SandboxError
+from sandboxes.environment.backend import commit_version, version_environment
 from sandboxes.environment.detect import Needs
+from sandboxes.environment.generated import record_command, record_script
 from sandboxes.environment.wheelhouse import fill_wheelhouse, image_python
 from sandboxes.git_copy import git_archive
 from sandboxes.images import add_file, build_from_context
@@ -35,16 +39,21 @@ USER root
 COPY wheelhouse {wheelhouse}
 COPY project {workdir}
 COPY setup.sh /tmp/agent-setup.sh
+COPY record.py /tmp/agent-record.py
 RUN set -eu; cd {workdir}; \\
     export PIP_FIND_LINKS={wheelhouse} PIP_BREAK_SYSTEM_PACKAGES=1 PIP_NO_CACHE_DIR=1 \\
       PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore{no_index}; \\
+    {record_before}; \\
     bash /tmp/agent-setup.sh; \\
-    rm -rf {wheelhouse} /tmp/agent-setup.sh; \\
+    {record_after}; \\
+    rm -rf {wheelhouse} /tmp/agent-setup.sh /tmp/agent-record.py; \\
     find {workdir} -mindepth 1 -delete
 """
+RECORD = "/tmp/agent-record.py"
 
 DETECTED_SETUP = """\
 set -eu
+{exports}
 if python3 -m pip --version >/dev/null 2>&1; then pip="python3 -m pip"
 else pip="python3 $(ls {wheelhouse}/pip-*.whl | head -n 1)/pip"; fi
 {steps}
@@ -52,22 +61,25 @@ else pip="python3 $(ls {wheelhouse}/pip-*.whl | head -n 1)/pip"; fi
 
 USER_SETUP = """\
 set -eu
+{exports}
 python3 -m pip --version >/dev/null 2>&1 || python3 $(ls {wheelhouse}/pip-*.whl | head -n 1)/pip install pip
 {setup}
 """
 
 
-def setup_script(needs: Needs, setup: str | None) -> str:
-    """The shell script the build runs: the user's `setup`, else the detected install."""
+def setup_script(needs: Needs, setup: str | None, environment: dict[str, str] | None = None) -> str:
+    """The shell script the build runs: the user's `setup`, else the detected install; with
+    `environment` (the pretend version) exported for both."""
+    exports = "\n".join(f"export {name}={shlex.quote(value)}" for name, value in (environment or {}).items())
     if setup:
-        return USER_SETUP.format(wheelhouse=WHEELHOUSE, setup=setup)
+        return USER_SETUP.format(wheelhouse=WHEELHOUSE, setup=setup, exports=exports)
     steps = []
     if needs.requirements:
         steps.append(f"$pip install -r {WHEELHOUSE}/requirements.txt")
     if needs.install_project:
         extras = f"[{','.join(needs.extras)}]" if needs.extras else ""
         steps.append(f"$pip install -e {shlex.quote('.' + extras)}")
-    return DETECTED_SETUP.format(wheelhouse=WHEELHOUSE, steps="\n".join(steps) or "true")
+    return DETECTED_SETUP.format(wheelhouse=WHEELHOUSE, steps="\n".join(steps) or "true", exports=exports)
 
 
 def build_environment(
@@ -86,17 +98,25 @@ def build_environment(
 ) -> str:
     """Build `tag` on `base`; returns the image id. Failures are EnvironmentBuildError."""
     python = image_python(client, base)
+    version = commit_version(repo, commit)
+    environment = version_environment(version, needs.name)
     with tempfile.TemporaryDirectory(prefix="agent-wheelhouse-") as tmp:
         wheelhouse = Path(tmp)
         if config.network:
             (wheelhouse / "requirements.txt").write_text("".join(f"{line}\n" for line in needs.requirements))
         else:
             say(f"resolving {len(needs.requirements)} requirement(s) on this machine for Python {python.version}")
-            fill_wheelhouse(wheelhouse, needs, repo, commit, python, config, say)
+            fill_wheelhouse(wheelhouse, needs, repo, commit, python, config, say, environment)
         dockerfile = DOCKERFILE.format(
-            base=base, wheelhouse=WHEELHOUSE, workdir=workdir, no_index="" if config.network else " PIP_NO_INDEX=1"
+            base=base,
+            wheelhouse=WHEELHOUSE,
+            workdir=workdir,
+            no_index="" if config.network else " PIP_NO_INDEX=1",
+            record_before=record_command("before", RECORD),
+            record_after=record_command("after", RECORD),
         )
-        context = _context(dockerfile, setup_script(needs, setup), wheelhouse, git_archive(repo, commit))
+        script = setup_script(needs, setup, environment)
+        context = _context(dockerfile, script, wheelhouse, git_archive(repo, commit))
     say(f"building the environment image {tag} (network {'on' if config.network else 'off'})")
     tail: list[str] = []
 
@@ -113,7 +133,12 @@ def build_environment(
             {},
             None if config.network else "none",
             log,
-            labels={**labels, ENVIRONMENT_LABEL: "1", "agent.environment.python": python.version},
+            labels={
+                **labels,
+                ENVIRONMENT_LABEL: "1",
+                f"{ENVIRONMENT_LABEL}.python": python.version,
+                f"{ENVIRONMENT_LABEL}.version": version,
+            },
         )
     except EnvironmentBuildError:
         raise
@@ -147,6 +172,7 @@ def _context(dockerfile: str, script: str, wheelhouse: Path, project_tar: bytes)
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         add_file(tar, "Dockerfile", dockerfile.encode())
         add_file(tar, "setup.sh", script.encode())
+        add_file(tar, "record.py", record_script().encode())
         tar.add(wheelhouse, arcname="wheelhouse")
         project = tarfile.TarInfo("project")
         project.type = tarfile.DIRTYPE

@@ -1,10 +1,12 @@
 """What a repository declares it needs, read from its files at one commit (never its working tree).
 
 `detect_needs` reads, in this order: `pyproject.toml` (`[project]` dependencies and the chosen
-extras, `[build-system]` requires), `setup.cfg` (`install_requires`, `extras_require`),
-`setup.py` (dependencies there are code, so the host's pip reads them from a copy of the project),
-`requirements*.txt` and `requirements/*.txt` (docs ones left out), and `tox.ini`'s `[testenv] deps`
-where they are plain requirement lines. `noxfile.py` is code and is not read: set `setup` instead.
+extras, `[tool.poetry]` dependencies and test/dev groups (`poetry`), `[build-system]` requires),
+`setup.cfg` (`install_requires`, `extras_require`), `setup.py` (dependencies there are code, so the
+host's pip reads them from a copy of the project), `requirements*.txt` and `requirements/*.txt`
+(docs ones left out), and `tox.ini`'s `[testenv] deps` for an environment with no factors
+(`requirement_lines`). A line that is not a requirement is left out with a warning
+(`Needs.warnings`), never fatal. `noxfile.py` is code and is not read: set `setup` instead.
 The repository's own `agent.toml` may name a `setup` command under `[environment]`.
 
 A flat project with nothing to install needs no environment: `python -m pytest` imports it from
@@ -24,6 +26,8 @@ from typing import Any
 
 from agent.core.errors import EnvironmentBuildError
 from agent.core.host_git import git_out, tracked_files
+from sandboxes.environment.poetry import poetry_requirements
+from sandboxes.environment.requirement_lines import Lines, checked, requirement_file, tox_deps
 
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
 DEFAULT_BUILD_REQUIRES = ["setuptools>=64", "wheel"]
@@ -46,6 +50,10 @@ class Needs:
     """Path -> sha256 of every file read: part of the environment's cache key."""
     setup: str | None = None
     """The `[environment] setup` command of the repository's own agent.toml at this commit."""
+    name: str | None = None
+    """The distribution's name (`[project] name`, setup.cfg `[metadata] name`), for per-dist settings."""
+    warnings: list[str] = field(default_factory=list)
+    """Lines detection left out, and why: shown to the user, never fatal."""
 
     @property
     def empty(self) -> bool:
@@ -92,35 +100,60 @@ def detect_needs(repo: Path, commit: str, extras: list[str] | None = None) -> Ne
     sources: list[str] = []
     chosen: list[str] = []
     project = dynamic = False
+    dist: str | None = None
     build_requires: list[str] = []
+    warnings: list[str] = []
 
-    def add(found: list[str], source: str) -> None:
-        new = [item for item in found if item not in requirements]
+    def add(found: Lines, source: str) -> None:
+        new = [item for item in found.requirements if item not in requirements]
         requirements.extend(new)
-        if found:
-            sources.append(f"{source} ({len(found)})")
+        warnings.extend(found.warnings)
+        if found.requirements:
+            sources.append(f"{source} ({len(found.requirements)})")
 
     pyproject = _toml(files, "pyproject.toml")
     table = pyproject.get("project")
     if isinstance(table, dict):
         project = True
         dynamic = "dependencies" in table.get("dynamic", [])
-        add(list(table.get("dependencies", [])), "pyproject.toml [project.dependencies]")
+        dist = table.get("name") if isinstance(table.get("name"), str) else None
+        source = "pyproject.toml [project.dependencies]"
+        add(checked(list(table.get("dependencies", [])), source), source)
         optional = table.get("optional-dependencies", {})
         chosen = _extras(optional, extras)
         for extra in chosen:
-            add(list(optional.get(extra, [])), f"pyproject.toml [project.optional-dependencies.{extra}]")
+            source = f"pyproject.toml [project.optional-dependencies.{extra}]"
+            add(checked(list(optional.get(extra, [])), source), source)
+    poetry = pyproject.get("tool", {}).get("poetry", {})
+    if isinstance(poetry, dict) and poetry:
+        project = True
+        dist = dist or (poetry.get("name") if isinstance(poetry.get("name"), str) else None)
+        source = "pyproject.toml [tool.poetry.dependencies]"
+        add(poetry_requirements(poetry.get("dependencies", {}), source), source)
+        groups = {name: group.get("dependencies", {}) for name, group in poetry.get("group", {}).items()}
+        groups.setdefault("dev", poetry.get("dev-dependencies", {}))
+        for group in _extras(groups, extras):  # groups are not extras: their packages are installed as such
+            source = f"pyproject.toml [tool.poetry.group.{group}.dependencies]"
+            add(poetry_requirements(groups[group], source), source)
+    for source, groups in _dependency_groups(pyproject).items():
+        for group in _extras(groups, extras):
+            label = f"{source} {group}"
+            add(checked([item for item in groups[group] if isinstance(item, str)], label), label)
     build_requires = list(pyproject.get("build-system", {}).get("requires", []))
 
     setup_cfg = _ini(files, "setup.cfg")
+    if setup_cfg is not None and dist is None:
+        dist = setup_cfg.get("metadata", "name", fallback=None)
     if setup_cfg is not None and setup_cfg.has_option("options", "install_requires"):
         project = True
-        add(_lines(setup_cfg.get("options", "install_requires")), "setup.cfg install_requires")
+        source = "setup.cfg install_requires"
+        add(checked(_lines(setup_cfg.get("options", "install_requires")), source), source)
     if setup_cfg is not None and setup_cfg.has_section("options.extras_require"):
         optional = {key: _lines(value) for key, value in setup_cfg.items("options.extras_require")}
         for extra in _extras(optional, extras):
             chosen += [] if extra in chosen else [extra]
-            add(optional[extra], f"setup.cfg extras_require {extra}")
+            source = f"setup.cfg extras_require {extra}"
+            add(checked(optional[extra], source), source)
     if "setup.py" in files.names:
         files.text("setup.py")
         if not project:
@@ -129,10 +162,10 @@ def detect_needs(repo: Path, commit: str, extras: list[str] | None = None) -> Ne
 
     for name in sorted(files.names):
         if REQUIREMENT_FILE.match(name) and "doc" not in name.lower():
-            add(_requirement_lines(files.text(name) or "", files, str(Path(name).parent)), name)
+            add(requirement_file(files.text(name) or "", name, files.text, str(Path(name).parent)), name)
     tox = _ini(files, "tox.ini")
     if tox is not None and tox.has_option("testenv", "deps"):
-        add(_requirement_lines(tox.get("testenv", "deps"), files), "tox.ini [testenv] deps")
+        add(tox_deps(tox, files.text), "tox.ini [testenv] deps")
 
     if dynamic:  # pip reads the dependencies by running the build: hash what it may read
         for name in sorted(files.names):
@@ -155,6 +188,8 @@ def detect_needs(repo: Path, commit: str, extras: list[str] | None = None) -> Ne
         sources=sources,
         files=dict(sorted(files.read.items())),
         setup=setup if isinstance(setup, str) and setup.strip() else None,
+        name=dist,
+        warnings=warnings,
     )
 
 
@@ -194,7 +229,7 @@ def setup_requirements(setup: str, files: _Files) -> list[str]:
                 skip = False
             elif word in ("-r", "--requirement") and index + 1 < len(words):
                 name = words[index + 1].removeprefix("./")
-                found += _requirement_lines(files.text(name) or "", files, str(Path(name).parent))
+                found += requirement_file(files.text(name) or "", name, files.text, str(Path(name).parent)).requirements
                 skip = True
             elif word in PIP_VALUE_OPTIONS or word in ("-e", "--editable"):
                 skip = True  # the option's value: an index, a path, an editable checkout
@@ -214,6 +249,21 @@ def _dynamic_files(pyproject: dict[str, Any]) -> list[str]:
         source = entry.get("file") if isinstance(entry, dict) else None
         names += [source] if isinstance(source, str) else [str(name) for name in source or []]
     return names
+
+
+def _dependency_groups(pyproject: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
+    """PEP 735 `[dependency-groups]` and pdm's `[tool.pdm.dev-dependencies]`: lists of requirements."""
+    found = {}
+    for source, table in (
+        ("pyproject.toml [dependency-groups]", pyproject.get("dependency-groups")),
+        (
+            "pyproject.toml [tool.pdm.dev-dependencies]",
+            pyproject.get("tool", {}).get("pdm", {}).get("dev-dependencies"),
+        ),
+    ):
+        if isinstance(table, dict):
+            found[source] = {name: items for name, items in table.items() if isinstance(items, list)}
+    return found
 
 
 def _extras(optional: dict[str, Any], wanted: list[str] | None) -> list[str]:
@@ -246,18 +296,3 @@ def _ini(files: _Files, name: str) -> configparser.ConfigParser | None:
 
 def _lines(value: str) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
-
-
-def _requirement_lines(text: str, files: _Files | None = None, here: str = "", depth: int = 0) -> list[str]:
-    """Plain requirement lines, following `-r FILE` (read at the commit, relative to `here`);
-    other options (`-e`, `-c`, `--hash`), local paths and tox substitutions left out."""
-    found = []
-    for raw in text.splitlines():
-        line = raw.split(" #", 1)[0].strip().replace("{toxinidir}/", "")
-        nested = re.match(r"^(?:-r|--requirement)[\s=]*(\S+)$", line)
-        if nested and files is not None and depth < 3:
-            name = str(Path(here, nested.group(1))).removeprefix("./")
-            found += _requirement_lines(files.text(name) or "", files, str(Path(name).parent), depth + 1)
-        elif line and not line.startswith(("#", "-", ".", "/")) and "{" not in line:
-            found.append(line)
-    return found

@@ -27,8 +27,9 @@ from sandboxes.environment.detect import Needs, detect_needs
 from sandboxes.images import DEFAULT_TAG, build_image
 
 Say = Callable[[str], None]
-KEY_VERSION = "1"
+KEY_VERSION = "2"
 """Bump when the way environments are built changes, so old images are not reused."""
+SHOWN_WARNINGS = 8
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Prepared:
     seconds: float = 0.0
     sources: list[str] = field(default_factory=list)
     setup: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    """Lines of the dependency files detection left out, and why (`Needs.warnings`)."""
 
     def as_data(self) -> dict[str, Any]:
         """As JSON-able data (the `environment` event, `agent env build --json`)."""
@@ -52,15 +55,22 @@ class Prepared:
             "seconds": self.seconds,
             "sources": self.sources,
             "setup": self.setup,
+            "warnings": self.warnings,
             "text": self.describe(),
         }
 
     def describe(self) -> str:
+        """One line for people, then one per line of the dependency files that was left out."""
         if self.key is None:
-            return f"no dependencies to install: {self.image}"
-        what = f"setup `{self.setup}`" if self.setup else ", ".join(self.sources) or "the project"
-        how = f"built in {self.seconds:.1f} s" if self.built else "cached"
-        return f"{self.image} ({how}; {what})"
+            first = f"no dependencies to install: {self.image}"
+        else:
+            what = f"setup `{self.setup}`" if self.setup else ", ".join(self.sources) or "the project"
+            how = f"built in {self.seconds:.1f} s" if self.built else "cached"
+            first = f"{self.image} ({how}; {what})"
+        shown = [f"warning: {line}" for line in self.warnings[:SHOWN_WARNINGS]]
+        if len(self.warnings) > SHOWN_WARNINGS:
+            shown.append(f"warning: and {len(self.warnings) - SHOWN_WARNINGS} more line(s) left out")
+        return "\n".join([first, *shown])
 
 
 def _silent(_line: str) -> None:
@@ -114,11 +124,11 @@ class Environments:
             if explicit and not setup:
                 return Prepared(image=base)  # an explicit image is used as it is
             if needs.empty and not setup:
-                return Prepared(image=base, sources=needs.sources)
+                return Prepared(image=base, sources=needs.sources, warnings=needs.warnings)
             key = self._key(client, base, needs, setup)
             tag = f"agent-env-{_slug(repo.name)}:{key[:16]}"
             labels = {f"{ENVIRONMENT_LABEL}.key": key, f"{ENVIRONMENT_LABEL}.repo": str(repo.resolve())}
-            prepared = Prepared(image=tag, key=key, sources=needs.sources, setup=setup)
+            prepared = Prepared(image=tag, key=key, sources=needs.sources, setup=setup, warnings=needs.warnings)
             if image_present(client, tag):
                 return prepared
             with self._lock(key):
@@ -137,7 +147,7 @@ class Environments:
                         say=say,
                     )
                     seconds = round(time.monotonic() - started, 1)
-                    return Prepared(image=tag, key=key, built=True, seconds=seconds, sources=needs.sources, setup=setup)
+                    return replace(prepared, built=True, seconds=seconds)
             return prepared
         finally:
             client.close()
