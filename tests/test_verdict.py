@@ -168,9 +168,10 @@ def _fix(tmp_path: Path, repo: Path, fake, fake_env, *extra: str) -> Ran:
 def test_an_empty_or_trivial_test_command_exits_2_before_any_model_call(tmp_path, make_fake, fake_env, command):
     repo = make_repo(tmp_path / "calc", PASSING_FILES)
     fake = make_fake(NO_OP)
-    done = _fix(tmp_path, repo, fake, fake_env, "--test-cmd", command)
+    done = _fix(tmp_path, repo, fake, fake_env, "--test-cmd", command, "--json")
     assert done.code == 2, done.stdout + done.stderr
     assert "no model was called" in done.stderr and "Traceback" not in done.stderr
+    assert json.loads(done.stdout)["error_kind"] == "environment"
     assert fake.requests == []
     assert git(repo, "branch", "--list", "agent/*") == ""
 

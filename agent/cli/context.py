@@ -19,7 +19,7 @@ from rich.console import Console
 
 from agent.core.config import AgentConfig, load_config
 from agent.core.effort import MODEL_NAME, EffortLevel, parse_ladder
-from agent.core.errors import AgentError, ConfigError, ProviderError, SandboxError, TaskError
+from agent.core.errors import AgentError, ConfigError, ProviderError, SandboxError, TaskError, UnverifiableError
 from agent.ledger import Ledger
 from agent.providers import is_simulated, resolve_model
 
@@ -176,6 +176,7 @@ def check_issue_argument(issue: str | None) -> None:
 
 
 ERROR_KINDS: dict[type[AgentError], str] = {
+    UnverifiableError: "environment",
     ConfigError: "config",
     TaskError: "task",
     ProviderError: "provider",
