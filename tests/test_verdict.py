@@ -254,3 +254,7 @@ def test_unrelated_baseline_failures_are_named_with_a_target_hint_and_do_not_blo
         "tests PASS 1 test(s) that failed at the base commit pass: tests/test_ops.py::test_add; not judged: "
         "1 test(s) that failed at the base still fail (tests/test_net.py::test_download)" in out
     )
+    assert (
+        "not judged: 1 test(s) failed at the base commit and still fail (tests/test_net.py::test_download); "
+        "to judge by the tests about this issue only, pass them with --target" in out
+    )

@@ -239,6 +239,13 @@ def print_fix_summary(console: Console, result: dict[str, Any]) -> None:
     status = result["status"]
     colour = "green" if status == "solved" else "red"
     say(console, f"[bold {colour}]{status}[/]  task type {result['task_type']}")
+    if still := _still_failing(result["attempts"]):
+        shown = ", ".join(still[:5]) + (f" and {len(still) - 5} more" if len(still) > 5 else "")
+        say(
+            console,
+            f"[yellow]not judged:[/] {len(still)} test(s) failed at the base commit and still fail "
+            f"({escape(shown)}); to judge by the tests about this issue only, pass them with --target",
+        )
     if result["branch"]:
         say(console, f"branch [bold]{escape(result['branch'])}[/]")
         say(console, f"patch {escape(str(result['patch_path']))}")
@@ -248,6 +255,12 @@ def print_fix_summary(console: Console, result: dict[str, Any]) -> None:
         f"({format_usd(result['review_cost_usd'])}) = total {format_usd(result['total_cost_usd'])}"
         + (" per solved issue" if result["solved"] else ""),
     )
+
+
+def _still_failing(attempts: list[dict[str, Any]]) -> list[str]:
+    """The tests that failed at the base and still failed after the last judged attempt."""
+    verdicts = [attempt["verdict"] for attempt in attempts if attempt.get("verdict")]
+    return list(verdicts[-1].get("still_failing") or []) if verdicts else []
 
 
 def print_plan(console: Console, data: dict[str, Any], config: AgentConfig) -> None:
