@@ -412,6 +412,9 @@ def test_env_build_list_and_prune_round_trip(setting, tmp_path):
         "setup": None,
     }
     assert built["image"].startswith("agent-env-listedapp:")
+    progress = done.stderr.splitlines()  # piped: one plain line per step on stderr, the JSON alone on stdout
+    assert "environment: resolving 1 requirement(s) on this machine for Python 3.11" in progress[0:3]
+    assert any(line.startswith("environment: building the environment image agent-env-listedapp:") for line in progress)
     again = json.loads(run_agent(tmp_path, "env", "build", "--repo", str(repo), "--json", env=setting.env()).stdout)
     assert (again["image"], again["built"], again["seconds"]) == (built["image"], False, 0.0)
 

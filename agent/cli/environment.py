@@ -45,8 +45,11 @@ def build(
     out = err if as_json else console
     ensure_image(config, None, out)
     environments = Environments(config.sandbox, config.environment)
-    with out.status("preparing the environment ...") as status:
-        prepared = environments.prepare(root, commit, say=lambda line: status.update(escape(line)))
+    if out.is_terminal:
+        with out.status("preparing the environment ...") as status:
+            prepared = environments.prepare(root, commit, say=lambda line: status.update(escape(line)))
+    else:  # piped: one plain line per step, so a minute-long build is not a minute of silence
+        prepared = environments.prepare(root, commit, say=lambda line: out.print(f"environment: {line}", markup=False))
     if as_json:
         print(json.dumps({"repo": str(root), **prepared.as_data()}))
         return
