@@ -1,7 +1,8 @@
 """Which files of a repository are its tests, at one commit, read with git only.
 
 A test file has a path component `test`, `tests` or `testing`, lies under one of the repository's
-pytest `testpaths`, is a `conftest.py`, or is a test module. A test module (what mining runs) is
+pytest `testpaths` whose name says tests (`checks/`, `specs/`, `integration_tests/`; not `src/` or a
+package collected for its doctests), is a `conftest.py`, or is a test module. A test module (what mining runs) is
 named like pytest's `python_files` (`test_*.py` and `*_test.py` by default, plus the repository's
 own patterns), is a `test.py` or `tests.py`, or is a Python file whose name says `test` that a
 test command names (tox's `commands`, a CI workflow's `run:` lines, `.travis.yml`: `python test.py`).
@@ -28,6 +29,9 @@ DEFAULT_PATTERNS = ("test_*.py", "*_test.py")
 TEST_MODULE_NAMES = frozenset({"test.py", "tests.py"})
 INI_SECTIONS = {"pytest.ini": "pytest", "tox.ini": "pytest", "setup.cfg": "tool:pytest"}
 CONFIG_FILES = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg", ".travis.yml", ".github/workflows")
+TEST_DIR_NAME = re.compile(r"(?:^|/)(?:[^/]*(?:test|spec|check)[^/]*|t)$", re.IGNORECASE)
+"""A testpath whose every file is a test file: its name says so. Others (`src`, the package itself,
+collected for its doctests) hold the code too: only their test modules are tests."""
 NAMED_MODULE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w.-]*test[\w.-]*\.py)\b")
 """A Python file whose name says `test`, as a command names it."""
 
@@ -44,7 +48,7 @@ class TestLayout(BaseModel):
 
     def is_test_file(self, path: str) -> bool:
         parts = PurePosixPath(path).parts
-        under = any(path == where or path.startswith(where + "/") for where in self.testpaths)
+        under = any(path.startswith(where + "/") for where in self.testpaths if TEST_DIR_NAME.search(where))
         return bool(TEST_DIRS & set(parts[:-1])) or under or parts[-1] == "conftest.py" or self.is_test_module(path)
 
     def is_test_module(self, path: str) -> bool:

@@ -66,10 +66,12 @@ def test_the_layout_comes_from_every_file_pytest_and_the_test_commands_read(file
         ("slug_tests.py", False, False),
         ("tox_tests.py", True, True),
         ("pkg/ops.py", False, False),
+        ("src/pkg/markers.py", False, False),  # dep-logic: testpaths = ["src/", "tests/"] for its doctests
+        ("src/pkg/check_markers.py", True, True),
     ],
 )
 def test_a_layout_says_which_files_are_tests_and_which_hold_tests_to_run(path, is_test, is_module):
-    layout = TestLayout(testpaths=("checks",), patterns=("check_*.py",), named=frozenset({"tox_tests.py"}))
+    layout = TestLayout(testpaths=("checks", "src"), patterns=("check_*.py",), named=frozenset({"tox_tests.py"}))
     assert (layout.is_test_file(path), layout.is_test_module(path)) == (is_test, is_module)
 
 
