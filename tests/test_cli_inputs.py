@@ -209,6 +209,16 @@ def test_runs_lists_the_ledgers_runs_newest_first(tmp_path):
     assert second in shown.stdout and first not in shown.stdout
 
 
+def test_a_mining_run_lists_no_solved_count(tmp_path):
+    ledger = Ledger(tmp_path / "agent-home" / "ledger.sqlite")
+    try:
+        ledger.create_run("mine", {"repo": "r"}, Decimal(100), None, run_id="run-mine")
+    finally:
+        ledger.close()
+    [row] = json.loads(agent(tmp_path, "runs", "--json").stdout)
+    assert (row["kind"], row["solved"]) == ("mine", None)
+
+
 def test_runs_on_an_empty_ledger_says_what_to_run(tmp_path):
     ran = agent(tmp_path, "runs")
     assert (ran.code, ran.stderr) == (0, "")

@@ -38,7 +38,8 @@ def run_summary(ledger: Ledger, run: RunRow) -> dict[str, Any]:
         "status": run.status,
         "created_utc": datetime.fromtimestamp(run.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S"),
         "issues": len(issues),
-        "solved": sum(issue.status == "solved" for issue in issues),
+        # a mining run's issues are its classifier's calls, not fixes: nothing there is solved or not
+        "solved": None if run.kind == "mine" else sum(issue.status == "solved" for issue in issues),
         "source": run.args.get("issue") or options.get("resume") or options.get("suite"),
     }
 
@@ -81,7 +82,7 @@ def runs(
             row["kind"],
             row["status"],
             row["created_utc"],
-            f"{row['solved']}/{row['issues']}",
+            "-" if row["solved"] is None else f"{row['solved']}/{row['issues']}",
             escape(str(row["source"] or "-")),
         ]
         for row in rows
