@@ -135,7 +135,6 @@ def test_error_message_keeps_its_square_brackets(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "phrases"),
     [
-        (["--test-cmd", "nosuchcmd"], ["--test-cmd 'nosuchcmd' does not run pytest", "no model was called"]),
         (
             ["--test-cmd", "nosuchcmd -m pytest"],
             ["the test command was not found in the sandbox", "no model was called"],
@@ -165,6 +164,17 @@ def test_unverifiable_test_command_fails_before_any_model_call(
     [issue] = ledger.issues(run.id)
     assert (issue.status, issue.error_kind) == ("error", "environment")
     assert ledger.attempts(run.id) == []
+
+
+def test_a_test_command_that_is_not_pytest_is_refused_before_the_ledger_is_written(
+    tmp_path, repo, issue_file, make_fake, fake_env
+):
+    fake = make_fake(ESCALATE)
+    args = ["fix", str(issue_file), "--repo", str(repo), "--sandbox", "local", "--test-cmd", "nosuchcmd"]
+    done = run_agent(tmp_path, *args, env=fake_env(fake))
+    assert_one_error_line(done, 2, "--test-cmd 'nosuchcmd' does not run pytest", "no model was called")
+    assert fake.requests == []
+    assert ledger_of(tmp_path).runs() == []
 
 
 # --- D: oracle and null need a gold patch ---------------------------------------------------
