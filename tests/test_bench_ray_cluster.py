@@ -174,11 +174,13 @@ def test_a_driver_without_the_models_key_is_refused_before_any_task_runs(tmp_pat
     suite = make_suite(tmp_path / "suite", ["add"])
     args = ["bench", str(suite), "--executor", "ray", "--ray-address", "127.0.0.1:1", "--model", "claude-opus-4-7"]
     done = run_agent(tmp_path, *args, "--sandbox", "local", "--json")
-    assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr.strip().splitlines()[-1] == (
-        "error: ANTHROPIC_API_KEY is not set: export it (or point ANTHROPIC_BASE_URL at a compatible endpoint "
+    message = (
+        "ANTHROPIC_API_KEY is not set: export it (or point ANTHROPIC_BASE_URL at a compatible endpoint "
         "and set a key for it)"
     )
+    assert done.returncode == 2
+    assert json.loads(done.stdout) == {"status": "error", "error_kind": "config", "error": message, "exit_code": 2}
+    assert done.stderr.strip().splitlines()[-1] == f"error: {message}"
 
 
 def first_turns(fake) -> int:
