@@ -23,7 +23,6 @@ difficulty from the size of the gold patch (`tasks.history.difficulty`).
 
 from __future__ import annotations
 
-import secrets
 import shlex
 import threading
 from collections.abc import Callable, Iterable
@@ -32,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.core.errors import AgentError
 from agent.core.protocols import Sandbox
-from agent.engine.evaluation import DEFAULT_TEST_CMD, OOM_EXIT
+from agent.engine.evaluation import DEFAULT_TEST_CMD, OOM_EXIT, apply_patch
 from agent.engine.testing import (
     MISSING_MODULE,
     PYTEST_NO_TESTS,
@@ -47,7 +46,6 @@ from tasks.models import Task
 
 RUNS = 3
 P2P_CAP = 50
-APPLY_TIMEOUT_S = 60
 SKIP_REASONS = {
     "does_not_apply": "patch does not apply",
     "environment_error": "environment",
@@ -257,13 +255,13 @@ def validate(candidate: Candidate, before: Sandbox, after: Sandbox, settings: Mi
     """The verdict from two sandboxes at the parent, run side by side: `before` with the test patch,
     `after` with the gold patch too. Stops as soon as no test is left going from failing to passing."""
     for sandbox in (before, after):
-        if not _apply(sandbox, candidate.test_patch):
+        if not apply_patch(sandbox, candidate.test_patch):
             return Verdict(
                 skip="does_not_apply",
                 cause="test_patch",
                 detail="the test patch does not apply at the parent (git apply failed)",
             )
-    if not _apply(after, candidate.patch):
+    if not apply_patch(after, candidate.patch):
         return Verdict(
             skip="does_not_apply", cause="patch", detail="the patch does not apply at the parent (git apply failed)"
         )
@@ -395,13 +393,3 @@ def judge(before: list[TestResults], after: list[TestResults], p2p_cap: int = P2
             detail += f" (flaky, left out: {', '.join(flaky[:3])})"
         return Verdict(skip="no_fail_to_pass", cause="no_fail_to_pass", detail=detail, flaky=flaky)
     return Verdict(fail_to_pass=fail_to_pass, pass_to_pass=pass_to_pass[:p2p_cap], flaky=flaky)
-
-
-def _apply(sandbox: Sandbox, patch: str) -> bool:
-    """`git apply` `patch` in the sandbox's work tree; an empty patch applies."""
-    if not patch.strip():
-        return True
-    path = f"/tmp/agent-mine-{secrets.token_hex(4)}.patch"
-    sandbox.write_file(path, patch if patch.endswith("\n") else patch + "\n")
-    result = sandbox.exec(f"git apply --whitespace=nowarn {path}", timeout=APPLY_TIMEOUT_S)
-    return result.exit_code == 0

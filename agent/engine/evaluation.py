@@ -16,7 +16,7 @@ import re
 import secrets
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -84,11 +84,11 @@ def evaluate_patch(
     try:
         local = checkout_repo(task, home)
         with sandbox_factory(local) as sandbox:
-            if patch.strip() and not _apply(sandbox, patch):
+            if not apply_patch(sandbox, patch):
                 return report(False, {}, "the patch does not apply at the base commit (git apply failed)")
             applied = True
             _reset_test_files(sandbox, task.test_patch)
-            if task.test_patch.strip() and not _apply(sandbox, task.test_patch):
+            if not apply_patch(sandbox, task.test_patch):
                 raise _Infra("the task's test_patch does not apply at the base commit: the task is broken")
             run = _run_selected(sandbox, task, timeout)
             problem = None
@@ -109,10 +109,15 @@ def evaluate_patch(
     return report(True, tests, problem=problem)
 
 
-def _apply(sandbox: Sandbox, patch: str) -> bool:
-    path = f"/tmp/agent-eval-{secrets.token_hex(4)}.patch"
+def apply_patch(sandbox: Sandbox, patch: str, only: Sequence[str] = ()) -> bool:
+    """`git apply` `patch` in the sandbox's work tree (`only`: just its changes to these paths); whether
+    it applied. An empty patch applies."""
+    if not patch.strip():
+        return True
+    path = f"/tmp/agent-patch-{secrets.token_hex(4)}.patch"
     sandbox.write_file(path, patch if patch.endswith("\n") else patch + "\n")
-    result = sandbox.exec(f"git apply --whitespace=nowarn {path}", timeout=APPLY_TIMEOUT_S)
+    include = "".join(f" --include={shlex.quote(name)}" for name in only)
+    result = sandbox.exec(f"git apply --whitespace=nowarn{include} {path}", timeout=APPLY_TIMEOUT_S)
     return result.exit_code == 0
 
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from agent.engine.verdict import name_list
+
 
 class EarlierAttempt(BaseModel):
     rung: str
@@ -54,8 +56,7 @@ def system_prompt(
     if reproduce:
         text += REPRODUCE
     elif failing:
-        more = f" and {len(failing) - 20} more" if len(failing) > 20 else ""
-        text += FAILING.format(tests=", ".join(failing[:20]) + more)
+        text += FAILING.format(tests=name_list(failing, 20))
     if earlier:
         lines = [
             f"- Attempt {number} ({attempt.rung}) ended {attempt.outcome}. Its plan: "

@@ -37,6 +37,7 @@ from agent.engine.verdict import (
     baseline_failures,
     candidates,
     judge,
+    name_list,
     needs_reproduction,
     reproduced_at_base,
 )
@@ -205,7 +206,7 @@ def _climb(
         problem = unverifiable(baseline, task.targets, local)
         if problem is not None:
             raise UnverifiableError(f"{problem}; no model was called")
-        if (note := _baseline_note(baseline, task.targets)) is not None:
+        if (note := _baseline_note(failing, task.targets)) is not None:
             emit("baseline_note", {"text": note, "failing": failing})
     elif ctx.evaluate_environment is not None and (problem := ctx.evaluate_environment(task)) is not None:
         raise UnverifiableError(f"{problem}; no model was called")
@@ -371,21 +372,19 @@ def _attempt(
     return loop, passed, why, patch
 
 
-def _baseline_note(baseline: TestRun, targets: list[str]) -> str | None:
-    """What the baseline means for the judging, said once before the first attempt (None: nothing to say)."""
+def _baseline_note(failing: list[str], targets: list[str]) -> str | None:
+    """What the baseline's failures mean for the judging, said once before the first attempt (None: nothing to say)."""
     if targets:
         return None
-    failing = baseline_failures(baseline)
     if not failing:
         return (
             "every test passes at the base commit, so none shows the issue: each attempt must first write a "
             "test that reproduces it; the runner checks that it fails without the fix and passes with it"
         )
-    shown = ", ".join(failing[:10]) + (f" and {len(failing) - 10} more" if len(failing) > 10 else "")
     return (
-        f"{len(failing)} test(s) fail at the base commit: {shown}. A fix must make at least one pass and break "
-        "nothing; those that still fail are not judged. To judge by the tests about this issue only, "
-        "pass them with --target (repeatable)"
+        f"{len(failing)} test(s) fail at the base commit: {name_list(failing, 10)}. A fix must make at least "
+        "one pass and break nothing; those that still fail are not judged. To judge by the tests about this "
+        "issue only, pass them with --target (repeatable)"
     )
 
 

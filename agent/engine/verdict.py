@@ -9,14 +9,13 @@ base and still fail are left out of the judging, and the verdict says so.
 
 from __future__ import annotations
 
-import shlex
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
 from agent.core.protocols import Sandbox
+from agent.engine.evaluation import apply_patch
 from agent.engine.testing import TestRun, run_tests
-
-APPLY_TIMEOUT_S = 60
 
 
 class Verdict(BaseModel):
@@ -38,9 +37,14 @@ def needs_reproduction(baseline: TestRun, targets: list[str]) -> bool:
     return not targets and not baseline_failures(baseline)
 
 
-def _names(tests: list[str], limit: int = 5) -> str:
-    more = f" and {len(tests) - limit} more" if len(tests) > limit else ""
-    return ", ".join(tests[:limit]) + more
+def name_list(names: Sequence[str], limit: int = 5) -> str:
+    """The first `limit` names, comma-separated, then how many more there are."""
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _file_of(test: str) -> str:
+    return test.split("::", 1)[0]
 
 
 def candidates(run: TestRun, baseline: TestRun, patch_files: list[str]) -> list[str]:
@@ -49,7 +53,7 @@ def candidates(run: TestRun, baseline: TestRun, patch_files: list[str]) -> list[
     return sorted(
         test
         for test in run.passed_ids
-        if baseline.tests.get(test) != "passed" or test.split("::", 1)[0] in touched
+        if baseline.tests.get(test) != "passed" or _file_of(test) in touched
         if test not in baseline.failing_ids
     )
 
@@ -60,20 +64,13 @@ def reproduced_at_base(sandbox: Sandbox, patch: str, tests: list[str], command: 
     `sandbox` is a fresh copy at the base commit. A test whose file cannot even be collected there
     (it imports what the fix adds) fails there too.
     """
-    files = sorted({test.split("::", 1)[0] for test in tests})
+    files = sorted({_file_of(test) for test in tests})
     if not files:
         return []
-    sandbox.write_file("/tmp/agent-attempt.patch", patch if patch.endswith("\n") else patch + "\n")
-    include = " ".join(f"--include={shlex.quote(name)}" for name in files)
-    applied = sandbox.exec(f"git apply --whitespace=nowarn {include} /tmp/agent-attempt.patch", timeout=APPLY_TIMEOUT_S)
-    if applied.exit_code != 0:
+    if not apply_patch(sandbox, patch, only=files):
         return []
     at_base = run_tests(sandbox, command, timeout, keep_going=True)
-    return [
-        test
-        for test in tests
-        if at_base.tests.get(test) in ("failed", "error") or test.split("::", 1)[0] in at_base.collection_errors
-    ]
+    return [test for test in tests if test in at_base.failing_ids or _file_of(test) in at_base.collection_errors]
 
 
 def judge(run: TestRun, targets: list[str], baseline: TestRun, reproduced: list[str] | None = None) -> Verdict:
@@ -85,46 +82,43 @@ def judge(run: TestRun, targets: list[str], baseline: TestRun, reproduced: list[
     if targets:
         missing = [target for target in targets if run.tests.get(target) != "passed"]
         if missing:
-            return Verdict(passed=False, why=f"target tests not passing: {_names(missing)}", broken=broken)
+            return Verdict(passed=False, why=f"target tests not passing: {name_list(missing)}", broken=broken)
         if broken:
-            return Verdict(passed=False, why=f"tests that passed at the base commit now fail: {_names(broken)}")
+            return Verdict(passed=False, why=f"tests that passed at the base commit now fail: {name_list(broken)}")
         return Verdict(
             passed=True,
             why=f"all {len(targets)} target test(s) pass and nothing that passed before broke",
             fixed=list(targets),
         )
     uncollected = set(baseline.collection_errors)
-    fixed = sorted(
-        test
-        for test in run.passed_ids
-        if baseline.tests.get(test) in ("failed", "error") or test.split("::", 1)[0] in uncollected
-    )
+    fixed = sorted(test for test in run.passed_ids if test in baseline.failing_ids or _file_of(test) in uncollected)
     added_failing = sorted(test for test in run.failing_ids if test not in baseline.tests)
     new_uncollected = sorted(set(run.collection_errors) - uncollected)
-    verdict = Verdict(passed=False, why="", fixed=fixed, broken=broken, still_failing=still)
-    verdict.reproduced = reproduced or []
+    verdict = Verdict(
+        passed=False, why="", fixed=fixed, reproduced=reproduced or [], broken=broken, still_failing=still
+    )
     if broken:
-        verdict.why = f"tests that passed at the base commit now fail: {_names(broken)}"
+        verdict.why = f"tests that passed at the base commit now fail: {name_list(broken)}"
     elif new_uncollected:
-        verdict.why = f"test files pytest collected at the base commit no longer collect: {_names(new_uncollected)}"
+        verdict.why = f"test files pytest collected at the base commit no longer collect: {name_list(new_uncollected)}"
     elif added_failing:
-        verdict.why = f"tests the attempt added fail: {_names(added_failing)}"
+        verdict.why = f"tests the attempt added fail: {name_list(added_failing)}"
     elif fixed:
         verdict.passed = True
-        verdict.why = f"{len(fixed)} test(s) that failed at the base commit pass: {_names(fixed)}"
+        verdict.why = f"{len(fixed)} test(s) that failed at the base commit pass: {name_list(fixed)}"
     elif verdict.reproduced:
         verdict.passed = True
         verdict.why = (
             f"{len(verdict.reproduced)} new test(s) fail on the base code and pass with the fix: "
-            f"{_names(verdict.reproduced)}"
+            f"{name_list(verdict.reproduced)}"
         )
     elif baseline_failures(baseline):
-        verdict.why = f"no test that failed at the base commit passes now ({_names(baseline_failures(baseline))})"
+        verdict.why = f"no test that failed at the base commit passes now ({name_list(baseline_failures(baseline))})"
     else:
         verdict.why = (
             "no test shows the fix: nothing failed at the base commit and no test the attempt wrote "
             "fails on the base code and passes with the change"
         )
     if still and verdict.passed:
-        verdict.why += f"; not judged: {len(still)} test(s) that failed at the base still fail ({_names(still)})"
+        verdict.why += f"; not judged: {len(still)} test(s) that failed at the base still fail ({name_list(still)})"
     return verdict

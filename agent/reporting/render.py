@@ -22,6 +22,7 @@ from agent.core.config import AgentConfig
 from agent.core.effort import Rung, compact_ladder
 from agent.core.errors import ConfigError
 from agent.core.events import Event
+from agent.engine.verdict import name_list
 from agent.providers import resolve_model
 from agent.providers.catalog import CatalogEntry, money, notes
 from agent.providers.pricing import format_usd
@@ -240,11 +241,10 @@ def print_fix_summary(console: Console, result: dict[str, Any]) -> None:
     colour = "green" if status == "solved" else "red"
     say(console, f"[bold {colour}]{status}[/]  task type {result['task_type']}")
     if still := _still_failing(result["attempts"]):
-        shown = ", ".join(still[:5]) + (f" and {len(still) - 5} more" if len(still) > 5 else "")
         say(
             console,
             f"[yellow]not judged:[/] {len(still)} test(s) failed at the base commit and still fail "
-            f"({escape(shown)}); to judge by the tests about this issue only, pass them with --target",
+            f"({escape(name_list(still))}); to judge by the tests about this issue only, pass them with --target",
         )
     if result["branch"]:
         say(console, f"branch [bold]{escape(result['branch'])}[/]")
