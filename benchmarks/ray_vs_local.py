@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agent.bench.jobs import BenchOptions
 from agent.bench.run import run_bench
 from agent.ledger import Ledger
+from agent.wiring.options import load_run_config
 from tests.bench_helpers import BROKEN, make_suite
 
 
@@ -90,7 +91,7 @@ def run(suite: Path, home: Path, workers: int, sandbox: str, address: str | None
         done_at[job.key] = time.time()
 
     started = time.perf_counter()
-    result = run_bench(options, env, on_done, on_start)
+    result = run_bench(options, load_run_config(options, Path.cwd(), env), env, on_done, on_start)
     wall = time.perf_counter() - started
     issues = sorted(Ledger(home / "ledger.sqlite").issues(result["run_id"]), key=lambda issue: issue.started_at)
     freed = sorted(done_at.values())

@@ -1,4 +1,5 @@
-"""Shared fixtures: the fake provider on 127.0.0.1 and configurations that point at it."""
+"""Shared fixtures: the fake provider on 127.0.0.1 and configurations that point at it; the in-process CLI's
+import, before any test module."""
 
 from __future__ import annotations
 
@@ -13,10 +14,16 @@ import pytest
 from agent.core.config import AgentConfig, load_config
 from agent.fake_provider import FakeProvider
 from agent.simulate.script import Script
+from tests.cli_helpers import import_cli
 from tests.repo_helpers import ISSUE, make_repo
 
 MakeFake = Callable[..., FakeProvider]
 MakeConfig = Callable[..., AgentConfig]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The CLI imported before any test module, as a fresh `python -m agent` would import it."""
+    import_cli()
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 """The structure rules the code keeps: no import cycles between modules (lazy imports included),
-no folder directly holding more than 16 modules, and the import contracts in pyproject.toml.
+no folder directly holding more than 16 modules, the import contracts in pyproject.toml, and no module
+over 400 lines nor function over 60.
 """
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -81,3 +83,46 @@ def test_the_import_contracts_hold():
     done = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "Contracts: 4 kept, 0 broken." in done.stdout
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_is_over_400_lines_nor_any_function_over_60(package):
+    long_modules, long_functions = {}, {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith(SKIPPED):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            long_modules[relative] = len(text.splitlines())
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1  # the def line through the last line
+                if length > MAX_FUNCTION_LINES:
+                    long_functions[f"{relative}:{node.lineno} {node.name}"] = length
+    assert (long_modules, long_functions) == ({}, {})
+
+
+def imported_test_modules(path: Path) -> list[str]:
+    """The test modules (`test_*`, as `tests.test_x`, `test_x` or `from tests import test_x`) a file imports."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            names = [f"{module}.{alias.name}" for alias in node.names] if module in ("", "tests") else [module]
+        else:
+            continue
+        found += [name for name in names if name.removeprefix("tests").lstrip(".").startswith("test_")]
+    return found
+
+
+def test_no_test_module_imports_another_test_module():
+    """Shared setup lives in helper modules (tests/*_helpers.py), never in a test module."""
+    imports = {path.name: imported_test_modules(path) for path in sorted((ROOT / "tests").glob("test_*.py"))}
+    assert {name: found for name, found in imports.items() if found} == {}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tasks.loaders import load_tasks
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent
 
 
 @pytest.mark.docker

@@ -1,12 +1,11 @@
-"""`agent bench` end to end: a subprocess, real Docker sandboxes, a real ledger, SWE-bench-style judging."""
+"""`agent bench` end to end: in-process (a process of its own where it is killed), real Docker sandboxes, a real
+ledger, SWE-bench-style judging."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from agent.ledger import Ledger
 from tests.bench_helpers import make_suite
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent, start_agent_process
 
 pytestmark = pytest.mark.docker
 
@@ -112,14 +111,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path):
     script = tmp_path / "slow.json"
     script.write_text(json.dumps(SLOW))
     ladder = f"scripted:{script}@medium"
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "AGENT_HOME": str(tmp_path / "agent-home"),
-        "AGENT_CONFIG": os.devnull,
-    }
-    args = [sys.executable, "-m", "agent", "bench", str(suite), "--ladder", ladder, "--run-id", "killed", "--json"]
-    runner = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    runner = start_agent_process(tmp_path, "bench", str(suite), "--ladder", ladder, "--run-id", "killed", "--json")
     ledger_path = tmp_path / "agent-home" / "ledger.sqlite"
     predictions_path = tmp_path / "agent-home/runs/killed/predictions.jsonl"
 

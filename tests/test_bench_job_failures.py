@@ -13,7 +13,7 @@ from agent.bench.batch_budget import BatchBudget
 from agent.bench.jobs import Bench, BenchOptions, plan_jobs, run_job, select_tasks
 from agent.core.config import load_config
 from agent.ledger import Ledger
-from agent.wiring import model_factory, run_context
+from agent.wiring import model_factory, run_setup
 from tests.bench_helpers import make_suite
 
 
@@ -33,7 +33,7 @@ def test_a_non_agent_exception_closes_the_row_as_an_infra_error_and_the_next_job
     options = BenchOptions(suite=str(suite), model="oracle")
     first, second = plan_jobs(select_tasks(options, config.home), options, config)
     run_id = ledger.create_run("bench", {}, config.review.hourly_rate_usd)
-    ctx = run_context(config, ledger, run_id, env, deliver_branch=False, make_model=model_factory(config, env))
+    ctx = run_setup(config, ledger, run_id, env, deliver_branch=False, make_model=model_factory(config, env))
     bench = Bench(
         ctx=ctx, batch=BatchBudget(None, Decimal(0)), grid=False, issue_cap=None, lock=threading.Lock(), options=options
     )

@@ -9,7 +9,7 @@ import pytest
 
 from agent.ledger import Ledger
 from tests.bench_helpers import make_suite
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent_process
 
 ray = pytest.importorskip("ray")
 
@@ -18,7 +18,9 @@ ray = pytest.importorskip("ray")
 def test_ray_executor_resolves_with_oracle_and_writes_the_head_ledger(tmp_path):
     suite = make_suite(tmp_path / "suite", ["add", "mul", "neg"])
     args = ["bench", str(suite), "--model", "oracle", "--executor", "ray", "--workers", "2", "--json"]
-    done = run_agent(tmp_path, *args)
+    # A process of its own: a local Ray session leaves state in its driver's process after ray.shutdown(), and
+    # a later connection from that process to another cluster (test_bench_ray_cluster, in-process) loses its actors.
+    done = run_agent_process(tmp_path, *args)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert (result["instances"], sorted(result["resolved_ids"])) == (3, ["ops__add", "ops__mul", "ops__neg"])

@@ -25,7 +25,7 @@ import pytest
 from agent.core.owners import process_start
 from agent.ledger import Ledger
 from tests.bench_helpers import make_suite
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent, start_agent_process
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
@@ -204,14 +204,8 @@ def test_a_killed_worker_is_retried_then_recorded_as_infra_error_and_resume_runs
     fake = make_fake(solve(delay_s=8.0))  # each task's first turn takes 8 s: time to kill its worker
     cluster = make_cluster({})
     suite = make_suite(tmp_path / "suite", ["add", "mul"])
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AGENT_HOME": str(tmp_path / "agent-home")}
-    env |= {"AGENT_CONFIG": os.devnull, **driver_env(fake, cluster)}
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "agent", *bench_args(suite, cluster, "--run-id", "lost")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    runner = start_agent_process(
+        tmp_path, *bench_args(suite, cluster, "--run-id", "lost"), env=driver_env(fake, cluster)
     )
     deadline = time.monotonic() + 120
     first = kill_worker(cluster, set(), fake, 2, deadline)  # both tasks wait on their first turn

@@ -1,9 +1,9 @@
 """Every model request has a ledger row, written before it is sent and settled when it ends.
 
-`agent fix` and `agent bench` as subprocesses in local sandboxes, the real Anthropic SDK over HTTP to
-the fake provider, a real SQLite ledger: a failed call is one `failed` row ($0, its error kind, the
-SDK's retries); a call in flight when the runner is SIGKILLed counts at its worst case on resume, so
-what the provider served stays within the batch cap.
+`agent fix` and `agent bench` in-process (a process of its own where it is killed) in local sandboxes,
+the real Anthropic SDK over HTTP to the fake provider, a real SQLite ledger: a failed call is one
+`failed` row ($0, its error kind, the SDK's retries); a call in flight when the runner is SIGKILLed
+counts at its worst case on resume, so what the provider served stays within the batch cap.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from decimal import Decimal
 
@@ -27,9 +25,8 @@ from agent.ledger.migrations import MIGRATIONS
 from agent.providers.pricing import cost
 from agent.wiring import price_lookup
 from tests.bench_helpers import make_suite
-from tests.test_classifier import HAIKU
-from tests.test_fix_cli import run_agent
-from tests.test_review_billing import SOLVE, fix
+from tests.billing_helpers import HAIKU, SOLVE, fix
+from tests.cli_helpers import run_agent, start_agent_process
 
 OPUS = "claude-opus-4-7"
 SDK_RETRIES = 4  # providers.*.max_retries by default
@@ -168,16 +165,8 @@ def test_a_call_in_flight_when_the_runner_is_killed_counts_at_its_worst_case_and
 ):
     suite = make_suite(tmp_path / "suite")
     slow = make_fake(script(delay_s=60))
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "AGENT_HOME": str(tmp_path / "agent-home"),
-        "AGENT_CONFIG": os.devnull,
-        **fake_env(slow),
-    }
     bench = ["bench", str(suite), "--ladder", f"{OPUS}@low", "--max-cost", CAP, "--sandbox", "local"]
-    args = [sys.executable, "-m", "agent", *bench, "--run-id", "killed", "--json"]
-    runner = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    runner = start_agent_process(tmp_path, *bench, "--run-id", "killed", "--json", env=fake_env(slow))
     ledger_path = tmp_path / "agent-home" / "ledger.sqlite"
     deadline = time.time() + 120
     in_flight = []

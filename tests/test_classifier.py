@@ -9,16 +9,9 @@ import pytest
 from agent.engine.budget import Budget
 from agent.engine.planner import classify
 from agent.wiring import model_factory, price_lookup
+from tests.billing_helpers import HAIKU, haiku_usd
 
 ISSUE = "add() returns the wrong sum: expected 5, actual -1"
-HAIKU = "claude-haiku-4-5"  # $1 per million input tokens, $5 per million output tokens
-MILLION = Decimal(1_000_000)
-
-
-def haiku_usd(usage: dict) -> Decimal:
-    """What the fake's reported usage costs at Haiku 4.5's list price (no cache tokens in one short call)."""
-    assert usage["cache_read_input_tokens"] == usage["cache_creation_input_tokens"] == 0
-    return (usage["input_tokens"] * 1 + usage["output_tokens"] * 5) / MILLION
 
 
 def classify_over_fake(make_fake, fake_env, make_config, answer: str, budget: Budget, **fake_options):

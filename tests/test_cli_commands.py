@@ -7,7 +7,7 @@ import json
 import pytest
 
 from agent.ledger import Ledger
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent
 
 
 def test_models_json_lists_prices_and_efforts(tmp_path):

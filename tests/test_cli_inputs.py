@@ -12,7 +12,7 @@ import pytest
 
 from agent.ledger import Ledger
 from agent.reporting.report import policy_specs
-from tests.cli_helpers import Ran, agent
+from tests.cli_helpers import Ran, run_agent
 from tests.repo_helpers import fingerprint
 
 UNKNOWN_X = (
@@ -48,7 +48,7 @@ def command_args(command: str, repo: Path, issue: Path, *extra: str) -> list[str
 @pytest.mark.parametrize("command", [["stats"], ["runs"], ["report"], ["plan", "--text", "a bug"]])
 def test_ledger_in_a_missing_folder_is_refused_and_nothing_is_created(tmp_path, command):
     ledger = tmp_path / "no" / "such" / "x.sqlite"
-    ran = agent(tmp_path, "--ledger", str(ledger), *command)
+    ran = run_agent(tmp_path, "--ledger", str(ledger), *command)
     folder = tmp_path / "no" / "such"
     refused(ran, f"bad --ledger: folder {folder} does not exist: create it (mkdir -p {folder}) or choose another path")
     assert not (tmp_path / "no").exists()
@@ -56,7 +56,7 @@ def test_ledger_in_a_missing_folder_is_refused_and_nothing_is_created(tmp_path, 
 
 
 def test_ledger_that_is_a_directory_is_refused(tmp_path):
-    ran = agent(tmp_path, "--ledger", str(tmp_path), "stats")
+    ran = run_agent(tmp_path, "--ledger", str(tmp_path), "stats")
     refused(ran, f"bad --ledger: {tmp_path} is a directory: name the file, e.g. {tmp_path / 'ledger.sqlite'}")
     assert sorted(path.name for path in tmp_path.iterdir()) == []
 
@@ -77,7 +77,7 @@ def test_ledger_that_is_a_directory_is_refused(tmp_path):
 )
 def test_plan_and_fix_refuse_the_same_ladders_with_the_same_line(tmp_path, repo, issue_file, command, ladder, line):
     before = fingerprint(repo)
-    ran = agent(tmp_path, *command_args(command, repo, issue_file, "--ladder", ladder))
+    ran = run_agent(tmp_path, *command_args(command, repo, issue_file, "--ladder", ladder))
     refused(ran, line)
     assert fingerprint(repo) == before
     assert not (tmp_path / "agent-home" / "runs").exists()
@@ -95,11 +95,11 @@ def test_plan_and_fix_refuse_the_same_ladders_with_the_same_line(tmp_path, repo,
     ],
 )
 def test_plan_and_fix_refuse_an_unknown_model(tmp_path, repo, issue_file, command, model, line):
-    refused(agent(tmp_path, *command_args(command, repo, issue_file, "--model", model)), line)
+    refused(run_agent(tmp_path, *command_args(command, repo, issue_file, "--model", model)), line)
 
 
 def test_plan_accepts_a_ladder_of_known_and_simulated_models(tmp_path):
-    ran = agent(tmp_path, "plan", "--text", "a bug", "--ladder", "null@low,claude-opus-4-7@max", "--json")
+    ran = run_agent(tmp_path, "plan", "--text", "a bug", "--ladder", "null@low,claude-opus-4-7@max", "--json")
     assert ran.code == 0, ran.stderr
     plan = json.loads(ran.stdout)
     assert (plan["ladder"], plan["ladder_source"]) == (["null@low", "claude-opus-4-7@max"], "--ladder")
@@ -111,7 +111,7 @@ def test_a_directory_as_the_issue_is_named_as_a_directory(tmp_path, repo, comman
     folder = tmp_path / "issues"
     folder.mkdir()
     refused(
-        agent(tmp_path, *command_args(command, repo, folder)),
+        run_agent(tmp_path, *command_args(command, repo, folder)),
         f"issue {folder} is a directory: give the issue's file (e.g. {folder / 'issue.md'}), '-' to read it from"
         " stdin, a GitHub issue (owner/repo#N or its URL) or --text",
     )
@@ -121,7 +121,9 @@ def test_a_directory_as_the_issue_is_named_as_a_directory(tmp_path, repo, comman
 @pytest.mark.docker
 def test_an_image_this_machine_lacks_is_bad_input(tmp_path, repo, issue_file):
     before = fingerprint(repo)
-    ran = agent(tmp_path, *command_args("fix", repo, issue_file, "--model", "null", "--image", "nosuch-agent:latest"))
+    ran = run_agent(
+        tmp_path, *command_args("fix", repo, issue_file, "--model", "null", "--image", "nosuch-agent:latest")
+    )
     refused(
         ran,
         "image nosuch-agent:latest is not on this machine: build or pull it first, name another with --image,"
@@ -140,7 +142,7 @@ def test_an_image_this_machine_lacks_is_bad_input(tmp_path, repo, issue_file):
     ],
 )
 def test_fix_json_prints_one_error_object_on_stdout(tmp_path, repo, issue_file, args, kind, message):
-    ran = agent(tmp_path, *command_args("fix", repo, issue_file, "--json", *args))
+    ran = run_agent(tmp_path, *command_args("fix", repo, issue_file, "--json", *args))
     refused(ran, message)
     assert json.loads(ran.stdout) == {"status": "error", "error_kind": kind, "error": message, "exit_code": 2}
     assert len(ran.stdout.splitlines()) == 1
@@ -148,7 +150,7 @@ def test_fix_json_prints_one_error_object_on_stdout(tmp_path, repo, issue_file, 
 
 def test_fix_json_with_a_missing_repository_is_a_task_error_object(tmp_path, issue_file):
     missing = tmp_path / "nowhere"
-    ran = agent(tmp_path, "fix", str(issue_file), "--repo", str(missing), "--json")
+    ran = run_agent(tmp_path, "fix", str(issue_file), "--repo", str(missing), "--json")
     message = f"repository {missing} does not exist: pass --repo PATH to a git repository"
     refused(ran, message)
     assert json.loads(ran.stdout) == {"status": "error", "error_kind": "task", "error": message, "exit_code": 2}
@@ -168,7 +170,7 @@ def test_fix_json_with_a_missing_repository_is_a_task_error_object(tmp_path, iss
     ],
 )
 def test_report_policy_of_no_accepted_form_lists_the_forms(tmp_path, policy, line):
-    refused(agent(tmp_path, "report", "--policy", policy), line)
+    refused(run_agent(tmp_path, "report", "--policy", policy), line)
 
 
 def test_rules_is_the_planner_policy_in_report():
@@ -195,7 +197,7 @@ def make_runs(home: Path) -> tuple[str, str]:
 
 def test_runs_lists_the_ledgers_runs_newest_first(tmp_path):
     first, second = make_runs(tmp_path)
-    ran = agent(tmp_path, "runs", "--json")
+    ran = run_agent(tmp_path, "runs", "--json")
     assert ran.code == 0, ran.stderr
     rows = json.loads(ran.stdout)
     assert [
@@ -204,7 +206,7 @@ def test_runs_lists_the_ledgers_runs_newest_first(tmp_path):
         (second, "bench", "running", 0, 0, "builtin"),
         (first, "fix", "finished", 0, 0, "issue.md"),
     ]
-    shown = agent(tmp_path, "runs", "--limit", "1")
+    shown = run_agent(tmp_path, "runs", "--limit", "1")
     assert shown.code == 0, shown.stderr
     assert second in shown.stdout and first not in shown.stdout
 
@@ -215,12 +217,12 @@ def test_a_mining_run_lists_no_solved_count(tmp_path):
         ledger.create_run("mine", {"repo": "r"}, Decimal(100), None, run_id="run-mine")
     finally:
         ledger.close()
-    [row] = json.loads(agent(tmp_path, "runs", "--json").stdout)
+    [row] = json.loads(run_agent(tmp_path, "runs", "--json").stdout)
     assert (row["kind"], row["solved"]) == ("mine", None)
 
 
 def test_runs_on_an_empty_ledger_says_what_to_run(tmp_path):
-    ran = agent(tmp_path, "runs")
+    ran = run_agent(tmp_path, "runs")
     assert (ran.code, ran.stderr) == (0, "")
     ledger = tmp_path / "agent-home" / "ledger.sqlite"
     assert ran.stdout.split() == f"no runs in {ledger} yet: run `agent fix`, `agent bench` or `agent demo`".split()
@@ -228,7 +230,7 @@ def test_runs_on_an_empty_ledger_says_what_to_run(tmp_path):
 
 def test_report_without_a_run_id_reports_the_latest_run(tmp_path):
     _first, second = make_runs(tmp_path)
-    ran = agent(tmp_path, "report", "--json")
+    ran = run_agent(tmp_path, "report", "--json")
     assert ran.code == 0, ran.stderr
     assert json.loads(ran.stdout)["runs"] == [second]
 
@@ -236,7 +238,7 @@ def test_report_without_a_run_id_reports_the_latest_run(tmp_path):
 def test_report_without_runs_says_what_to_run(tmp_path):
     ledger = tmp_path / "agent-home" / "ledger.sqlite"
     refused(
-        agent(tmp_path, "report"), f"{ledger} has no runs yet: run `agent fix`, `agent bench` or `agent demo` first"
+        run_agent(tmp_path, "report"), f"{ledger} has no runs yet: run `agent fix`, `agent bench` or `agent demo` first"
     )
 
 
@@ -245,7 +247,7 @@ def test_an_unknown_run_id_points_to_agent_runs(tmp_path, command):
     make_runs(tmp_path)
     ledger = tmp_path / "agent-home" / "ledger.sqlite"
     refused(
-        agent(tmp_path, command, "nosuch"),
+        run_agent(tmp_path, command, "nosuch"),
         f"no run nosuch in {ledger}: `agent runs` lists the run ids (or check --ledger)",
     )
 
@@ -253,13 +255,13 @@ def test_an_unknown_run_id_points_to_agent_runs(tmp_path, command):
 def test_resume_of_an_unknown_run_points_to_agent_runs(tmp_path):
     make_runs(tmp_path)
     ledger = tmp_path / "agent-home" / "ledger.sqlite"
-    ran = agent(tmp_path, "bench", "--resume", "nosuch", "--sandbox", "local")
+    ran = run_agent(tmp_path, "bench", "--resume", "nosuch", "--sandbox", "local")
     refused(ran, f"no bench run nosuch in {ledger}: `agent runs` lists the run ids")
 
 
 # --- models -----------------------------------------------------------------------------------
 def test_models_lists_the_simulated_models_as_needing_no_key(tmp_path):
-    ran = agent(tmp_path, "models", "--json")
+    ran = run_agent(tmp_path, "models", "--json")
     assert ran.code == 0, ran.stderr
     entries = {entry["model"]: entry for entry in json.loads(ran.stdout)}
     simulated = {name: entry["provider"] for name, entry in entries.items() if entry["simulated"]}
@@ -274,7 +276,7 @@ def test_models_lists_the_simulated_models_as_needing_no_key(tmp_path):
     assert entries["claude-opus-4-7"]["simulated"] is None
     assert entries["oracle"]["input_per_mtok"] is None
     assert entries["sim-flash"]["input_per_mtok"] == "0.1"
-    text = agent(tmp_path, "models")
+    text = run_agent(tmp_path, "models")
     assert text.code == 0, text.stderr
     assert "scripted:FILE: simulated, no API key needed: replays FILE, a JSON script of turns" in " ".join(
         text.stdout.split()

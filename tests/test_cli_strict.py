@@ -1,4 +1,4 @@
-"""Bad input is strict and never prints a traceback: `agent` run as a subprocess, each refusal pinned.
+"""Bad input is strict and never prints a traceback: `agent` run in-process, each refusal pinned.
 
 Usage errors exit 2 with typer's usage line and one `Error:` line; bad values and environments exit 2
 with one `error:` line and touch nothing; unverifiable test commands fail before any model call;
@@ -9,20 +9,19 @@ terminal (tmux) on a live run in a Docker sandbox.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from agent.ledger import Ledger
+from tests.cli_helpers import Ran, run_agent
+from tests.fix_helpers import ESCALATE, TEST_CMD, fix_args
 from tests.repo_helpers import ISSUE, RIGHT_FIX, edit_turn, fingerprint, plan_turn
-from tests.test_fix_cli import ESCALATE, TEST_CMD, fix_args, run_agent
-from tests.test_tui_terminal import Tmux
+from tests.terminal_helpers import Tmux
 
 BAD_LADDERS = [
     ("m@@high,", "bad rung 'm@@high'"),
@@ -35,7 +34,7 @@ def ledger_of(tmp_path: Path) -> Ledger:
     return Ledger(tmp_path / "agent-home" / "ledger.sqlite")
 
 
-def assert_one_error_line(done: subprocess.CompletedProcess, code: int, *phrases: str) -> str:
+def assert_one_error_line(done: Ran, code: int, *phrases: str) -> str:
     """Exit `code`, exactly one non-empty stderr line, starting `error: ` and holding every phrase."""
     assert done.returncode == code, (done.stdout, done.stderr)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -207,21 +206,8 @@ def test_unreachable_provider_exits_3(tmp_path, repo, issue_file, free_port):
 
 # --- F: terminals, version, aborted review --------------------------------------------------
 def test_tui_without_a_terminal_exits_2(tmp_path):
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "AGENT_HOME": str(tmp_path / "agent-home"),
-        "AGENT_CONFIG": os.devnull,
-    }
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "agent", "tui"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_agent(tmp_path, "tui", stdin="")  # stdin and stdout are no terminal
     assert time.monotonic() - started < 10
     assert_one_error_line(done, 2, "agent tui needs a terminal")
 

@@ -21,8 +21,9 @@ from agent.providers.pricing import format_usd
 from agent.reporting.report import COLUMNS, cell
 from agent.reporting.results import fix_result
 from tests.bench_helpers import make_suite
+from tests.cli_helpers import run_agent
+from tests.fix_helpers import ESCALATE, TEST_CMD
 from tests.repo_helpers import ISSUE, make_repo
-from tests.test_fix_cli import ESCALATE, TEST_CMD, run_agent
 
 WIDTHS = [
     pytest.param("", 80, id="pipe"),  # no COLUMNS: Rich uses 80 columns when stdout is not a terminal

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.core.messages import Message, TextBlock, ToolCall, ToolResult
-from agent.engine.context import ContextView, Summary, placeholder
+from agent.engine.condensers.view import ContextView, Summary, placeholder
 
 
 def turn(number: int, output_chars: int, command: str | None = None) -> list[Message]:

@@ -19,6 +19,7 @@ from agent.ledger import Ledger
 from sandboxes import make_sandbox
 from sandboxes.environment import Environments, Needs, Prepared, detect_needs, environment_images
 from sandboxes.environment.detect import DEFAULT_BUILD_REQUIRES
+from tests.cli_helpers import run_agent
 from tests.env_helpers import (
     PYPROJECT_DYNAMIC,
     PYPROJECT_WITH_EXTRAS,
@@ -45,7 +46,6 @@ from tests.env_helpers import (
 )
 from tests.repo_helpers import edit_turn, fingerprint, git, make_repo
 from tests.sandbox_helpers import CANARY, ensure_image, needs_docker
-from tests.test_fix_cli import run_agent
 
 SANDBOX_IMAGE = "agent-sandbox:latest"
 SOURCES = ["pyproject.toml [project.dependencies] (1)"]

@@ -1,6 +1,6 @@
 """The fallback router: every reply validated, retried, then routed to a fallback rung, never silently.
 
-Unit tests check the validator and the chain; end-to-end tests run `agent fix` in a subprocess,
+Unit tests check the validator and the chain; end-to-end tests run `agent fix` in-process,
 the real SDKs over HTTP to the fake provider, in a local sandbox over a real git repository.
 """
 
@@ -15,13 +15,13 @@ import pytest
 from agent.core.effort import EffortLevel, Rung
 from agent.core.messages import ModelTurn, ToolCall, Usage
 from agent.core.tool_specs import STANDARD_TOOLS
-from agent.engine.router import Route, Router, fallback_chain
+from agent.engine.calling.router import Route, Router, fallback_chain
 from agent.engine.validation import ReplyValidator
 from agent.fake_provider import FakeProvider
 from agent.ledger import Ledger
 from agent.providers.pricing import cost, quote
+from tests.cli_helpers import run_agent
 from tests.repo_helpers import ISSUE, RIGHT_FIX, edit_turn, make_repo, plan_turn
-from tests.test_fix_cli import run_agent
 
 BAD_JSON = {"text": "", "tool_calls": [{"name": "bash", "raw_arguments": '{"command": ls}'}]}
 SOLVE = [plan_turn(), edit_turn(RIGHT_FIX), {"text": "Fixed."}]

@@ -1,50 +1,19 @@
-"""`agent fix` end to end: a subprocess, the real SDKs over HTTP to the fake provider, real Docker and git."""
+"""`agent fix` end to end, in-process: the real SDKs over HTTP to the fake provider, real Docker and git."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from agent.ledger import Ledger
-from tests.repo_helpers import RIGHT_FIX, WRONG_FIX, edit_turn, fingerprint, git, plan_turn
+from tests.cli_helpers import run_agent
+from tests.fix_helpers import ESCALATE, TEST_CMD, fix_args
+from tests.repo_helpers import WRONG_FIX, edit_turn, fingerprint, git, plan_turn
 
-TEST_CMD = "python -m pytest -q"
-ESCALATE = {
-    "rules": [
-        {"effort": "medium", "turns": [plan_turn(), edit_turn(WRONG_FIX), {"text": "Done."}]},
-        {"turns": [plan_turn(), edit_turn(RIGHT_FIX), {"text": "Fixed."}]},
-    ]
-}
 NEVER = {"rules": [{"turns": [plan_turn(), edit_turn(WRONG_FIX), {"text": "Done."}]}]}
-
-
-def run_agent(home: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None):
-    full_env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "AGENT_HOME": str(home / "agent-home"),
-        "AGENT_CONFIG": os.devnull,
-        "COLUMNS": "200",
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=300,
-    )
-
-
-def fix_args(repo: Path, issue: Path, *extra: str) -> list[str]:
-    return ["fix", str(issue), "--repo", str(repo), "--test-cmd", TEST_CMD, "--json", *extra]
 
 
 @pytest.mark.docker

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.ledger import Ledger
-from tests.cli_helpers import Ran, agent
+from tests.cli_helpers import Ran, run_agent
 from tests.repo_helpers import fingerprint, git
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -30,7 +30,7 @@ def readme_script() -> str:
 def keyless_fix(home: Path, repo: Path, sandbox: str, *model: str) -> Ran:
     """`agent fix --json` of the calculator's `add` issue on `repo`, with `model` (--model/--ladder and value)."""
     issue = "add(2, 3) returns -1, expected 5"
-    return agent(home, "fix", "--text", issue, "--repo", str(repo), *model, "--sandbox", sandbox, "--json")
+    return run_agent(home, "fix", "--text", issue, "--repo", str(repo), *model, "--sandbox", sandbox, "--json")
 
 
 @pytest.mark.parametrize("sandbox", ["local", pytest.param("docker", marks=pytest.mark.docker)])

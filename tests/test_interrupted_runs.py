@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from contextlib import closing
 from pathlib import Path
@@ -18,7 +17,7 @@ from agent.core.config import ReviewConfig
 from agent.core.owners import owner_is_gone, owner_tag
 from agent.ledger import Ledger
 from tests.bench_helpers import make_suite
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent, start_agent_process
 from tui.reads import read_batch, recent_runs
 
 STUCK = {"rules": [{"turns": [{"text": "Thinking it over.", "delay_s": 300}]}]}
@@ -59,17 +58,9 @@ def test_sigkilled_bench_reads_interrupted_and_resume_closes_its_attempt(tmp_pat
     suite = make_suite(tmp_path / "suite", ["add", "mul"])
     script = tmp_path / "model.json"
     script.write_text(json.dumps(STUCK))
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "AGENT_HOME": str(tmp_path / "agent-home"),
-        "AGENT_CONFIG": os.devnull,
-    }
     ladder = f"scripted:{script}@medium"
-    args = [sys.executable, "-m", "agent", "bench", str(suite), "--ladder", ladder, "--sandbox", "docker"]
-    runner = subprocess.Popen(
-        [*args, "--run-id", "killed", "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    args = ["bench", str(suite), "--ladder", ladder, "--sandbox", "docker"]
+    runner = start_agent_process(tmp_path, *args, "--run-id", "killed", "--json")
     ledger_path = tmp_path / "agent-home" / "ledger.sqlite"
 
     # Kill it while its first attempt waits for the model's first turn.

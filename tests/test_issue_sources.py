@@ -11,7 +11,7 @@ import pytest
 
 from agent.core.errors import TaskError
 from tasks.issues import read_issue
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent
 
 ISSUES = {
     "/repos/acme/widgets/issues/7": {

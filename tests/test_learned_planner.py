@@ -1,4 +1,4 @@
-"""The learned planner end to end: `agent plan` and `agent bench` as subprocesses, the simulated population
+"""The learned planner end to end: `agent plan` and `agent bench` in-process, the simulated population
 served by the fake provider over HTTP, the real SQLite ledger, a small sim grid as the measurements."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from agent.ledger import Ledger
 from agent.simulate.population import attempt_passes, load_population
 from tasks.builtin import TASKS_FILE
 from tasks.records import read_task_file
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent
 
 MODELS = ["sim-flash", "sim-frontier"]
 ALLOWED = {f"{model}@{level.value}" for model in MODELS for level in EffortLevel}

@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 
 from agent.core.events import Event
-from agent.engine.context import SUMMARY_REQUEST
+from agent.engine.condensers.view import SUMMARY_REQUEST
 from agent.fake_provider import FakeProvider
 from agent.ledger import Ledger
 from agent.simulate.script import Script, ScriptedTurn

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent.ledger import Ledger
+from tests.cli_helpers import run_agent
 from tests.repo_helpers import CALC_FILES, ISSUE, RIGHT_FIX, edit_turn, make_repo, plan_turn
-from tests.test_fix_cli import run_agent
 
 BAD_CALLS = [
     {"text": "Plan: poke around.", "tool_calls": [{"name": "python", "input": {}}]},

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,7 +37,7 @@ from tasks.history import (
 from tasks.loaders import load_tasks
 from tasks.models import Task
 from tasks.test_files import DEFAULT_LAYOUT
-from tests.cli_helpers import agent
+from tests.cli_helpers import run_agent
 from tests.mining_helpers import commit, merge
 from tests.repo_helpers import fingerprint, git
 
@@ -473,7 +471,7 @@ def test_agent_tasks_mine_writes_a_suite_the_oracle_resolves_and_null_does_not(t
     shas = make_history(repo, HISTORY[:5])
     before = (fingerprint(repo), refs(repo))
     out = tmp_path / "mined.jsonl"
-    done = agent(tmp_path, "tasks", "mine", str(repo), "--range", f"{shas[0]}..HEAD", "--out", str(out), "--json")
+    done = run_agent(tmp_path, "tasks", "mine", str(repo), "--range", f"{shas[0]}..HEAD", "--out", str(out), "--json")
     assert done.code == 0, done.stderr
     ids = [f"calc__{shas[4][:10]}", f"calc__{shas[1][:10]}"]
     summary = json.loads(done.stdout)
@@ -495,7 +493,7 @@ def test_agent_tasks_mine_writes_a_suite_the_oracle_resolves_and_null_does_not(t
         "PASS_TO_PASS": ["tests/test_ops.py::test_add_zero"],
     }
     for model, resolved in (("oracle", ids), ("null", [])):
-        bench = agent(tmp_path, "bench", str(out), "--model", model, "--effort", "max", "--json")
+        bench = run_agent(tmp_path, "bench", str(out), "--model", model, "--effort", "max", "--json")
         assert bench.code == 0, bench.stderr
         result = json.loads(bench.stdout)
         assert (sorted(result["resolved_ids"]), result["error_ids"]) == (sorted(resolved), [])
@@ -508,21 +506,7 @@ def test_agent_tasks_mine_prints_a_summary_table_and_writes_next_to_the_caller(t
     shas = make_history(repo, HISTORY[:6])
     here = tmp_path / "here"
     here.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-m", "agent", "tasks", "mine", str(repo), "--limit", "2"],
-        cwd=here,
-        env={
-            "PATH": os.environ["PATH"],
-            "HOME": str(tmp_path),
-            "AGENT_HOME": str(tmp_path / "agent-home"),
-            "AGENT_CONFIG": os.devnull,
-            "COLUMNS": "200",
-            "PYTHONPATH": str(Path(__file__).parents[1]),
-        },
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_agent(tmp_path, "tasks", "mine", str(repo), "--limit", "2", cwd=here)
     assert done.returncode == 0, done.stderr
     written = here / "calc-mined.jsonl"
     assert [json.loads(line)["instance_id"] for line in written.read_text().splitlines()] == [f"calc__{shas[4][:10]}"]
@@ -571,17 +555,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     make_history(repo, HISTORY[:1])
     (tmp_path / "plain").mkdir()
     fill = {"tmp": str(tmp_path / "plain"), "repo": str(repo)}
-    done = agent(tmp_path, "tasks", "mine", *[arg.format(**fill) for arg in args])
+    done = run_agent(tmp_path, "tasks", "mine", *[arg.format(**fill) for arg in args])
     assert (done.code, done.stderr.strip(), done.stdout) == (2, message.format(**fill), "")
 
 
 def test_no_candidate_is_not_an_error(tmp_path):
     repo = tmp_path / "calc"
     make_history(repo, [HISTORY[0], HISTORY[2], HISTORY[3]])
-    done = agent(tmp_path, "tasks", "mine", str(repo), "--sandbox", "local", "--json")
+    done = run_agent(tmp_path, "tasks", "mine", str(repo), "--sandbox", "local", "--json")
     assert (done.code, done.stdout) == (0, "")  # --json without --out: the tasks (none) on stdout
     summary = json.loads(done.stderr.strip().splitlines()[-1])
     assert (summary["kept"], summary["out"], summary["commits"], summary["candidates"]) == (0, "-", 3, 0)
-    plain = agent(tmp_path, "tasks", "mine", str(repo), "--sandbox", "local")
+    plain = run_agent(tmp_path, "tasks", "mine", str(repo), "--sandbox", "local")
     assert plain.code == 0
     assert "no candidate in HEAD: none of its 3 commit(s) changes source and tests" in plain.stdout

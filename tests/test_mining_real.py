@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tasks.models import Task
-from tests.cli_helpers import agent
+from tests.cli_helpers import run_agent
 from tests.mining_helpers import commit, release_history
 from tests.repo_helpers import git
 
@@ -42,7 +42,7 @@ def mined_tasks(path: Path) -> list[Task]:
 def test_a_real_history_with_a_root_test_py_is_mined(tmp_path, slugify_history):
     repo, shas = slugify_history
     out = tmp_path / "mined.jsonl"
-    done = agent(tmp_path, "tasks", "mine", str(repo), "--out", str(out), "--json")
+    done = run_agent(tmp_path, "tasks", "mine", str(repo), "--out", str(out), "--json")
     assert done.code == 0, done.stderr
     summary = json.loads(done.stdout)
     assert {key: summary[key] for key in ("kept", "skipped", "causes", "commits", "candidates")} == {
@@ -79,7 +79,9 @@ def test_a_real_history_with_a_root_test_py_is_mined(tmp_path, slugify_history):
 
 def test_max_tasks_stops_once_that_many_are_kept(tmp_path, slugify_history):
     repo, shas = slugify_history
-    done = agent(tmp_path, "tasks", "mine", str(repo), "--max-tasks", "1", "--out", str(tmp_path / "m.jsonl"), "--json")
+    done = run_agent(
+        tmp_path, "tasks", "mine", str(repo), "--max-tasks", "1", "--out", str(tmp_path / "m.jsonl"), "--json"
+    )
     assert done.code == 0, done.stderr
     summary = json.loads(done.stdout)
     assert (summary["kept"], summary["candidates"], summary["tasks"]) == (
@@ -102,7 +104,7 @@ def _repo(tmp_path: Path, before: dict[str, str], after: dict[str, str]) -> tupl
 
 def mine_skipped(tmp_path: Path, repo: Path) -> tuple[dict, dict, list[str]]:
     """Mine `repo`'s one candidate, which must be skipped: the summary, the skip and the progress lines."""
-    done = agent(tmp_path, "tasks", "mine", str(repo), "--out", str(tmp_path / "none.jsonl"), "--json")
+    done = run_agent(tmp_path, "tasks", "mine", str(repo), "--out", str(tmp_path / "none.jsonl"), "--json")
     assert done.code == 0, done.stderr
     summary = json.loads(done.stdout)
     assert (summary["kept"], summary["skipped"]["environment_error"]) == (0, 1)
@@ -124,13 +126,13 @@ def test_a_module_nobody_declared_is_the_environments_problem_until_setup_instal
 
     out = tmp_path / "mined.jsonl"
     setup = "pip install text-unidecode"
-    done = agent(tmp_path, "tasks", "mine", str(repo), "--setup", setup, "--out", str(out), "--json")
+    done = run_agent(tmp_path, "tasks", "mine", str(repo), "--setup", setup, "--out", str(out), "--json")
     assert done.code == 0, done.stderr
     [task] = mined_tasks(out)
     assert (task.FAIL_TO_PASS, task.setup, task.image) == (["test_slug.py::test_ascii"], setup, None)
 
     image = ["--image", "agent-sandbox:latest"]  # the setup runs on the image given, which the tasks record
-    done = agent(tmp_path, "tasks", "mine", str(repo), "--setup", setup, *image, "--out", str(out), "--json")
+    done = run_agent(tmp_path, "tasks", "mine", str(repo), "--setup", setup, *image, "--out", str(out), "--json")
     assert done.code == 0, done.stderr
     [task] = mined_tasks(out)
     assert (task.FAIL_TO_PASS, task.setup, task.image) == (["test_slug.py::test_ascii"], setup, "agent-sandbox:latest")

@@ -15,7 +15,7 @@ from openai.types.shared import ReasoningEffort
 
 from agent.providers import resolve_model
 from agent.providers.pricing import package_source
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent
 
 CATALOG = [
     "claude-opus-4-7",

@@ -1,5 +1,5 @@
 """One provider key is enough: the planner's ladder keeps only the models whose key is set and says
-which it left out; with no key at all it refuses in one line. `agent` runs as a subprocess against
+which it left out; with no key at all it refuses in one line. `agent` runs in-process against
 the fake provider.
 """
 
@@ -11,8 +11,9 @@ import pytest
 
 from agent.ledger import Ledger
 from tests.bench_helpers import make_suite
+from tests.cli_helpers import run_agent
+from tests.fix_helpers import ESCALATE, TEST_CMD
 from tests.repo_helpers import ISSUE, make_repo
-from tests.test_fix_cli import ESCALATE, TEST_CMD, run_agent
 
 BUG = "the total is wrong, a bug"
 

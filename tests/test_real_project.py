@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import run_agent
 from tests.repo_helpers import git
-from tests.test_fix_cli import run_agent
 
 pytestmark = pytest.mark.docker
 

@@ -23,7 +23,7 @@ from matplotlib.text import Text
 
 from agent.reporting.html import GROUP_COLOR, nice_top, place_labels, plots
 from tests.bench_helpers import make_suite
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent
 
 pytestmark = pytest.mark.slow
 

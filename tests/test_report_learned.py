@@ -18,8 +18,8 @@ from agent.ledger import Ledger
 from agent.reporting.html import plots
 from agent.reporting.policies import PolicyResult, evaluate_policies, folds_of, parse_policy
 from agent.reporting.report import build_report
+from tests.cli_helpers import run_agent
 from tests.grid_helpers import Grid, write_grid
-from tests.test_fix_cli import run_agent
 
 
 class RecordingFitter:

@@ -14,8 +14,8 @@ from agent.core.messages import Usage
 from agent.ledger import Ledger
 from agent.reporting.costs import run_costs
 from agent.reporting.policies import evaluate_policies, parse_policy
+from tests.cli_helpers import run_agent
 from tests.grid_helpers import write_grid as write_grid_run
-from tests.test_fix_cli import run_agent
 
 # task -> rung -> (solved, API $). Review: 10 estimated minutes an attempt at $60/h = $10 an attempt.
 GRID = {

@@ -1,4 +1,4 @@
-"""Honest small costs, end to end: `agent fix` as a subprocess in a local sandbox, the real SDKs over HTTP
+"""Honest small costs, end to end: `agent fix` in-process in a local sandbox, the real SDKs over HTTP
 to the fake provider, a real ledger. Review time is billed only for a change to review; the classifier's
 calls are in the issue's API cost and in its budget."""
 
@@ -6,29 +6,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from agent.ledger import Ledger
 from tests.bench_helpers import make_suite
-from tests.repo_helpers import ISSUE, RIGHT_FIX, edit_turn, make_repo, plan_turn
-from tests.test_classifier import HAIKU, haiku_usd
-from tests.test_fix_cli import run_agent
-
-SOLVE = {"model": "claude-opus-*", "turns": [plan_turn(), edit_turn(RIGHT_FIX), {"text": "Fixed."}]}
-
-
-def fix(tmp_path: Path, *extra: str, env: dict[str, str], classifier: bool = False) -> tuple[dict, Ledger]:
-    repo = make_repo(tmp_path / "calc")
-    (tmp_path / "issue.md").write_text(ISSUE)
-    if classifier:
-        (tmp_path / "user.toml").write_text(f'[planner]\nclassifier_model = "{HAIKU}"\n')
-        env = {**env, "AGENT_CONFIG": str(tmp_path / "user.toml")}
-    args = ["fix", str(tmp_path / "issue.md"), "--repo", str(repo), "--test-cmd", "python -m pytest -q"]
-    done = run_agent(tmp_path, *args, "--sandbox", "local", "--json", *extra, env=env)
-    assert done.stdout, done.stderr
-    return json.loads(done.stdout), Ledger(tmp_path / "agent-home" / "ledger.sqlite")
+from tests.billing_helpers import HAIKU, SOLVE, fix, haiku_usd
+from tests.cli_helpers import run_agent
 
 
 def review_of(result: dict) -> list[tuple]:
@@ -164,35 +148,37 @@ def test_a_resumed_bench_reuses_the_recorded_task_type_instead_of_asking_again(t
 
 
 def test_a_ray_workers_rows_keep_the_classifiers_calls_under_their_issue(tmp_path):
-    from agent.bench.executors import import_rows
+    from agent.bench.executors import import_facts
     from agent.core.messages import Usage
     from agent.ledger import CallRecord
-    from agent.ledger.transfer import export_rows
+    from agent.ledger.facts import AttemptClosed, AttemptOpened, CallSent, IssueOpened
+    from agent.ledger.writer import FactLog, LedgerWriter
 
     worker = Ledger(tmp_path / "worker.sqlite")
     worker.create_run("bench", {}, Decimal(100), run_id="r")
-    issue = worker.add_issue(
-        "r", key="k", title="t", task_type="bug_fix", task_type_reason="m", decided_by="model", repo="/r",
-        base_commit="abc", test_cmd="pytest", ladder="null@high",
-    )  # fmt: skip
+    log = FactLog(LedgerWriter(worker))
+    fields = {"key": "k", "title": "t", "task_type": "bug_fix", "task_type_reason": "m", "decided_by": "model"}
+    fields |= {"repo": "/r", "base_commit": "abc", "test_cmd": "pytest", "ladder": "null@high"}
+    issue = log.write(IssueOpened(run_id="r", fields=fields))
+    assert issue is not None
     call = CallRecord(turn=1, model=HAIKU, effort_sent="low", usage=Usage(input_tokens=90, output_tokens=3),
                       cost_usd=Decimal("0.000105"), price_source="t", duration_s=0.1)  # fmt: skip
-    worker.record_issue_call(issue, call, "classify")
-    attempt = worker.start_attempt(
-        issue, "r", rung_index=0, model="null", provider="validation", effort_asked="high", effort_sent="high",
-        max_turns=5,
-    )  # fmt: skip
-    worker.record_call(attempt, call.model_copy(update={"model": "null", "cost_usd": None}))
-    worker.finish_attempt(attempt, "finished", False, patch="")
+    log.write(CallSent(record=call, issue_id=issue, purpose="classify"))
+    started = {"rung_index": 0, "model": "null", "provider": "validation", "effort_asked": "high"}
+    attempt = log.write(
+        AttemptOpened(issue_id=issue, run_id="r", fields={**started, "effort_sent": "high", "max_turns": 5})
+    )
+    assert attempt is not None
+    log.write(CallSent(record=call.model_copy(update={"model": "null", "cost_usd": None}), attempt_id=attempt))
+    log.write(AttemptClosed(attempt_id=attempt, outcome="finished", passed=False, fields={"patch": ""}))
     worker.close()
-    rows = export_rows(tmp_path / "worker.sqlite")
     head = Ledger(tmp_path / "head.sqlite")
     head.create_run("bench", {}, Decimal(100), run_id="r")
     head.add_issue(  # an issue of the head's own first: the worker's ids must be mapped
         "r", key="other", title="t", task_type="bug_fix", task_type_reason="r", decided_by="rules", repo="/r",
         base_commit="abc", test_cmd="pytest", ladder="null@high",
     )  # fmt: skip
-    import_rows(head, rows, tmp_path)
+    import_facts(head, log.facts, tmp_path)
     imported = head.issues("r")[-1]
     [classified] = head.issue_calls(imported.id)
     [made] = head.calls(head.attempts("r", imported.id)[0].id)

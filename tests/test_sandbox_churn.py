@@ -18,7 +18,7 @@ from agent.ledger import Ledger
 from sandboxes import lifecycle
 from sandboxes.engine import already_gone
 from tests.bench_helpers import make_suite
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent
 
 # Another process: create a container labelled as a sandbox (half with a dead owner, which
 # reap_orphans goes for, half owned by this process) and remove it at once, in a tight loop, until

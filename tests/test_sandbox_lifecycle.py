@@ -16,6 +16,7 @@ from sandbox_helpers import ensure_image, make_repo, needs_docker, subprocess_en
 from agent.core.config import SandboxConfig
 from sandboxes import lifecycle
 from sandboxes.docker_sandbox import DockerSandbox
+from tests.cli_helpers import run_agent
 
 RUNNER = """
 import sys, time
@@ -86,13 +87,7 @@ def test_prune_command_names_what_it_removed(tmp_path: Path, client: docker.Dock
     proc.kill()
     proc.wait(timeout=30)
     name = client.containers.get(container_id).name
-    done = subprocess.run(
-        [sys.executable, "-c", "from agent.cli.sandbox import sandbox_app; sandbox_app()", "prune"],
-        capture_output=True,
-        text=True,
-        env=subprocess_env(),
-        timeout=60,
-    )
+    done = run_agent(tmp_path, "sandbox", "prune")
     assert done.returncode == 0, done.stderr
     owner = f"{socket.gethostname()}:{proc.pid}"
     line = f"removed {container_id[:12]} {name} (run test-prune-cli, owner {owner}: owner process gone)"

@@ -39,7 +39,7 @@ from tasks.builtin import TASKS_FILE
 from tasks.loaders import load_tasks
 from tasks.models import Task
 from tasks.records import read_task_file
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent
 
 LOW, MEDIUM, HIGH, XHIGH, MAX = EffortLevel
 MODELS = ["sim-flash", "sim-pro", "sim-frontier"]  # weakest first

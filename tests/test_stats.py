@@ -25,7 +25,7 @@ from agent.reporting.html import spend_plot
 from agent.reporting.render import EventPrinter
 from agent.reporting.results import fix_result
 from agent.reporting.stats import build_stats, percentiles, read_facts, stats_tables
-from tests.test_fix_cli import run_agent
+from tests.cli_helpers import run_agent
 
 JAN_1 = datetime(2026, 1, 1, 10, tzinfo=UTC).timestamp()
 DAY = 86_400.0

@@ -1,4 +1,4 @@
-"""`agent tasks list|show|validate` as a subprocess, on task files and on the whole built-in suite."""
+"""`agent tasks list|show|validate` in-process, on task files and on the whole built-in suite."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tasks.builtin import TASKS_FILE
+from tests.cli_helpers import run_agent
 from tests.sandbox_helpers import needs_docker
-from tests.test_fix_cli import run_agent
-from tests.test_tasks_loaders import RECORD, write_jsonl
+from tests.task_file_helpers import RECORD, write_jsonl
 
 BUILTIN_IDS = [json.loads(line)["instance_id"] for line in TASKS_FILE.read_text().splitlines()]
 

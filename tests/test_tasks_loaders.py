@@ -17,30 +17,14 @@ from tasks.builtin import TASKS_FILE, builtin_tasks
 from tasks.loaders import checkout_repo, find_task, load_tasks
 from tasks.models import Task
 from tests.repo_helpers import git, make_repo
+from tests.task_file_helpers import RECORD, write_jsonl
 
-RECORD = {
-    "instance_id": "calc__add",
-    "repo": "acme/calc",
-    "base_commit": "abc123",
-    "problem_statement": "add() subtracts",
-    "patch": "diff --git a/x b/x\n",
-    "test_patch": "",
-    "FAIL_TO_PASS": ["tests/test_ops.py::test_add"],
-    "PASS_TO_PASS": ["tests/test_ops.py::test_add_zero"],
-    "task_type": "bug_fix",
-    "difficulty": "easy",
-}
 AS_STRINGS = {
     **RECORD,
     "instance_id": "calc__strings",
     "FAIL_TO_PASS": json.dumps(RECORD["FAIL_TO_PASS"]),
     "PASS_TO_PASS": json.dumps(RECORD["PASS_TO_PASS"]),
 }
-
-
-def write_jsonl(path: Path, *records: dict) -> Path:
-    path.write_text("".join(json.dumps(record) + "\n" for record in records))
-    return path
 
 
 def test_jsonl_reads_lists_and_json_encoded_strings_alike(tmp_path):

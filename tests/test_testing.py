@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from agent.engine.testing import detect_test_cmd, parse_junit, with_junit
+from tests.cli_helpers import run_agent
 from tests.repo_helpers import CALC_FILES, ISSUE, RIGHT_FIX, edit_turn, make_repo, plan_turn
-from tests.test_fix_cli import run_agent
 
 SUITE = {
     "tests/__init__.py": "",

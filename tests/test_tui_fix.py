@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from textual.css.query import NoMatches
-from textual.widgets import RichLog
 
 from agent.core.config import load_config
 from agent.core.events import Event, EventSink
@@ -22,22 +20,16 @@ from agent.ledger import Ledger
 from agent.reporting.results import fix_result
 from agent.wiring import FixOptions, run_fix
 from tasks.issues import read_issue
-from tests.repo_helpers import RIGHT_FIX, WRONG_FIX, edit_turn, make_repo, plan_turn
-from tests.tui_helpers import screen_text
+from tests.fix_helpers import ESCALATE
+from tests.repo_helpers import ISSUE, RIGHT_FIX, edit_turn, make_repo, plan_turn
+from tests.tui_helpers import num, rung_states, screen_text, transcript_text, wait_for
 from tui.app import AgentApp
-from tui.context import ViewContext
+from tui.app_state import AppState
 from tui.diff_screen import DiffScreen
 from tui.fix_screen import FixScreen
 from tui.meters import Meters
 from tui.review_screen import ReviewScreen
 
-ISSUE = "# add() returns the wrong sum\n\n`add(2, 3)` returns -1. Expected 5, actual -1.\n"
-ESCALATE = {
-    "rules": [
-        {"effort": "medium", "turns": [plan_turn(), edit_turn(WRONG_FIX), {"text": "Done."}]},
-        {"turns": [plan_turn(), edit_turn(RIGHT_FIX), {"text": "Fixed."}]},
-    ]
-}
 SIZE = (120, 40)
 pytestmark = pytest.mark.anyio
 
@@ -77,12 +69,12 @@ class Setup:
             test_cmd="python -m pytest -q",
             sandbox=sandbox,
             ledger=self.ledger_path,
-            max_cost=2.5,
+            max_cost_per_issue=2.5,
         )
         self.env: dict[str, str] = {}
         self.config = load_config(overrides={"ledger": str(self.ledger_path)})
         self.now = [100.0]
-        self.context = ViewContext(
+        self.context = AppState(
             ledger=Ledger(self.ledger_path), review=self.config.review, reviewer="ana", monotonic=lambda: self.now[0]
         )
 
@@ -101,17 +93,6 @@ class Setup:
         return fix_result(self.context.ledger, run_id, self.config)
 
 
-async def wait_for(pilot: Any, condition: Callable[[], bool], seconds: float = 60) -> None:
-    for _ in range(int(seconds / 0.05)):
-        try:
-            if condition():
-                return
-        except NoMatches:
-            pass  # the screen is not composed yet
-        await pilot.pause(0.05)
-    raise AssertionError("timed out waiting")
-
-
 async def wait_until_over(pilot: Any, app: AgentApp) -> FixScreen:
     await wait_for(pilot, app.context.done.is_set)
     screen = app.screen
@@ -120,22 +101,8 @@ async def wait_until_over(pilot: Any, app: AgentApp) -> FixScreen:
     return screen
 
 
-def num(value: Decimal) -> float:
-    """A ledger Decimal as `agent fix --json` prints it (agent.reporting.results rounds to 6 places)."""
-    return float(round(value, 6))
-
-
-def transcript_text(screen: FixScreen) -> str:
-    """Everything the transcript holds (most of it scrolled out of view), one line per row."""
-    return "\n".join(strip.text.rstrip() for strip in screen.query_one("#log", RichLog).lines)
-
-
 def current_turn(screen: FixScreen) -> int:
     return screen.state.rungs[screen.state.current].turn if screen.state.current is not None else 0
-
-
-def rung_states(screen: FixScreen) -> list[str]:
-    return [rung.label() for rung in screen.state.rungs]
 
 
 async def test_ladder_shows_the_failed_rung_then_the_escalation_and_the_pass(tmp_path):

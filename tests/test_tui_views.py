@@ -15,13 +15,12 @@ from agent.ledger import Ledger
 from agent.reporting.results import fix_result
 from agent.wiring import FixOptions, run_fix
 from tasks.issues import read_issue
-from tests.repo_helpers import RIGHT_FIX, WRONG_FIX, edit_turn, make_repo, plan_turn
-from tests.test_tui_fix import ISSUE, num, rung_states, transcript_text, wait_for
-from tests.tui_helpers import bench_ledger, fix_ledger, screen_text
+from tests.repo_helpers import ISSUE, RIGHT_FIX, WRONG_FIX, edit_turn, make_repo, plan_turn
+from tests.tui_helpers import bench_ledger, fix_ledger, num, rung_states, screen_text, transcript_text, wait_for
 from tui.app import AgentApp
+from tui.app_state import AppState
 from tui.batch_screen import BatchScreen
 from tui.batch_table import BatchTable
-from tui.context import ViewContext
 from tui.fix_screen import FixScreen
 from tui.meters import Meters
 from tui.review_screen import ReviewScreen
@@ -37,7 +36,7 @@ def anyio_backend() -> str:
 
 
 def viewer(path: Path, run_id: str | None = None, clock: float = 1_000_600.0) -> AgentApp:
-    context = ViewContext(
+    context = AppState(
         ledger=Ledger(path), review=ReviewConfig(), reviewer="ana", clock=lambda: clock, monotonic=lambda: 50.0
     )
     return AgentApp(context, run_id=run_id)

@@ -23,7 +23,7 @@ from agent.engine.testing import (
     with_junit,
 )
 from agent.engine.verdict import candidates, judge
-from tests.cli_helpers import Ran, agent
+from tests.cli_helpers import Ran, run_agent
 from tests.repo_helpers import CALC_FILES, ISSUE, RIGHT_FIX, edit_turn, git, make_repo, plan_turn
 
 
@@ -161,7 +161,7 @@ PASSING_FILES = {**CALC_FILES, "calc/ops.py": '"""Operations."""\n\n\ndef add(a,
 def _fix(tmp_path: Path, repo: Path, fake, fake_env, *extra: str) -> Ran:
     (tmp_path / "issue.md").write_text(ISSUE)
     args = ["fix", str(tmp_path / "issue.md"), "--repo", str(repo), "--ladder", "claude-opus-4-7@low"]
-    return agent(tmp_path, *args, "--sandbox", "local", "--no-tui", *extra, env=fake_env(fake))
+    return run_agent(tmp_path, *args, "--sandbox", "local", "--no-tui", *extra, env=fake_env(fake))
 
 
 @pytest.mark.parametrize("command", ["", " ", "true", ":", "echo tests ok", "exit 0", "python -c 'print(1)'"])

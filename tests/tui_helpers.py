@@ -1,17 +1,23 @@
-"""Helpers for the TUI tests: the text on screen, and ledgers with fixed content for snapshots."""
+"""Helpers for the TUI tests: the text on screen, waiting in a Pilot, what the fix view shows, and ledgers with
+fixed content for snapshots."""
 
 from __future__ import annotations
 
 import html
 import re
 import sqlite3
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
+from textual.css.query import NoMatches
+from textual.widgets import RichLog
 
 from agent.core.messages import Usage
 from agent.ledger import CallRecord, Ledger
+from tui.fix_screen import FixScreen
 
 TEXT = re.compile(
     r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" clip-path="url\(#[^"]*-line-(\d+)\)">(.*?)</text>'
@@ -31,6 +37,31 @@ def screen_text(app: App) -> str:
             line = line.ljust(round(x / CELL_WIDTH)) + text
         lines.append(line.replace("\xa0", " ").rstrip())
     return "\n".join(lines)
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], seconds: float = 60) -> None:
+    for _ in range(int(seconds / 0.05)):
+        try:
+            if condition():
+                return
+        except NoMatches:
+            pass  # the screen is not composed yet
+        await pilot.pause(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def num(value: Decimal) -> float:
+    """A ledger Decimal as `agent fix --json` prints it (agent.reporting.results rounds to 6 places)."""
+    return float(round(value, 6))
+
+
+def transcript_text(screen: FixScreen) -> str:
+    """Everything the transcript holds (most of it scrolled out of view), one line per row."""
+    return "\n".join(strip.text.rstrip() for strip in screen.query_one("#log", RichLog).lines)
+
+
+def rung_states(screen: FixScreen) -> list[str]:
+    return [rung.label() for rung in screen.state.rungs]
 
 
 PATCH = (

@@ -17,8 +17,8 @@ from textual.binding import Binding
 from textual.message import Message
 
 from agent.core.events import Event, EventSink
+from tui.app_state import AppState
 from tui.batch_screen import BatchScreen
-from tui.context import ViewContext
 from tui.fix_screen import FixScreen
 from tui.quit_screen import QuitScreen
 from tui.reads import RunChoice, recent_runs
@@ -58,7 +58,7 @@ class AgentApp(App[None]):
             self.choices = choices
 
     def __init__(
-        self, context: ViewContext, run_id: str | None = None, work: Work | None = None, batch: bool = False
+        self, context: AppState, run_id: str | None = None, work: Work | None = None, batch: bool = False
     ) -> None:
         super().__init__()
         self.context, self.run_id, self.work, self.batch = context, run_id, work, batch

@@ -19,8 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from tui.app_state import AppState
 from tui.batch_table import BatchTable
-from tui.context import ViewContext
 from tui.fix_screen import FixScreen
 from tui.meters import review_minutes, usd
 from tui.reads import POLL_S, BatchSnapshot, read_batch
@@ -42,7 +42,7 @@ class BatchScreen(Screen[None]):
             super().__init__()
             self.snapshot = snapshot
 
-    def __init__(self, context: ViewContext, run_id: str) -> None:
+    def __init__(self, context: AppState, run_id: str) -> None:
         super().__init__()
         self.context, self.run_id = context, run_id
         self.turns: dict[int, str] = {}

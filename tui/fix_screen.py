@@ -20,7 +20,7 @@ from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from agent.core.events import Event
-from tui.context import ViewContext
+from tui.app_state import AppState
 from tui.diff_screen import DiffScreen
 from tui.fix_state import FixState
 from tui.header import IssueHeader
@@ -53,7 +53,7 @@ class FixScreen(Screen[None]):
             self.snapshot = snapshot
 
     def __init__(
-        self, context: ViewContext, run_id: str | None, issue_id: int | None = None, live_events: bool = False
+        self, context: AppState, run_id: str | None, issue_id: int | None = None, live_events: bool = False
     ) -> None:
         super().__init__()
         self.context, self.live_events = context, live_events

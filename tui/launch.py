@@ -20,11 +20,11 @@ from agent.core.config import AgentConfig, ReviewConfig
 from agent.core.errors import AgentError, RunAbandoned, TaskError
 from agent.core.events import EventSink
 from agent.ledger import Ledger
-from agent.wiring import FixOptions, FixRepo, run_fix
+from agent.wiring.fix import FixOptions, FixRepo, run_fix
 from sandboxes.lifecycle import close_all
 from tasks.issues import IssueText
 from tui.app import AgentApp, Work
-from tui.context import ViewContext
+from tui.app_state import AppState
 
 
 def reviewer_name() -> str:
@@ -37,7 +37,7 @@ def run_in_tui(work: Work, ledger_path: Path, review: ReviewConfig, batch: bool 
     Never returns before the worker has: a quit sets `stop` and waits, so sandboxes are closed.
     """
     ledger = Ledger(ledger_path)
-    context = ViewContext(ledger=ledger, review=review, reviewer=reviewer_name())
+    context = AppState(ledger=ledger, review=review, reviewer=reviewer_name())
     app = AgentApp(context, work=work, batch=batch)
     try:
         app.run()
@@ -74,7 +74,7 @@ def run_demo_in_tui(
     config: AgentConfig, sandbox: str | None, ledger: Path | None, say: Console | None = None
 ) -> tuple[dict[str, Any], Exception | None]:
     """`agent demo` with the fix view on screen."""
-    from agent.wiring import run_demo
+    from agent.demo import run_demo
 
     quiet = Console(file=io.StringIO(), width=120)
 
@@ -100,7 +100,7 @@ def attach(config: AgentConfig, run_id: str | None) -> None:
     try:
         if run_id is not None and ledger.run(run_id) is None:
             raise TaskError(f"no run {run_id} in {ledger.path}: run `agent tui` to pick from recent runs")
-        context = ViewContext(ledger=ledger, review=config.review, reviewer=reviewer_name())
+        context = AppState(ledger=ledger, review=config.review, reviewer=reviewer_name())
         AgentApp(context, run_id=run_id).run()
     finally:
         ledger.close()

@@ -4,6 +4,7 @@ masked or summarised."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import RenderableType
@@ -36,6 +37,98 @@ def tool_line(name: str, data: dict[str, Any]) -> str:
 
 def counts_text(counts: dict[str, int] | None) -> str:
     return " · ".join(f"{number} {status}" for status, number in sorted((counts or {}).items()))
+
+
+Entry = Callable[[dict[str, Any]], RenderableType | None]
+
+
+def _attempt_started(data: dict[str, Any]) -> Text:
+    rung = f"{data.get('model')}@{data.get('effort')}"
+    return Text(
+        f"── attempt {data.get('rung_index', 0) + 1}: {rung} (sent {data.get('effort_sent')}, "
+        f"up to {data.get('max_turns')} turns) ──",
+        style="bold cyan",
+    )
+
+
+def _assistant(data: dict[str, Any]) -> Text | None:
+    """The model's text; the first turn's is the attempt's plan (the `plan` event repeats it)."""
+    text = data.get("text", "").strip()
+    label = ("PLAN ", "bold magenta") if data.get("turn") == 1 else ("model ", "bold")
+    return Text.assemble(label, text) if text else None
+
+
+def _tool_result(data: dict[str, Any]) -> Text:
+    output = trim(data.get("output", ""))
+    mark = "  ! error\n" if data.get("is_error") else ""
+    return Text(mark + "\n".join("  " + row for row in output.splitlines()), style="dim")
+
+
+def _work_patch(data: dict[str, Any]) -> Text:
+    files, added, removed = data.get("files", 0), data.get("added", 0), data.get("removed", 0)
+    return Text(f"  patch now: {files} file(s), +{added} -{removed}  (d shows it)", style="dim cyan")
+
+
+def _tests(data: dict[str, Any]) -> Text:
+    passed = bool(data.get("passed"))
+    counts = counts_text(data.get("counts")) or "no counts"
+    return Text.assemble(
+        (f"TESTS {'PASS ✓' if passed else 'FAIL ✗'}  {counts}", "bold green" if passed else "bold red"),
+        (f"\n  {data.get('why', '')}", "dim"),
+    )
+
+
+def _validation_failed(data: dict[str, Any]) -> Text:
+    text = data.get("text") or f"invalid reply ({data.get('reason')})"
+    return Text(f"  {text}", style="dim")
+
+
+def _context_note(data: dict[str, Any]) -> Text:
+    return Text(f"  {data.get('text', '')}", style="cyan")
+
+
+def _fallback(data: dict[str, Any]) -> Text:
+    text = data.get("text") or f"{data.get('from')} → {data.get('to')} ({data.get('reason')})"
+    return Text(f"⤳ FALLBACK {text}", style="bold yellow")
+
+
+def _issue_finished(data: dict[str, Any]) -> Text:
+    status = data.get("status", "")
+    where = f": branch {data['branch']}" if data.get("branch") else ""
+    error = f": {data['error']}" if data.get("error") else ""
+    return Text(f"== {status.upper()}{where}{error} ==", style="bold")
+
+
+ENTRIES: dict[str, Entry] = {
+    "environment_preparing": lambda data: Text("preparing environment ...", style="dim"),
+    "environment_progress": lambda data: Text(f"  {data.get('text', '')}", style="dim"),
+    "environment": lambda data: Text(f"environment: {data.get('text', '')}", style="dim"),
+    "baseline": lambda data: Text(f"baseline tests: {data.get('summary', '')}", style="dim"),
+    "baseline_note": lambda data: Text(f"baseline: {data.get('text', '')}", style="yellow"),
+    "attempt_started": _attempt_started,
+    "turn_started": lambda data: Text(f"turn {data.get('turn')}/{data.get('max_turns')}", style="dim"),
+    "assistant": _assistant,
+    "tool_call": lambda data: Text.assemble(
+        ("→ ", "bold"), (tool_line(data.get("name", ""), data.get("input", {})), "bold")
+    ),
+    "tool_result": _tool_result,
+    "work_patch": _work_patch,
+    "tests": _tests,
+    "attempt_finished": lambda data: Text(
+        f"attempt ended: {data.get('outcome')} after {data.get('turns')} turn(s)", style="dim"
+    ),
+    "validation_failed": _validation_failed,
+    "context_masked": _context_note,
+    "context_summarised": _context_note,
+    "fallback": _fallback,
+    "escalation": lambda data: Text(
+        f"↑ ESCALATING to {data.get('rung')} after {data.get('after')}", style="bold yellow"
+    ),
+    "rung_skipped": lambda data: Text(f"– skipped {data.get('rung')}: {data.get('reason')}", style="yellow"),
+    "warning": lambda data: Text(f"warning: {data.get('text', '')}", style="yellow"),
+    "issue_finished": _issue_finished,
+}
+"""The transcript entry of each kind of event (None, or a kind not named here: nothing is written)."""
 
 
 class Transcript(Vertical):
@@ -78,72 +171,10 @@ class Transcript(Vertical):
         if kind == "text_delta":
             self.stream(data.get("text", ""))
             return
-        entry = self._entry(kind, data)
+        make = ENTRIES.get(kind)
+        entry = None if make is None else make(data)
         if kind == "assistant":
             self._streamed = ""
             self.query_one("#stream", Static).display = False
         if entry is not None:
             self.write(entry)
-
-    def _entry(self, kind: str, data: dict[str, Any]) -> RenderableType | None:
-        if kind == "environment_preparing":
-            return Text("preparing environment ...", style="dim")
-        if kind == "environment_progress":
-            return Text(f"  {data.get('text', '')}", style="dim")
-        if kind == "environment":
-            return Text(f"environment: {data.get('text', '')}", style="dim")
-        if kind == "baseline":
-            return Text(f"baseline tests: {data.get('summary', '')}", style="dim")
-        if kind == "baseline_note":
-            return Text(f"baseline: {data.get('text', '')}", style="yellow")
-        if kind == "attempt_started":
-            rung = f"{data.get('model')}@{data.get('effort')}"
-            return Text(
-                f"── attempt {data.get('rung_index', 0) + 1}: {rung} (sent {data.get('effort_sent')}, "
-                f"up to {data.get('max_turns')} turns) ──",
-                style="bold cyan",
-            )
-        if kind == "turn_started":
-            return Text(f"turn {data.get('turn')}/{data.get('max_turns')}", style="dim")
-        if kind == "assistant":  # the first turn's text is the attempt's plan (the `plan` event repeats it)
-            text = data.get("text", "").strip()
-            label = ("PLAN ", "bold magenta") if data.get("turn") == 1 else ("model ", "bold")
-            return Text.assemble(label, text) if text else None
-        if kind == "tool_call":
-            return Text.assemble(("→ ", "bold"), (tool_line(data.get("name", ""), data.get("input", {})), "bold"))
-        if kind == "tool_result":
-            output = trim(data.get("output", ""))
-            mark = "  ! error\n" if data.get("is_error") else ""
-            return Text(mark + "\n".join("  " + row for row in output.splitlines()), style="dim")
-        if kind == "work_patch":
-            files, added, removed = data.get("files", 0), data.get("added", 0), data.get("removed", 0)
-            return Text(f"  patch now: {files} file(s), +{added} -{removed}  (d shows it)", style="dim cyan")
-        if kind == "tests":
-            passed = bool(data.get("passed"))
-            counts = counts_text(data.get("counts")) or "no counts"
-            return Text.assemble(
-                (f"TESTS {'PASS ✓' if passed else 'FAIL ✗'}  {counts}", "bold green" if passed else "bold red"),
-                (f"\n  {data.get('why', '')}", "dim"),
-            )
-        if kind == "attempt_finished":
-            return Text(f"attempt ended: {data.get('outcome')} after {data.get('turns')} turn(s)", style="dim")
-        if kind == "validation_failed":
-            text = data.get("text") or f"invalid reply ({data.get('reason')})"
-            return Text(f"  {text}", style="dim")
-        if kind in ("context_masked", "context_summarised"):
-            return Text(f"  {data.get('text', '')}", style="cyan")
-        if kind == "fallback":
-            text = data.get("text") or f"{data.get('from')} → {data.get('to')} ({data.get('reason')})"
-            return Text(f"⤳ FALLBACK {text}", style="bold yellow")
-        if kind == "escalation":
-            return Text(f"↑ ESCALATING to {data.get('rung')} after {data.get('after')}", style="bold yellow")
-        if kind == "rung_skipped":
-            return Text(f"– skipped {data.get('rung')}: {data.get('reason')}", style="yellow")
-        if kind == "warning":
-            return Text(f"warning: {data.get('text', '')}", style="yellow")
-        if kind == "issue_finished":
-            status = data.get("status", "")
-            where = f": branch {data['branch']}" if data.get("branch") else ""
-            error = f": {data['error']}" if data.get("error") else ""
-            return Text(f"== {status.upper()}{where}{error} ==", style="bold")
-        return None

@@ -1,6 +1,6 @@
 """Where a batch's jobs run: a local thread pool, or Ray tasks on a local or remote Ray cluster.
 
-Local: `workers` threads in this process share the ledger, the run context and the batch budget
+Local: `workers` threads in this process share the ledger, the run setup and the batch budget
 (each run_issue is I/O-bound: model calls and sandbox round trips).
 
 Ray: the SQLite ledger stays on the head; workers never open it. Each Ray task builds its own
@@ -40,7 +40,8 @@ from agent.core.effort import parse_ladder
 from agent.core.errors import BudgetExhausted, ConfigError
 from agent.core.owners import process_start
 from agent.ledger import IssueRow, Ledger
-from agent.ledger.transfer import export_rows, insert_rows
+from agent.ledger.facts import Fact, IssueClosed
+from agent.ledger.writer import FactLog, LedgerWriter, replay
 from agent.providers import is_simulated, resolve_model
 from agent.providers.pricing import PriceQuote
 
@@ -196,13 +197,14 @@ def reap_ray_homes(root: Path | None = None) -> list[Path]:
 
 
 def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any, keys: dict[str, str]) -> dict[str, Any]:
-    """Runs in a Ray worker: one job against a private ledger; returns its rows and files.
+    """Runs in a Ray worker: one job against a private ledger; returns the facts it recorded (with the
+    ids they were given there) and its files.
 
     Its env holds only what the head resolved: the base URLs in `bench_data` and `keys` (never
     logged, never in os.environ). Every temporary file of the job (sandbox copies too) lives in
     the private home, removed at the end; homes of workers that were killed are reaped first."""
     from agent.bench.planning import TaskTypes
-    from agent.wiring import run_context, rung_fit
+    from agent.wiring import run_setup, rung_fit
 
     reap_ray_homes()
     env = {**bench_data["base_urls"], **keys}
@@ -214,7 +216,9 @@ def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any, keys: dict[str, s
         ledger = Ledger(config.ledger_path)
         run_id = bench_data["run_id"]
         ledger.create_run(bench_data["kind"], {}, config.review.hourly_rate_usd, run_id=run_id)
-        ctx = run_context(config, ledger, run_id, env, deliver_branch=False)
+        ctx = run_setup(config, ledger, run_id, env, deliver_branch=False)
+        log = FactLog(LedgerWriter(ledger))
+        ctx.record = log.write
         bench = Bench(
             ctx,
             KeeperProxy(keeper),
@@ -227,24 +231,25 @@ def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any, keys: dict[str, s
         )
         run_job(bench, job)
         ledger.close()
-        rows = export_rows(config.ledger_path)
         run_dir = config.runs_dir / run_id
-        for issue in rows["issues"]:
-            if issue["patch_path"]:  # relative to the run directory; the head makes it its own
-                issue["patch_path"] = str(Path(issue["patch_path"]).relative_to(run_dir))
+        facts = [(_patch_path(fact, lambda path: path.relative_to(run_dir)), row_id) for fact, row_id in log.facts]
         files = {str(path.relative_to(run_dir)): path.read_text() for path in run_dir.rglob("*") if path.is_file()}
-        return {"rows": rows, "files": files}
+        return {"facts": facts, "files": files}
     finally:
         tempfile.tempdir = tempdir
         shutil.rmtree(home, ignore_errors=True)
 
 
-def import_rows(ledger: Ledger, rows: dict[str, list[dict[str, Any]]], run_dir: Path) -> None:
-    """Copy one worker's rows into the head's ledger; its patch files now live under `run_dir`."""
-    for issue in rows["issues"]:
-        if issue["patch_path"]:
-            issue["patch_path"] = str(run_dir / issue["patch_path"])
-    insert_rows(ledger, rows)
+def import_facts(ledger: Ledger, facts: list[tuple[Fact, int | None]], run_dir: Path) -> None:
+    """Write one worker's facts into the head's ledger; its patch files now live under `run_dir`."""
+    replay(ledger, [(_patch_path(fact, lambda path: run_dir / path), row_id) for fact, row_id in facts])
+
+
+def _patch_path(fact: Fact, move: Callable[[Path], Path]) -> Fact:
+    """An issue's patch path moved (relative to the worker's run directory, then under the head's)."""
+    if not isinstance(fact, IssueClosed) or not (path := fact.fields.get("patch_path")):
+        return fact
+    return fact.model_copy(update={"fields": {**fact.fields, "patch_path": str(move(Path(path)))}})
 
 
 def lost_worker_errors() -> tuple[type[BaseException], ...]:
@@ -269,9 +274,9 @@ def record_lost(bench: Bench, job: Job, error: BaseException) -> None:
         bench.ctx.ledger.finish_issue(issue_id, "error", error=reason, error_kind="infra")
 
 
-def run_on_ray(
-    bench: Bench, jobs: list[Job], options: BenchOptions, on_done: ProgressSink, env: Mapping[str, str]
-) -> None:
+def start_ray(options: BenchOptions) -> bool:
+    """Join the Ray cluster at `options.ray_address`, or start a local one; True when this call started
+    Ray (the caller shuts it down), False when the caller's Ray session was already running."""
     try:
         import ray
     except ImportError:
@@ -284,6 +289,15 @@ def run_on_ray(
     else:
         cpus = max(options.workers, os.cpu_count() or 1)
         ray.init(num_cpus=cpus, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
+    return started
+
+
+def run_on_ray(
+    bench: Bench, jobs: list[Job], options: BenchOptions, on_done: ProgressSink, env: Mapping[str, str]
+) -> None:
+    started = start_ray(options)
+    import ray
+
     ctx, batch = bench.ctx, bench.batch
     if not isinstance(batch, BatchBudget):
         raise ConfigError("the Ray executor runs from the head's batch budget")
@@ -319,7 +333,7 @@ def run_on_ray(
                     reap_ray_homes()
                     finished(bench, job, on_done)
                     continue
-                import_rows(ctx.ledger, result["rows"], ctx.run_dir)
+                import_facts(ctx.ledger, result["facts"], ctx.run_dir)
                 for name, text in result["files"].items():
                     path = ctx.run_dir / name
                     path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from agent.bench.batch_budget import Batch, IssueBudget
 from agent.bench.planning import TaskTypes
@@ -21,40 +21,35 @@ from agent.core.effort import EffortLevel, Rung
 from agent.core.errors import AgentError, AttemptEnded, ConfigError, ProviderError
 from agent.engine.budget import tokens_at_most, worst_case_usd
 from agent.engine.loop import TOOLS_CHARS
-from agent.engine.planner import Classification, LadderChooser, Plan, RungFit, classify, plan_ladder
+from agent.engine.planner import Classification, LadderChoice, LadderChooser, RungFit, classify
 from agent.engine.prompts import system_prompt, task_message
-from agent.engine.runner import EvaluationFailed, RunContext, record_classifier_calls, run_issue
+from agent.engine.runner import EvaluationFailed, RunSetup, open_issue, run_issue
 from agent.engine.testing import detect_test_cmd
 from agent.ledger import IssueRow
+from agent.ledger.facts import IssueClosed
+from agent.wiring.options import RunOptions
 from tasks.models import Task
 
 
-class BenchOptions(BaseModel):
-    """What `agent bench` was asked to do (recorded in the run's args for --resume)."""
+class BenchOptions(RunOptions):
+    """What `agent bench` was asked to do (recorded in the run's args for --resume): the shared run
+    options (`policy` also takes `planner`, the same as `rules`), plus the suite and how it runs."""
 
-    model_config = ConfigDict(frozen=True)
-
-    suite: str = "builtin"
-    ladder: str | None = None
-    model: str | None = None
-    effort: str | None = None
-    policy: str | None = Field(
-        None, description="`rules` (or `planner`): the rules' ladder per task type; `learned`: the ledger's choice."
-    )
+    suite: str = Field("builtin", description="builtin, a .jsonl/.json task file or a directory.")
     grid: list[str] = Field(default_factory=list, description="MODEL[,MODEL...]@EFFORT[,EFFORT...] specs.")
-    workers: int = Field(1, ge=1)
-    executor: Literal["local", "ray"] = "local"
-    ray_address: str | None = None
-    max_cost: Decimal | None = None
-    run_id: str | None = None
+    workers: int = Field(1, ge=1, description="Jobs run at once.")
+    executor: Literal["local", "ray"] = Field("local", description="local (threads) or ray.")
+    ray_address: str | None = Field(None, description="The Ray cluster's address (None: start one here).")
+    batch_max_cost: Decimal | None = Field(
+        None,
+        validation_alias=AliasChoices("batch_max_cost", "max_cost"),  # `max_cost` in runs recorded before
+        description="`agent bench --max-cost`: the API cap in USD for the whole batch (each issue keeps its"
+        " [budget] max_cost_usd).",
+    )
+    run_id: str | None = Field(None, description="Id for the new run (None: one is made).")
     resume: str | None = Field(None, description="Continue this run: its jobs not yet done.")
-    limit: int | None = None
-    ids: list[str] = Field(default_factory=list)
-    sandbox: str | None = None
-    image: str | None = None
-    setup: str | None = Field(None, description="Setup command for tasks that do not name their own.")
-    fallback: str | None = Field(None, description="MODEL[@EFFORT] every rung falls back to ([planner] fallback).")
-    ledger: Path | None = None
+    limit: int | None = Field(None, description="Only the first N tasks.")
+    ids: list[str] = Field(default_factory=list, description="Only these instance ids.")
 
 
 def parse_grid(specs: list[str]) -> list[Rung]:
@@ -79,8 +74,7 @@ class Job(BaseModel):
     """One run_issue call of a batch. `rung` is set for grid jobs (a one-rung ladder each)."""
 
     task: Task
-    plan: Plan
-    test_cmd: str
+    plan: LadderChoice
     rung: str = ""
     classify: bool = False
     """The classifier model decides the task's type when the job runs (see agent.bench.planning);
@@ -124,7 +118,12 @@ def plan_jobs(
         for rung in rungs:
             plan = job_plan(classification, options, config, fit, rung, learned)
             jobs.append(
-                Job(task=task, test_cmd=test_cmd, rung="" if rung is None else str(rung), plan=plan, classify=later)
+                Job(
+                    task=task.model_copy(update={"test_cmd": test_cmd}),
+                    rung="" if rung is None else str(rung),
+                    plan=plan,
+                    classify=later,
+                )
             )
     return jobs
 
@@ -146,20 +145,12 @@ def job_plan(
     fit: RungFit | None,
     rung: Rung | None,
     learned: LadderChooser | None = None,
-) -> Plan:
+) -> LadderChoice:
     """A job's plan: its grid rung alone, else the ladder the options and the task type give."""
     if rung is not None:
-        return Plan(classification=classification, ladder=[rung], ladder_source="grid")
-    effort = EffortLevel.parse(options.effort) if options.effort else None
-    return plan_ladder(
-        classification,
-        config,
-        options.ladder,
-        options.model,
-        effort,
-        fit=fit,
-        learned=learned,
-        max_api_usd=config.budget.max_cost_usd,
+        return LadderChoice(classification=classification, ladder=[rung], ladder_source="grid")
+    return options.choose_ladder(
+        classification, config, fit=fit, learned=learned, max_api_usd=config.budget.max_cost_usd
     )
 
 
@@ -181,7 +172,7 @@ def select_tasks(options: BenchOptions, home: Path) -> list[Task]:
 class Bench:
     """What every job of one batch shares."""
 
-    ctx: RunContext
+    ctx: RunSetup
     batch: Batch
     grid: bool
     issue_cap: Decimal | None
@@ -212,7 +203,7 @@ class Bench:
         return report.environment_problem
 
 
-def evaluator(ctx: RunContext) -> Callable[[Task, str], tuple[bool, str, dict[str, Any]]]:
+def evaluator(ctx: RunSetup) -> Callable[[Task, str], tuple[bool, str, dict[str, Any]]]:
     """SWE-bench judging: evaluate_patch in a fresh sandbox; infra failures raise EvaluationFailed."""
     from agent.engine.evaluation import evaluate_patch
 
@@ -239,7 +230,7 @@ def first_call_worst_case(bench: Bench, job: Job) -> Decimal | None:
     rung = job.plan.ladder[0]
     model = bench.ctx.model_factory(rung.model, job.task)
     limits = bench.config.budget_for(rung.effort)
-    system = system_prompt(bench.config.sandbox.workdir, job.test_cmd, [])
+    system = system_prompt(bench.config.sandbox.workdir, job.task.test_cmd or "", [])
     prompt = tokens_at_most(
         len(system) + TOOLS_CHARS + len(task_message(job.task.display_title, job.task.problem_statement))
     )
@@ -269,7 +260,7 @@ def run_job(bench: Bench, job: Job) -> int | None:
             return add_skipped(ctx, job, f"the batch has ${left:.4f} left; the first call could cost ${worst:.4f}")
         if job.task.FAIL_TO_PASS:
             ctx = replace(ctx, evaluate=evaluator(ctx), evaluate_environment=bench.environment_problem)
-        return run_issue(ctx, job.task, job.plan, job.test_cmd, budget).issue_id
+        return run_issue(ctx, job.task, job.plan, budget).issue_id
     except AttemptEnded:
         raise  # a signal (the batch stopped, the batch cap), not a failure
     except Exception as exc:  # one job's failure never stops the batch or leaves its row running
@@ -278,7 +269,7 @@ def run_job(bench: Bench, job: Job) -> int | None:
         budget.close()
 
 
-def record_failure(ctx: RunContext, job: Job, exc: Exception, started: float) -> int:
+def record_failure(ctx: RunSetup, job: Job, exc: Exception, started: float) -> int:
     """The job's issue row after `exc`: run_issue's own record when it made one, else the row this
     job left `running` (or a new row when it failed before adding one) closed as an error."""
     ladder = ",".join(str(rung) for rung in job.plan.ladder)
@@ -293,33 +284,25 @@ def record_failure(ctx: RunContext, job: Job, exc: Exception, started: float) ->
     text = " ".join(str(exc).split())[:300]
     error = text if isinstance(exc, AgentError) else f"{type(exc).__name__}: {text or 'no message'}"
     issue_id = mine[-1].id if mine else add_issue_row(ctx, job)
-    ctx.ledger.finish_issue(issue_id, "error", error_kind=kind, error=error)
+    _close(ctx, issue_id, "error", error_kind=kind, error=error)
     return issue_id
 
 
-def add_skipped(ctx: RunContext, job: Job, reason: str) -> int:
+def add_skipped(ctx: RunSetup, job: Job, reason: str) -> int:
     issue_id = add_issue_row(ctx, job)
-    ctx.ledger.finish_issue(issue_id, "skipped", error=reason)
+    _close(ctx, issue_id, "skipped", error=reason)
     return issue_id
 
 
-def add_issue_row(ctx: RunContext, job: Job) -> int:
+def add_issue_row(ctx: RunSetup, job: Job) -> int:
     """A `running` issue row for a job that run_issue did not start, with its classifier calls."""
-    issue_id = ctx.ledger.add_issue(
-        ctx.run_id,
-        key=job.task.instance_id,
-        title=job.task.display_title,
-        task_type=job.plan.classification.task_type,
-        task_type_reason=job.plan.classification.reason,
-        decided_by=job.plan.classification.decided_by,
-        repo=job.task.repo_path or job.task.repo,
-        base_commit=job.task.base_commit,
-        test_cmd=job.test_cmd,
-        ladder=",".join(str(rung) for rung in job.plan.ladder),
-        policy=job.plan.ladder_source,
-    )
-    record_classifier_calls(ctx.ledger, issue_id, job.plan.classification)
-    return issue_id
+    assert ctx.record is not None
+    return open_issue(ctx.record, ctx.run_id, job.task, job.plan)[0]
+
+
+def _close(ctx: RunSetup, issue_id: int, status: str, **fields: str) -> None:
+    assert ctx.record is not None
+    ctx.record(IssueClosed(issue_id=issue_id, status=status, fields=fields))
 
 
 ProgressSink = Callable[[Job, IssueRow | None, Decimal], None]

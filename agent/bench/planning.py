@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from agent.core.errors import AgentError
 from agent.engine.budget import Budget
-from agent.engine.planner import Classification, Plan, classify
-from agent.engine.runner import RunContext
+from agent.engine.planner import Classification, LadderChoice, classify
+from agent.engine.runner import RunSetup
 from agent.ledger import Ledger
 from tasks.models import Task
 
@@ -27,7 +27,7 @@ class TaskTypes:
         self.known = dict(known or {})
         self._lock = threading.Lock()
 
-    def decide(self, task: Task, ctx: RunContext, budget: Budget) -> Classification:
+    def decide(self, task: Task, ctx: RunSetup, budget: Budget) -> Classification:
         """The task's type; the classifier's calls ride along only the first time (to be recorded once)."""
         with self._lock:  # a task's grid jobs may start together: one call for all of them
             known = self.known.get(task.instance_id)
@@ -40,8 +40,13 @@ class TaskTypes:
             return decided
 
     def plan(
-        self, task: Task, provisional: Plan, ctx: RunContext, budget: Budget, replan: Callable[[Classification], Plan]
-    ) -> Plan:
+        self,
+        task: Task,
+        provisional: LadderChoice,
+        ctx: RunSetup,
+        budget: Budget,
+        replan: Callable[[Classification], LadderChoice],
+    ) -> LadderChoice:
         """The job's plan on the decided type; the rules' plan, with the decision's calls, when the
         ladder of the decided type cannot run here (so the calls are still recorded with the issue)."""
         decided = self.decide(task, ctx, budget)

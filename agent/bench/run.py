@@ -21,21 +21,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from agent.bench.batch_budget import BatchBudget
 from agent.bench.executors import execute, reap_ray_homes
-from agent.bench.jobs import Bench, BenchOptions, ProgressSink, job_key, plan_jobs, select_tasks, wants_learned
+from agent.bench.jobs import Bench, BenchOptions, Job, ProgressSink, job_key, plan_jobs, select_tasks, wants_learned
 from agent.bench.outputs import bench_result, write_outputs
 from agent.bench.planning import TaskTypes, recorded_task_types
-from agent.core.config import load_config
+from agent.core.config import AgentConfig
 from agent.core.errors import ConfigError
 from agent.core.events import EventSink, ignore
 from agent.core.owners import owner_is_gone
 from agent.ledger import Ledger, RunRow
 from agent.ledger.store import owner_tag
-from agent.wiring import check_fallbacks, checked_fallback, learned_planner, model_factory, run_context, rung_fit
+from agent.wiring.factories import check_fallbacks, learned_planner, model_factory, run_setup, rung_fit
+from agent.wiring.options import checked_fallback
 
 FINISHED = ("solved", "unsolved", "budget_exhausted")
 RETRIED_ERRORS = ("infra", "provider", "environment")
@@ -68,6 +68,7 @@ def claim_run(ledger: Ledger, run_id: str, grid: bool) -> set[str]:
 
 def run_bench(
     options: BenchOptions,
+    config: AgentConfig,
     env: Mapping[str, str],
     on_done: ProgressSink,
     on_start: Callable[[int, str], None],
@@ -75,29 +76,13 @@ def run_bench(
     stop: threading.Event | None = None,
     note: Callable[[str], None] = lambda _text: None,
 ) -> dict[str, Any]:
-    """Run (or resume) a batch; returns the final result object (see `bench_result`).
+    """Run (or resume) a batch with `config`, read once by the caller with the options' flags on top
+    (`load_run_config`); returns the final result object (see `bench_result`).
 
     `note` hears, once, which models the planner left out of its ladders and why."""
-    config = load_config(
-        project_dir=Path.cwd(),
-        overrides={
-            "ledger": None if options.ledger is None else str(options.ledger),
-            "sandbox.kind": options.sandbox,
-            "sandbox.image": options.image,
-            "environment.setup": options.setup,
-        },
-        env=dict(env),
-    )
     ledger = Ledger(config.ledger_path)
     try:
-        if options.resume:
-            recorded = ledger.run(options.resume)
-            if recorded is None or recorded.kind not in ("bench", "grid") or "options" not in recorded.args:
-                raise ConfigError(f"no bench run {options.resume} in {ledger.path}: `agent runs` lists the run ids")
-            check_not_running(recorded)
-            options = BenchOptions.model_validate({**recorded.args["options"], **executor_fields(options)})
-        elif options.run_id and ledger.run(options.run_id) is not None:
-            raise ConfigError(f"run {options.run_id} already exists: pass --resume {options.run_id} to continue it")
+        options = options_to_run(ledger, options)
         if options.fallback is not None:  # after --resume: the run's own flag
             planner = config.planner.model_copy(update={"fallback": checked_fallback(options.fallback)})
             config = config.model_copy(update={"planner": planner})
@@ -113,34 +98,14 @@ def run_bench(
             for rung in job.plan.ladder:
                 make_model(rung.model, job.task)  # unknown models, missing keys, oracle without patch: fail now
             check_fallbacks(config, job.plan.ladder, make_model)
-        grid = bool(options.grid)
-        if options.resume:
-            run_id = options.resume
-            done = claim_run(ledger, run_id, grid)
-            reap_ray_homes()  # the temporary homes the dead batch's Ray workers left here
-        else:
-            run_id = ledger.create_run(
-                "grid" if grid else "bench",
-                {"options": options.model_dump(mode="json", exclude=set(executor_fields(options))), "total": len(jobs)},
-                config.review.hourly_rate_usd,
-                options.max_cost,
-                run_id=options.run_id,
-            )
-            done = set()
-        ctx = run_context(
+        run_id, done = start_run(ledger, options, config, len(jobs))
+        ctx = run_setup(
             config, ledger, run_id, env, on_event=on_event, stop=stop, deliver_branch=False, make_model=make_model
         )
-        write_outputs(ledger, run_id, ctx.run_dir, grid)
-        todo = [job for job in jobs if job.key not in done]
-        on_start(len(jobs), run_id)
-        for job in jobs:
-            if job.key in done:
-                on_done(job, None, Decimal(0))
-        spent = ledger.spent(run_id)  # a resumed run's earlier spend, the classifier's calls included
         bench = Bench(
             ctx=ctx,
-            batch=BatchBudget(options.max_cost, spent),
-            grid=grid,
+            batch=BatchBudget(options.batch_max_cost, ledger.spent(run_id)),  # a resumed run's earlier spend too
+            grid=bool(options.grid),
             issue_cap=config.budget.max_cost_usd,
             lock=threading.Lock(),
             options=options,
@@ -148,16 +113,65 @@ def run_bench(
             learned=learned,
             task_types=TaskTypes(recorded_task_types(ledger, run_id)),
         )
-        try:
-            execute(bench, todo, options, on_done, env)
-        except BaseException:
-            ledger.finish_run(run_id, "interrupted")
-            raise
-        ledger.finish_run(run_id, "interrupted" if ctx.stop.is_set() else "finished")
-        write_outputs(ledger, run_id, ctx.run_dir, grid)
-        return bench_result(ledger, run_id, config, ctx.run_dir, len(jobs))
+        return run_jobs(bench, jobs, done, env, on_done, on_start)
     finally:
         ledger.close()
+
+
+def options_to_run(ledger: Ledger, options: BenchOptions) -> BenchOptions:
+    """The options the batch runs with: with --resume, the run's recorded ones (how it runs from
+    `options`); a new run's id must be new."""
+    if options.resume:
+        recorded = ledger.run(options.resume)
+        if recorded is None or recorded.kind not in ("bench", "grid") or "options" not in recorded.args:
+            raise ConfigError(f"no bench run {options.resume} in {ledger.path}: `agent runs` lists the run ids")
+        check_not_running(recorded)
+        return BenchOptions.model_validate({**recorded.args["options"], **executor_fields(options)})
+    if options.run_id and ledger.run(options.run_id) is not None:
+        raise ConfigError(f"run {options.run_id} already exists: pass --resume {options.run_id} to continue it")
+    return options
+
+
+def start_run(ledger: Ledger, options: BenchOptions, config: AgentConfig, total: int) -> tuple[str, set[str]]:
+    """The batch's run id and the keys of its jobs already done: a resumed run taken over, else a new run."""
+    grid = bool(options.grid)
+    if options.resume:
+        done = claim_run(ledger, options.resume, grid)
+        reap_ray_homes()  # the temporary homes the dead batch's Ray workers left here
+        return options.resume, done
+    run_id = ledger.create_run(
+        "grid" if grid else "bench",
+        {"options": options.model_dump(mode="json", exclude=set(executor_fields(options))), "total": total},
+        config.review.hourly_rate_usd,
+        options.batch_max_cost,
+        run_id=options.run_id,
+    )
+    return run_id, set()
+
+
+def run_jobs(
+    bench: Bench,
+    jobs: list[Job],
+    done: set[str],
+    env: Mapping[str, str],
+    on_done: ProgressSink,
+    on_start: Callable[[int, str], None],
+) -> dict[str, Any]:
+    """Run the jobs not `done` on the batch's executor; the outputs written before and after."""
+    ctx, ledger, grid = bench.ctx, bench.ctx.ledger, bench.grid
+    write_outputs(ledger, ctx.run_id, ctx.run_dir, grid)
+    on_start(len(jobs), ctx.run_id)
+    for job in jobs:
+        if job.key in done:
+            on_done(job, None, Decimal(0))
+    try:
+        execute(bench, [job for job in jobs if job.key not in done], bench.options, on_done, env)
+    except BaseException:
+        ledger.finish_run(ctx.run_id, "interrupted")
+        raise
+    ledger.finish_run(ctx.run_id, "interrupted" if ctx.stop.is_set() else "finished")
+    write_outputs(ledger, ctx.run_id, ctx.run_dir, grid)
+    return bench_result(ledger, ctx.run_id, bench.config, ctx.run_dir, len(jobs))
 
 
 def executor_fields(options: BenchOptions) -> dict[str, Any]:

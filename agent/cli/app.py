@@ -21,10 +21,16 @@ from typer.exceptions import Abort, TyperException
 from agent.cli import bench as bench_commands
 from agent.cli import runs as runs_commands
 from agent.cli import stats as stats_commands
-from agent.cli.context import (
-    FALLBACK_HELP,
-    IMAGE_HELP,
-    SETUP_HELP,
+from agent.cli.checks import (
+    EffortFlag,
+    FallbackFlag,
+    ImageFlag,
+    IssueArgument,
+    IssueTextFlag,
+    ModelFlag,
+    NoTuiFlag,
+    SandboxFlag,
+    SetupFlag,
     check_issue_argument,
     check_ladder,
     check_model,
@@ -35,6 +41,7 @@ from agent.cli.context import (
     ledger_file,
     open_ledger,
     positive_cost,
+    run_flags,
     state,
 )
 from agent.cli.environment import env_app
@@ -45,16 +52,9 @@ from agent.core.errors import AgentError, ConfigError, RunAbandoned
 from agent.core.events import ignore
 from agent.engine.planner import NoUsableModel, classify, plan_ladder
 from agent.reporting.render import EventPrinter, print_fix_summary, print_plan
-from agent.wiring import (
-    FixOptions,
-    learned_if_asked,
-    model_factory,
-    policy_of,
-    prepare_fix,
-    run_fix,
-    rung_fit,
-    say_left_out,
-)
+from agent.wiring.factories import learned_if_asked, model_factory, policy_of, rung_fit
+from agent.wiring.fix import FixOptions, prepare_fix, run_fix, say_left_out
+from agent.wiring.options import load_run_config
 from tasks.issues import read_issue
 
 app = typer.Typer(
@@ -118,11 +118,11 @@ def _parse_effort(effort: str | None) -> EffortLevel | None:
 @json_errors
 def plan(
     ctx: typer.Context,
-    issue: Annotated[str | None, typer.Argument(help="Issue file, '-', GitHub URL or owner/repo#N.")] = None,
-    text: Annotated[str | None, typer.Option("--text", help="The issue text itself.")] = None,
+    issue: IssueArgument = None,
+    text: IssueTextFlag = None,
     ladder: Annotated[str | None, typer.Option("--ladder", help="Exact rungs: MODEL@EFFORT,...")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Climb effort on this model.")] = None,
-    effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
+    model: ModelFlag = None,
+    effort: EffortFlag = None,
     policy: Annotated[str | None, typer.Option("--policy", help=POLICY_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -130,7 +130,7 @@ def plan(
     config = config_for(ctx, Path.cwd())
     check_issue_argument(issue)
     found = read_issue(issue, text, env=os.environ, max_kb=config.issue.max_kb)
-    policy_of(config, policy)  # an unknown policy is bad input even when no model can run here
+    policy_of(config.planner, policy)  # an unknown policy is bad input even when no model can run here
     check_ladder(ladder, config)  # as `agent fix` checks it: plan shows only ladders a run would accept
     check_model(model, config)
     classification = classify(found.text, found.labels, config.planner, model_factory(config, os.environ))
@@ -169,46 +169,33 @@ def plan(
 @json_errors
 def fix(
     ctx: typer.Context,
-    issue: Annotated[str | None, typer.Argument(help="Issue file, '-', GitHub URL or owner/repo#N.")] = None,
+    issue: IssueArgument = None,
     repo: Annotated[Path, typer.Option("--repo", help="Git repository (default: current directory).")] = Path("."),
-    text: Annotated[str | None, typer.Option("--text", help="The issue text itself.")] = None,
+    text: IssueTextFlag = None,
     ladder: Annotated[str | None, typer.Option("--ladder", help="Exact rungs: MODEL@EFFORT,...")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Climb effort on this model up to max.")] = None,
-    effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
+    model: ModelFlag = None,
+    effort: EffortFlag = None,
     test_cmd: Annotated[str | None, typer.Option("--test-cmd", help="How success is judged.")] = None,
     target: Annotated[list[str] | None, typer.Option("--target", help="Test id that must pass (repeatable).")] = None,
     max_cost: Annotated[
         float | None,
         typer.Option("--max-cost", callback=positive_cost, help="Per-issue API cap in USD."),
     ] = None,
-    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
-    image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
-    setup: Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)] = None,
+    sandbox: SandboxFlag = None,
+    image: ImageFlag = None,
+    setup: SetupFlag = None,
     policy: Annotated[str | None, typer.Option("--policy", help=POLICY_HELP)] = None,
-    fallback: Annotated[str | None, typer.Option("--fallback", help=FALLBACK_HELP)] = None,
+    fallback: FallbackFlag = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
+    no_tui: NoTuiFlag = False,
 ) -> None:
     """Fix ISSUE in a sandbox copy of the repository; deliver a branch and a patch."""
-    options = FixOptions(
-        repo=repo,
-        ladder=ladder,
-        model=model,
-        effort=effort,
-        test_cmd=test_cmd,
-        targets=target or [],
-        max_cost=max_cost,
-        sandbox=sandbox,
-        image=image,
-        setup=setup,
-        policy=policy,
-        fallback=fallback,
-        ledger=state(ctx).ledger_path,
-    )
+    shared = run_flags(ctx, ladder, model, effort, policy, fallback, sandbox, image, setup)
+    options = FixOptions(**shared, repo=repo, test_cmd=test_cmd, targets=target or [], max_cost_per_issue=max_cost)
     check_issue_argument(issue)
-    found = read_issue(issue, text, env=os.environ, max_kb=config_for(ctx, Path.cwd()).issue.max_kb)
+    prepared = prepare_fix(options)  # the repository is checked once, here, and its configuration read
+    found = read_issue(issue, text, env=os.environ, max_kb=prepared.config.issue.max_kb)
     say = err if as_json else console
-    prepared = prepare_fix(options)  # the repository is checked once, here
     check_ladder(ladder, prepared.config)
     check_model(model, prepared.config)
     ensure_image(prepared.config, None, say)
@@ -248,9 +235,9 @@ def say_error(exc: AgentError) -> None:
 @json_errors
 def demo(
     ctx: typer.Context,
-    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
+    sandbox: SandboxFlag = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
+    no_tui: NoTuiFlag = False,
     grid: Annotated[
         bool,
         typer.Option(
@@ -261,55 +248,38 @@ def demo(
     ] = False,
 ) -> None:
     """Try the whole flow without an API key: a simulated model fixes a demo repository."""
-    from agent.wiring import run_demo
-
+    if grid:
+        demo_grid(ctx, sandbox, as_json, no_tui)
+        return
     config = config_for(ctx, Path.cwd())
     say = err if as_json else console
     ensure_image(config, sandbox, say)
-    if grid:
-        import secrets
-        import time
-        from collections.abc import Mapping
-        from decimal import Decimal
-
-        from agent.bench.jobs import BenchOptions
-        from agent.bench.run import run_bench
-        from agent.cli.bench import BenchProgress
-        from agent.wiring import run_demo_grid
-
-        progress = BenchProgress(say, live=say.is_terminal and not as_json and not no_tui)
-        run_id = f"demo-grid-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-
-        def done(job: Any, issue: Any, spent: Decimal) -> None:
-            if progress.live:
-                progress.done(job, issue, spent)
-                return
-            progress.finished += 1  # without a live bar: a line every 25 jobs, not one per job
-            if progress.finished % 25 == 0 or progress.finished == progress.total:
-                say.print(f"{progress.finished}/{progress.total} grid jobs done", highlight=False)
-
-        def run_grid(ids: list[str], spec: str, env: Mapping[str, str]) -> str:
-            options = BenchOptions(
-                grid=[spec], ids=ids, workers=4, sandbox=sandbox, run_id=run_id, ledger=state(ctx).ledger_path
-            )
-            try:
-                return str(run_bench(options, env, done, progress.start)["run_id"])
-            finally:
-                progress.stop()
-
-        data = run_demo_grid(config, os.environ, run_grid, None if as_json else console)
-        if as_json:
-            print(json.dumps(data))
-        return
     if _use_tui(as_json, no_tui):
         from tui.launch import run_demo_in_tui
 
         result, failure = run_demo_in_tui(config, sandbox, state(ctx).ledger_path, say)
     else:
+        from agent.demo import run_demo
+
         result, failure = run_demo(
             config.home, say, ignore if as_json else EventPrinter(console), sandbox, state(ctx).ledger_path
         )
     finish_fix(result, failure if isinstance(failure, AgentError) else None, as_json)
+
+
+def demo_grid(ctx: typer.Context, sandbox: str | None, as_json: bool, no_tui: bool) -> None:
+    """`agent demo --grid`: the grid batch with the configuration read once (from here, the flags on
+    top), its image built first, its progress shown, then the policies' table (--json: its data)."""
+    from agent.demo import GridProgress, grid_options, run_demo_grid
+
+    options = grid_options(sandbox, state(ctx).ledger_path)
+    config = load_run_config(options, Path.cwd())
+    say = err if as_json else console
+    ensure_image(config, sandbox, say)
+    progress = GridProgress(say, live=say.is_terminal and not as_json and not no_tui)
+    data = run_demo_grid(config, options, os.environ, progress, None if as_json else console)
+    if as_json:
+        print(json.dumps(data))
 
 
 # --- review ---------------------------------------------------------------------------------

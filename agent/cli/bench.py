@@ -8,17 +8,21 @@ import os
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agent.cli.context import (
-    FALLBACK_HELP,
-    IMAGE_HELP,
-    SETUP_HELP,
+from agent.bench.progress import BenchProgress
+from agent.cli.checks import (
+    EffortFlag,
+    FallbackFlag,
+    ImageFlag,
+    ModelFlag,
+    NoTuiFlag,
+    SandboxFlag,
+    SetupFlag,
     check_ladder,
     check_model,
     config_for,
@@ -28,10 +32,15 @@ from agent.cli.context import (
     json_errors,
     open_ledger,
     positive_cost,
-    state,
+    run_flags,
 )
-from agent.ledger import IssueRow
+from agent.core.config import AgentConfig
+from agent.core.errors import ConfigError
 from agent.reporting.render import say
+from agent.wiring.options import load_run_config
+
+if TYPE_CHECKING:
+    from agent.bench.jobs import BenchOptions
 
 GRID_HELP = "Every task at every rung, no escalation: MODEL[,MODEL...]@EFFORT[,EFFORT...] (repeatable)."
 POLICY_HELP = (
@@ -41,52 +50,6 @@ POLICY_HELP = (
 )
 HOURLY_RATE_HELP = "Price review time at this USD rate per hour (what-if) instead of each run's recorded rate."
 FOLDS_HELP = "Folds of the `learned` policy's cross-validation by task: each fold is fitted on the others."
-
-
-class BenchProgress:
-    """Solved/failed/cost so far: a Rich progress bar in a terminal, else one plain `n/N` line per job."""
-
-    def __init__(self, console: Console, live: bool) -> None:
-        self.console, self.live = console, live
-        self.solved = self.failed = self.finished = self.total = 0
-        self.cost = Decimal(0)
-        self.progress: Progress | None = None
-        self.bar: Any = None
-
-    def start(self, total: int, run_id: str) -> None:
-        self.total = total
-        say(self.console, f"bench run [bold]{escape(run_id)}[/]: {total} job(s)")
-        if self.live:
-            self.progress = Progress(
-                TextColumn("[bold]bench"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=self.console,
-            )
-            self.progress.start()
-            self.bar = self.progress.add_task(self._line(), total=total)
-
-    def _line(self) -> str:
-        return f"[green]{self.solved} solved[/] [red]{self.failed} failed[/] API ${self.cost:.4f}"
-
-    def done(self, job: Any, issue: IssueRow | None, spent: Decimal) -> None:
-        self.cost += spent
-        self.finished += 1
-        status = issue.status if issue else "done earlier"
-        if status == "solved":
-            self.solved += 1
-        elif status != "done earlier":
-            self.failed += 1
-        if self.progress is not None:
-            self.progress.update(self.bar, advance=1, description=self._line())
-        else:
-            say(self.console, f"{self.finished}/{self.total} {escape(job.key)}: {status}  ({self._line()})")
-
-    def stop(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 def register(app: typer.Typer) -> None:
@@ -99,8 +62,8 @@ def bench(
     ctx: typer.Context,
     suite: Annotated[str | None, typer.Argument(help="builtin, a .jsonl/.json task file or a directory.")] = None,
     ladder: Annotated[str | None, typer.Option("--ladder", help="Exact rungs for every task: MODEL@EFFORT,...")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Climb effort on this model.")] = None,
-    effort: Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")] = None,
+    model: ModelFlag = None,
+    effort: EffortFlag = None,
     policy: Annotated[
         str | None, typer.Option("--policy", help="rules (the task type's ladder) or learned (the ledger's choice).")
     ] = None,
@@ -115,79 +78,48 @@ def bench(
     resume: Annotated[str | None, typer.Option("--resume", help="Continue this run (reruns infra errors).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N tasks.")] = None,
     ids: Annotated[str | None, typer.Option("--ids", help="Only these instance ids: ID,ID,...")] = None,
-    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
-    image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
-    setup: Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)] = None,
-    fallback: Annotated[str | None, typer.Option("--fallback", help=FALLBACK_HELP)] = None,
+    sandbox: SandboxFlag = None,
+    image: ImageFlag = None,
+    setup: SetupFlag = None,
+    fallback: FallbackFlag = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the final JSON object.")] = False,
-    no_tui: Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")] = False,
+    no_tui: NoTuiFlag = False,
 ) -> None:
     """Run a suite of tasks N at a time; write predictions.jsonl and report.json; report cost per solved."""
     from agent.bench.jobs import BenchOptions
-    from agent.bench.run import run_bench
-    from agent.core.errors import ConfigError
 
     if suite is None and resume is None:
         raise ConfigError("name a SUITE (builtin, a task file or a directory), or --resume RUN_ID")
     if executor not in ("local", "ray"):
         raise ConfigError(f"unknown executor {executor!r}: use local or ray")
-    checked = config_for(ctx, Path.cwd())
-    check_ladder(ladder, checked)
-    check_model(model, checked)
     options = BenchOptions(
+        **run_flags(ctx, ladder, model, effort, policy, fallback, sandbox, image, setup),
         suite=suite or "builtin",
-        ladder=ladder,
-        model=model,
-        effort=effort,
-        policy=policy,
         grid=grid or [],
         workers=workers,
         executor=executor,
         ray_address=ray_address,
-        max_cost=None if max_cost is None else Decimal(str(max_cost)),
+        batch_max_cost=None if max_cost is None else Decimal(str(max_cost)),
         run_id=run_id,
         resume=resume,
         limit=limit,
         ids=[part.strip() for part in (ids or "").split(",") if part.strip()],
-        sandbox=sandbox,
-        image=image,
-        setup=setup,
-        fallback=fallback,
-        ledger=state(ctx).ledger_path,
     )
-    console = Console(stderr=True) if as_json else Console()
-    notes: list[str] = []
-    if not as_json and not no_tui and has_terminal():
-        from tui.launch import run_in_tui
+    run_and_report(options, as_json, no_tui)
 
-        config = config_for(ctx, Path.cwd())
-        ensure_image(config, options.sandbox, console, options.image)
-        try:
-            result = run_in_tui(
-                lambda on_event, stop: run_bench(options, os.environ, _nothing, _nothing, on_event, stop, notes.append),
-                config.ledger_path,
-                config.review,
-                batch=True,
-            )
-        finally:
-            for text in notes:
-                console.print(f"[yellow]note:[/] {text}", highlight=False)
+
+def run_and_report(options: BenchOptions, as_json: bool, no_tui: bool) -> None:
+    """The batch run with the configuration read once (from here, the flags on top), its ladder and
+    model checked and its image built first; in the TUI in a terminal, else with a progress line."""
+    config = load_run_config(options, Path.cwd())
+    check_ladder(options.ladder, config)
+    check_model(options.model, config)
+    console = Console(stderr=True) if as_json else Console()
+    ensure_image(config, options.sandbox, console, options.image)
+    if not as_json and not no_tui and has_terminal():
+        result = bench_in_tui(options, config, console)
     else:
-        ensure_image(checked, options.sandbox, console, options.image)
-        shown = BenchProgress(console, live=console.is_terminal and not no_tui and not as_json)
-        # --json: stdout holds only the result; what libraries print there (Ray's worker errors) goes to stderr
-        chatter = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
-        try:
-            with chatter:
-                result = run_bench(
-                    options,
-                    os.environ,
-                    shown.done,
-                    shown.start,
-                    note=lambda text: console.print(f"[yellow]note:[/] {text}", highlight=False),
-                )
-        finally:
-            shown.stop()
+        result = bench_plain(options, config, console, as_json, no_tui)
     if as_json:
         print(json.dumps(result))
         return
@@ -197,6 +129,49 @@ def bench(
         f"  per solved: {_usd(result['cost_per_solved_usd'])}"
     )
     say(console, f"predictions {escape(str(result['predictions_path']))}")
+
+
+def bench_in_tui(options: BenchOptions, config: AgentConfig, console: Console) -> dict[str, Any]:
+    """The batch with the batch view on screen; the planner's notes are said after it closes."""
+    from agent.bench.run import run_bench
+    from tui.launch import run_in_tui
+
+    notes: list[str] = []
+    try:
+        return run_in_tui(
+            lambda on_event, stop: run_bench(
+                options, config, os.environ, _nothing, _nothing, on_event, stop, notes.append
+            ),
+            config.ledger_path,
+            config.review,
+            batch=True,
+        )
+    finally:
+        for text in notes:
+            console.print(f"[yellow]note:[/] {text}", highlight=False)
+
+
+def bench_plain(
+    options: BenchOptions, config: AgentConfig, console: Console, as_json: bool, no_tui: bool
+) -> dict[str, Any]:
+    """The batch with a progress bar in a terminal, else a line per job (--json: all of it on stderr)."""
+    from agent.bench.run import run_bench
+
+    shown = BenchProgress(console, live=console.is_terminal and not no_tui and not as_json)
+    # --json: stdout holds only the result; what libraries print there (Ray's worker errors) goes to stderr
+    chatter = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    try:
+        with chatter:
+            return run_bench(
+                options,
+                config,
+                os.environ,
+                shown.done,
+                shown.start,
+                note=lambda text: console.print(f"[yellow]note:[/] {text}", highlight=False),
+            )
+    finally:
+        shown.stop()
 
 
 def _nothing(*_args: object) -> None:

@@ -14,10 +14,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from agent.cli.context import config_for, json_errors, open_ledger
+from agent.cli.checks import config_for, json_errors, open_ledger
 from agent.core.errors import ConfigError
 from agent.ledger import Ledger, RunRow
-from agent.reporting.render import Col, print_table, say
+from agent.reporting.render import columns, print_table, say
+
+SOURCE = "issue or suite"
+"""The runs table's low-value column: what a run was given."""
 
 
 def latest_run(ledger: Ledger) -> str:
@@ -68,14 +71,7 @@ def runs(
     if not rows:
         say(console, escape(f"no runs in {config.ledger_path} yet: run `agent fix`, `agent bench` or `agent demo`"))
         return
-    columns = [
-        Col("run"),
-        Col("kind"),
-        Col("status"),
-        Col("created (UTC)"),
-        Col("solved", right=True),
-        Col("issue or suite", drop=True),
-    ]
+    shown = columns("run", "kind", "status", "created (UTC)", "solved", SOURCE, right={"solved"}, drop={SOURCE})
     cells = [
         [
             escape(row["run_id"]),
@@ -87,4 +83,4 @@ def runs(
         ]
         for row in rows
     ]
-    print_table(console, f"runs in {escape(str(config.ledger_path))}, newest first", columns, cells)
+    print_table(console, f"runs in {escape(str(config.ledger_path))}, newest first", shown, cells)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agent.cli.context import config_for
+from agent.cli.checks import config_for
 from agent.core.config import SandboxConfig
 from agent.core.errors import AgentError
 from sandboxes import doctor as probe

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from agent.cli.context import config_for, json_errors, open_ledger
+from agent.cli.checks import config_for, json_errors, open_ledger
 from agent.core.errors import ConfigError
 from agent.ledger import Ledger
 from agent.reporting.render import say

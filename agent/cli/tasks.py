@@ -3,7 +3,7 @@
 `tasks_app` is mounted by `agent/cli/app.py`. Errors are `agent.core.errors` exceptions; the CLI's main
 turns them into one red line and an exit code. `validate` exits 1 when any task is invalid. `mine`
 builds a task file from a repository's history (`tasks.history`, `agent.bench.mining`): here only its
-options, the output file, the progress bar and the summary.
+options; the output file, the progress bar and the summary are `agent.cli.mining_output`'s.
 """
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
-from types import TracebackType
-from typing import IO, TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from agent.cli.context import IMAGE_HELP, SETUP_HELP, config_for, ensure_image
+from agent.cli.checks import IMAGE_HELP, SETUP_HELP, config_for, ensure_image
+from agent.cli.mining_output import MineProgress, TaskSink, mining_summary, print_mining
 from agent.core.errors import AgentError, ConfigError, TaskError
 from agent.core.protocols import Sandbox
 from agent.engine.evaluation import InstanceReport, evaluate_patch
@@ -37,12 +36,14 @@ from tasks.loaders import BUILTIN, checkout_repo, find_task, load_tasks
 from tasks.models import Task
 
 if TYPE_CHECKING:
-    from agent.bench.mining import MiningProgress, MiningResult
+    from agent.bench.mining import MineSettings, MiningResult
+    from agent.core.config import AgentConfig
 
 tasks_app = typer.Typer(help="List, show, validate and mine benchmark tasks.", no_args_is_help=True)
 console = Console(highlight=False)
 
 Suite = Annotated[str, typer.Argument(help="`builtin`, a .jsonl/.json task file, or a directory of them.")]
+SandboxOption = Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")]
 
 
 @tasks_app.command("list")
@@ -150,7 +151,7 @@ def validate(
     suite: Suite = BUILTIN,
     ids: Annotated[str | None, typer.Option("--ids", help="Only these instance ids, comma-separated.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Tasks validated at once.")] = 2,
-    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
+    sandbox: SandboxOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per task.")] = False,
 ) -> None:
     """Check each task at the base (F2P fail, P2P pass) and with its gold patch (all pass); exit 1 if any fails."""
@@ -221,104 +222,39 @@ def _print_validation(results: list[Validation], suite: str) -> None:
     console.print(f"{len(results) - invalid} valid, {invalid} invalid")
 
 
-# --- mine -----------------------------------------------------------------------------------
-class TaskSink:
-    """Kept tasks as JSONL lines as they come: to stdout, or to a file opened (and emptied) at the first one."""
-
-    def __init__(self, target: Path | None) -> None:
-        self.target, self.written = target, 0
-        self.file: IO[str] | None = None
-
-    def __call__(self, task: Task) -> None:
-        line = task.model_dump_json(exclude_none=True) + "\n"
-        if self.target is None:
-            print(line, end="", flush=True)
-        else:
-            if self.file is None:
-                self.file = self.target.open("w", encoding="utf-8")
-            self.file.write(line)
-            self.file.flush()
-        self.written += 1
-
-    def __enter__(self) -> TaskSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.file is not None:
-            self.file.close()
-
-
-class MineProgress:
-    """Candidates scanned, kept and skipped: a Rich progress bar on stderr when it is a terminal, else
-    one line per candidate checked (`[3/40] abc1234567 subject -> kept (2 FAIL_TO_PASS, bug_fix)`)."""
-
-    def __init__(self, console: Console, total: int | None) -> None:
-        self.console, self.total = console, total
-        self.progress: Progress | None = None
-        if console.is_terminal:
-            self.progress = Progress(
-                SpinnerColumn(),
-                TextColumn("[bold]mining"),
-                BarColumn(),
-                TextColumn("{task.fields[counts]}"),
-                TextColumn("[dim]{task.description}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            )
-            self.bar = self.progress.add_task("", total=total, counts="")
-
-    def __call__(self, state: MiningProgress) -> None:
-        if self.progress is None:
-            if state.outcome:
-                where = f"{state.scanned}/{self.total}" if self.total else str(state.scanned)
-                line = f"[{where}] {state.current[:80]} -> {state.outcome}"
-                self.console.print(line, markup=False, highlight=False, soft_wrap=True)
-                self.console.file.flush()
-        else:
-            counts = f"{state.scanned} scanned [green]{state.kept} kept[/] [yellow]{state.skipped} skipped[/]"
-            self.progress.update(
-                self.bar, completed=state.scanned, counts=counts, description=escape(state.current[:60])
-            )
-
-    def __enter__(self) -> MineProgress:
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(
-        self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
-    ) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+RepoArgument = Annotated[Path, typer.Argument(help="The git repository whose history to mine (only read).")]
+RangeOption = Annotated[
+    str, typer.Option("--range", help="Commits to walk, newest first, e.g. v1.0..HEAD or HEAD~100..HEAD.")
+]
+LimitOption = Annotated[int | None, typer.Option("--limit", help="Validate at most N candidate commits.")]
+MaxTasksOption = Annotated[int | None, typer.Option("--max-tasks", help="Stop once N tasks are kept (beside --limit).")]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Task file to write ('-': stdout). Default: ./REPO-mined.jsonl, or stdout with --json."),
+]
+TestCmdOption = Annotated[
+    str | None, typer.Option("--test-cmd", help="The pytest command (default python -m pytest -q).")
+]
+SetupOption = Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)]
+ImageOption = Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)]
+SummaryOption = Annotated[
+    bool, typer.Option("--json", help="Print a JSON summary (on stderr when the tasks go to stdout).")
+]
 
 
 @tasks_app.command()
 def mine(
     ctx: typer.Context,
-    repo: Annotated[Path, typer.Argument(help="The git repository whose history to mine (only read).")],
-    rev_range: Annotated[
-        str, typer.Option("--range", help="Commits to walk, newest first, e.g. v1.0..HEAD or HEAD~100..HEAD.")
-    ] = "HEAD",
-    limit: Annotated[int | None, typer.Option("--limit", help="Validate at most N candidate commits.")] = None,
-    max_tasks: Annotated[
-        int | None, typer.Option("--max-tasks", help="Stop once N tasks are kept (beside --limit).")
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", help="Task file to write ('-': stdout). Default: ./REPO-mined.jsonl, or stdout with --json."
-        ),
-    ] = None,
-    test_cmd: Annotated[
-        str | None, typer.Option("--test-cmd", help="The pytest command (default python -m pytest -q).")
-    ] = None,
-    sandbox: Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")] = None,
-    setup: Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)] = None,
-    image: Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON summary (on stderr when the tasks go to stdout).")
-    ] = False,
+    repo: RepoArgument,
+    rev_range: RangeOption = "HEAD",
+    limit: LimitOption = None,
+    max_tasks: MaxTasksOption = None,
+    out: OutOption = None,
+    test_cmd: TestCmdOption = None,
+    sandbox: SandboxOption = None,
+    setup: SetupOption = None,
+    image: ImageOption = None,
+    as_json: SummaryOption = False,
 ) -> None:
     """Build an eval set from REPO's history: commits whose change turns tests from failing to passing.
 
@@ -326,9 +262,7 @@ def mine(
     its parent: the touched tests run 3 times with its test changes, then 3 times with its source
     changes too. Nothing in REPO is changed. Run the result with `agent bench FILE`.
     """
-    from agent.bench.mining import mine as mine_history
-    from agent.bench.mining_setup import PlannerClassifier, settings_for
-    from agent.wiring import sandbox_factory
+    from agent.bench.mining_setup import settings_for
 
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: give a number of candidate commits of 1 or more")
@@ -347,6 +281,34 @@ def mine(
     ensure_image(config, sandbox, err)
     if config.sandbox.kind == "local":
         warnings.warn("mining with the local sandbox: the repository's tests run on this machine", stacklevel=1)
+    result, kept, seconds = _mine_commits(config, settings, rev_range, shas, limit, max_tasks, target, err)
+    written = "-" if to_stdout else (str(target) if kept else None)
+    if as_json:
+        summary = mining_summary(result, written, len(shas), seconds)
+        print(json.dumps(summary), file=sys.stderr if to_stdout else sys.stdout)
+    elif not result.tasks and not result.skips:
+        say(shown, escape(f"no candidate in {rev_range}: none of its {len(shas)} commit(s) changes source and tests"))
+    else:
+        print_mining(shown, result, f"mined {info.name} ({rev_range})", target if kept else None)
+
+
+def _mine_commits(
+    config: AgentConfig,
+    settings: MineSettings,
+    rev_range: str,
+    shas: list[str],
+    limit: int | None,
+    max_tasks: int | None,
+    target: Path | None,
+    err: Console,
+) -> tuple[MiningResult, int, float]:
+    """Check the candidate commits of `shas` in sandboxes, writing each kept task to `target` (None: stdout)
+    as it comes: the result, how many tasks were written and the seconds it took."""
+    from agent.bench.mining import mine as mine_history
+    from agent.bench.mining_setup import PlannerClassifier
+    from agent.wiring import sandbox_factory
+
+    info = settings.repo
     lookup, merges = issue_lookup(info, os.environ), Merges(info.path, rev_range)
     classifier = PlannerClassifier(config, os.environ, info)
     started = time.monotonic()
@@ -364,44 +326,4 @@ def mine(
             )
     finally:
         classifier.close()
-    seconds = round(time.monotonic() - started, 1)
-    written = "-" if to_stdout else (str(target) if sink.written else None)
-    if as_json:
-        summary = _mining_summary(result, written, len(shas), seconds)
-        print(json.dumps(summary), file=sys.stderr if to_stdout else sys.stdout)
-    elif not result.tasks and not result.skips:
-        say(shown, escape(f"no candidate in {rev_range}: none of its {len(shas)} commit(s) changes source and tests"))
-    else:
-        _print_mining(shown, result, f"mined {info.name} ({rev_range})", target if sink.written else None)
-
-
-def _mining_summary(result: MiningResult, out: str | None, commits: int, seconds: float) -> dict[str, Any]:
-    return {
-        "kept": len(result.tasks),
-        "skipped": result.skipped(),
-        "causes": result.causes(),
-        "seconds": seconds,
-        "out": out,
-        "tasks": [task.instance_id for task in result.tasks],
-        "commits": commits,
-        "candidates": len(result.tasks) + len(result.skips),
-        "skipped_commits": [skip.model_dump() for skip in result.skips],
-    }
-
-
-def _print_mining(shown: Console, result: MiningResult, title: str, written: Path | None) -> None:
-    from agent.bench.mining import CAUSES, SKIP_REASONS
-
-    rows = [["[green]kept[/]", str(len(result.tasks)), ""]]
-    for reason, count in result.skipped().items():
-        skips = [skip for skip in result.skips if skip.reason == reason]
-        causes = {CAUSES[skip.cause]: sum(other.cause == skip.cause for other in skips) for skip in skips}
-        why = ", ".join(f"{cause} {n}" for cause, n in causes.items())
-        example = f"{why}; first {skips[0].commit[:10]} {skips[0].subject}: {skips[0].detail}" if skips else ""
-        rows.append([escape(f"skipped: {SKIP_REASONS[reason]}"), str(count), escape(example[:240])])
-    columns = [Col("outcome", wrap=True), Col("commits", right=True), Col("causes", wrap=True, drop=True)]
-    print_table(shown, escape(title), columns, rows)
-    if written is not None:
-        say(shown, escape(f"wrote {len(result.tasks)} task(s) to {written}: run them with `agent bench {written}`"))
-    elif not result.tasks:
-        say(shown, "no task kept: nothing written")
+    return result, sink.written, round(time.monotonic() - started, 1)

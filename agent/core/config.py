@@ -81,7 +81,7 @@ class PlannerConfig(Frozen):
 
 
 class ContextConfig(Frozen):
-    """How a long attempt's prompt stays bounded (engine.context)."""
+    """How a long attempt's prompt stays bounded (engine.condensers)."""
 
     mask_to: float = Field(
         0.25, gt=0, lt=1, description="Share of the effort's context_tokens left in full after the boundary moves."

@@ -6,39 +6,33 @@ what is wrong and what to do next; only the CLI turns them into a red line and a
 
 
 class AttemptEnded(Exception):
-    """Base of the signals that end one attempt normally."""
+    """Base of the signals that end one attempt normally; each names its outcome in its class line."""
 
     outcome = "ended"
 
+    def __init_subclass__(cls, outcome: str = "ended", **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.outcome = outcome
 
-class ModelFinished(AttemptEnded):
+
+class ModelFinished(AttemptEnded, outcome="finished"):
     """The model ended its turn without a tool call."""
 
-    outcome = "finished"
 
-
-class TurnLimit(AttemptEnded):
+class TurnLimit(AttemptEnded, outcome="turn_limit"):
     """The attempt used all the turns its effort level allows."""
 
-    outcome = "turn_limit"
 
-
-class BudgetExhausted(AttemptEnded):
+class BudgetExhausted(AttemptEnded, outcome="budget_exhausted"):
     """The next model call could cross the cost cap."""
 
-    outcome = "budget_exhausted"
 
-
-class RepeatedFormatError(AttemptEnded):
+class RepeatedFormatError(AttemptEnded, outcome="format_error"):
     """The model made three malformed tool calls in a row."""
 
-    outcome = "format_error"
 
-
-class StopRequested(AttemptEnded):
+class StopRequested(AttemptEnded, outcome="stopped"):
     """The user asked to stop after the current turn."""
-
-    outcome = "stopped"
 
 
 class RunAbandoned(KeyboardInterrupt):

@@ -19,8 +19,11 @@ TextSink = Callable[[str], None]
 class Model(Protocol):
     """One model behind one provider. `complete` makes one request (streaming where it can)."""
 
-    name: str
-    provider: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def provider(self) -> str: ...
 
     def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
         """The level actually used for an asked level (nearest supported) and its wire value."""

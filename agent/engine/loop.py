@@ -1,11 +1,10 @@
 """One attempt = one rung: the plan-edit loop that drives a model with tools in a sandbox.
 
-Every reply is validated before its tools run (`agent.engine.validation`). An invalid reply is
-answered with the error and the model tries again; after `fallback_after` invalid replies of one
-model, or a provider failure beyond the SDK's retries, the attempt falls back to the next rung of
-its chain (`agent.engine.router`) for the rest of the attempt, carrying the conversation up to its
-last valid turn. Every call is billed, invalid ones included, and every fallback is a ledger row
-and an event; none is silent.
+The loop keeps the conversation. It calls the model stack of `agent.engine.calling` (every request
+metered and billed; provider failures routed to a fallback, which raises `FellBack`), validates
+every reply before its tools run (`agent.engine.validation`), answers an invalid one with the error
+(after `fallback_after` invalid replies of one model it asks the fallback model to switch), and
+sends the model the view its condensers make of a long conversation (`agent.engine.condensers.view`).
 
 The loop ends when the model ends its turn without a tool call, at the effort level's turn
 limit, when the budget would be exceeded, after three invalid replies in a row with no fallback
@@ -25,21 +24,20 @@ from agent.core.errors import (
     AttemptEnded,
     ContextWindowError,
     ModelFinished,
-    ProviderError,
     RepeatedFormatError,
     StopRequested,
     TurnLimit,
 )
 from agent.core.messages import Message, ModelTurn, ToolCall, ToolResult
 from agent.core.tool_specs import STANDARD_TOOLS
-from agent.engine.budget import Budget, tokens_at_most, worst_case_usd
-from agent.engine.calls import AttemptCalls, SentCall
-from agent.engine.context import CHARS_PER_TOKEN, ContextView, Summary, summary_prompt, tokens
-from agent.engine.router import Route, Router, failure_reason
+from agent.engine.budget import Budget, tokens_at_most
+from agent.engine.calling.fallback import FallbackModel, FellBack
+from agent.engine.calling.meters import AttemptMeter
+from agent.engine.calling.router import Route
+from agent.engine.condensers.view import CHARS_PER_TOKEN, ContextView, Summary, summary_prompt, tokens
 from agent.engine.tools import ToolRunner
 from agent.engine.validation import Invalid, ReplyValidator
 from agent.engine.work_patch import WorkPatchWatcher
-from agent.ledger import Fallback
 
 MAX_MALFORMED_IN_A_ROW = 3
 SUMMARY_MAX_TOKENS = 4096
@@ -47,9 +45,11 @@ TOOLS_CHARS = sum(len(tool.model_dump_json()) for tool in STANDARD_TOOLS)
 
 
 @dataclass
-class AttemptContext:
-    route: Route
-    """The rung's model at its effort level; a fallback replaces it for the rest of the attempt."""
+class AttemptSetup:
+    model: FallbackModel
+    """The rung's route (metered) within its fallback chain; a fallback replaces it for the rest of the attempt."""
+    meter: AttemptMeter
+    """Records every call of the attempt; the loop tells it the turn and its judgement of each reply."""
     tools: ToolRunner
     system: str
     task: str
@@ -57,18 +57,14 @@ class AttemptContext:
     max_tokens: int
     budget: Budget
     emit: Callable[[str, dict], None]
-    calls: AttemptCalls
-    """Records each call before it is sent (its worst case reserved) and settles it when it ends."""
-    router: Router | None = None
-    """The rung's fallback chain (None: no fallback; invalid replies and provider failures end as before)."""
+    summary_route: Callable[[Route], Route]
+    """Who summarises for a route (metered): the configured summary model, or the route's own model."""
     fallback_after: int = 2
     loop_repeats: int = 3
     context: ContextView | None = None
     """What the model is sent of the conversation (None: everything, as it happened)."""
     summarise_at: float = 0.8
     """Share of the route's context window at which the oldest turns are summarised."""
-    summary_route: Route | None = None
-    """Who writes summaries (None: the route being called)."""
     stop: threading.Event = field(default_factory=threading.Event)
     work_diff: Callable[[], str] | None = None
     """The sandbox's current diff; when set, its changes are emitted as `work_patch` events."""
@@ -92,22 +88,25 @@ class LoopResult:
     """Each time old tool results were masked or the oldest turns summarised."""
 
 
-def run_loop(ctx: AttemptContext) -> LoopResult:
+def run_loop(ctx: AttemptSetup) -> LoopResult:
     return _Loop(ctx).run()
 
 
 class _Loop:
     """The state of one attempt's conversation while it runs."""
 
-    def __init__(self, ctx: AttemptContext) -> None:
+    def __init__(self, ctx: AttemptSetup) -> None:
         self.ctx = ctx
-        self.route = ctx.route
+        self.model = ctx.model
+        self.model.before_switch = self._before_switch
         self.messages = [Message.user(ctx.task)]
         self.result = LoopResult(
             outcome="", turns=0, plan="", messages=self.messages, model_time_s=0.0, command_time_s=0.0
         )
+        self.result.fallbacks = self.model.taken
         self.validator = ReplyValidator(STANDARD_TOOLS, ctx.loop_repeats)
         self.prompt_tokens = tokens_at_most(len(ctx.system) + TOOLS_CHARS + len(ctx.task))
+        """The budget's bound on the next prompt (the route's metered model reserves with it)."""
         self.valid_length = len(self.messages)
         """The conversation up to the last valid turn: what a fallback model is handed."""
         self.invalid_in_a_row = 0
@@ -124,32 +123,17 @@ class _Loop:
             for turn in range(1, ctx.max_turns + 1):
                 if ctx.stop.is_set():
                     raise StopRequested("stopped by the user")
+                ctx.meter.turn = turn
                 self._fit_window(turn)
-                answered = self._call(turn)
-                if answered is None:
+                try:
+                    reply = self._call()
+                except FellBack:
                     continue  # the call failed and the attempt fell back
-                reply, sent = answered
                 result.turns = turn
-                problems = self.validator.check(reply, turns_left=turn < ctx.max_turns)
-                self._settle(sent, reply, problems)
-                if turn == 1:
-                    result.plan = reply.text.strip() or "(the model gave no plan)"
-                    ctx.emit("plan", {"text": result.plan})
-                ctx.emit("assistant", {"turn": turn, "text": reply.text, "tool_calls": len(reply.tool_calls)})
-                if problems:
-                    self._invalid(turn, reply, problems)
-                    continue
-                self.messages.append(reply.as_message())
-                if not reply.tool_calls:
-                    raise ModelFinished("the model ended its turn")
-                results = [self._run_tool(turn, call) for call in reply.tool_calls]
-                self.messages.append(Message(role="user", content=results))
-                self.valid_length = len(self.messages)
-                self.invalid_in_a_row = 0
-                if watcher is not None:
-                    watcher.after_turn(turn, reply.tool_calls)
-                self._grow(reply, sum(len(item.output) + 100 for item in results))
-                self._mask_old_results(turn)
+                if self._reply(turn, reply):
+                    if watcher is not None:
+                        watcher.after_turn(turn, reply.tool_calls)
+                    self._mask_old_results(turn)
             raise TurnLimit(f"used all {ctx.max_turns} turns")
         except AttemptEnded as signal:
             result.outcome, result.detail = signal.outcome, str(signal)
@@ -158,51 +142,53 @@ class _Loop:
         finally:
             if watcher is not None:
                 watcher.close()
+            result.model_time_s = ctx.meter.model_time_s
         result.wall_s = time.perf_counter() - began
         return result
 
-    def _call(self, turn: int) -> tuple[ModelTurn, SentCall] | None:
-        """One request to the current route; None when it failed and the attempt fell back."""
-        ctx, route = self.ctx, self.route
-        max_tokens = ctx.budget.allow(self.prompt_tokens, ctx.max_tokens, route.price)
-        sent = ctx.calls.sent(turn, max_tokens, worst_case_usd(self.prompt_tokens, max_tokens, route.price))
-        ctx.emit("turn_started", {"turn": turn, "max_turns": ctx.max_turns, "max_tokens": max_tokens})
-        started = time.perf_counter()
+    def _call(self) -> ModelTurn:
+        """One request to the current route (FellBack: it failed and the attempt switched)."""
+        ctx = self.ctx
         if self.turn_began is None:
-            self.turn_began = started
-        try:
-            reply = route.model.complete(
-                self._view(self.messages),
-                system=ctx.system,
-                tools=STANDARD_TOOLS,
-                effort=route.level,
-                max_tokens=max_tokens,
-                on_text=lambda text: ctx.emit("text_delta", {"text": text}),
-            )
-        except ProviderError as exc:  # anything else leaves the call pending: counted at its worst case
-            seconds = time.perf_counter() - started
-            self.result.model_time_s += seconds
-            ctx.calls.failed(sent, exc, seconds)
-            reason = failure_reason(exc)
-            target = ctx.router.after_failure(route, reason) if ctx.router and reason else None
-            if target is None:
-                raise
-            why = f"{route.model.name}: {_provider_text(exc, reason or '')}"
-            self._fall_back(turn, target, reason or "", why, str(exc))
-            return None
-        self.result.model_time_s += time.perf_counter() - started
-        return reply, sent
+            self.turn_began = time.perf_counter()
+        ctx.meter.prompt_tokens = self.prompt_tokens
+        return self.model.complete(
+            self.condensed(self.messages),
+            system=ctx.system,
+            tools=STANDARD_TOOLS,
+            effort=self.model.route.level,
+            max_tokens=ctx.max_tokens,
+            on_text=lambda text: ctx.emit("text_delta", {"text": text}),
+        )
 
-    def _settle(self, sent: SentCall, reply: ModelTurn, problems: list[Invalid]) -> None:
+    def _reply(self, turn: int, reply: ModelTurn) -> bool:
+        """Judge a reply, then run its tools (True) or answer its errors (False); ModelFinished ends the turn."""
+        ctx, result = self.ctx, self.result
+        problems = self.validator.check(reply, turns_left=turn < ctx.max_turns)
         turn_s = None
         if not problems and self.turn_began is not None:
-            turn_s = time.perf_counter() - self.turn_began
-            self.turn_began = None
-        self.ctx.calls.answered(sent, reply, problems[0].reason if problems else None, turn_s)
+            turn_s, self.turn_began = time.perf_counter() - self.turn_began, None
+        ctx.meter.judged(problems[0].reason if problems else None, turn_s)
+        if turn == 1:
+            result.plan = reply.text.strip() or "(the model gave no plan)"
+            ctx.emit("plan", {"text": result.plan})
+        ctx.emit("assistant", {"turn": turn, "text": reply.text, "tool_calls": len(reply.tool_calls)})
+        if problems:
+            self._invalid(turn, reply, problems)
+            return False
+        self.messages.append(reply.as_message())
+        if not reply.tool_calls:
+            raise ModelFinished("the model ended its turn")
+        results = [self._run_tool(turn, call) for call in reply.tool_calls]
+        self.messages.append(Message(role="user", content=results))
+        self.valid_length = len(self.messages)
+        self.invalid_in_a_row = 0
+        self._grow(reply, sum(len(item.output) + 100 for item in results))
+        return True
 
     def _invalid(self, turn: int, reply: ModelTurn, problems: list[Invalid]) -> None:
         """Answer an invalid reply with its errors (its tools do not run), or fall back."""
-        ctx, route, reason = self.ctx, self.route, problems[0].reason
+        ctx, route, reason = self.ctx, self.model.route, problems[0].reason
         failures = self.result.validation_failures
         failures[reason] = failures.get(reason, 0) + 1
         self.invalid_of_route += 1
@@ -218,13 +204,10 @@ class _Loop:
                 "text": f"{route.label}: invalid reply ({reason}): {detail}",
             },
         )
-        if self.invalid_of_route >= ctx.fallback_after and ctx.router is not None:
-            target = ctx.router.after_invalid(route)
-            if target is not None:
-                count = self.invalid_of_route
-                text = f"{route.model.name}: {count} invalid replies ({reason})"
-                self._fall_back(turn, target, reason, text, detail)
-                return
+        if self.invalid_of_route >= ctx.fallback_after and self.model.after_invalid(
+            self.invalid_of_route, reason, detail
+        ):
+            return
         if reply.tool_calls:
             self.messages.append(reply.as_message())
             errors = {problem.call_id: problem.message for problem in problems}
@@ -238,27 +221,13 @@ class _Loop:
         if self.invalid_in_a_row >= MAX_MALFORMED_IN_A_ROW:
             raise RepeatedFormatError(f"{self.invalid_in_a_row} invalid replies in a row")
 
-    def _fall_back(self, turn: int, target: Route, reason: str, why: str, detail: str) -> None:
-        """Switch to `target` for the rest of the attempt, with the conversation up to the last valid turn."""
-        ctx, route = self.ctx, self.route
+    def _before_switch(self, target: Route) -> None:
+        """Before a fallback takes over: the conversation up to the last valid turn, and the target's price must fit."""
         del self.messages[self.valid_length :]
         self._estimate_prompt()
-        ctx.budget.allow(self.prompt_tokens, ctx.max_tokens, target.price)  # the fallback's price must fit first
-        fallback = Fallback(
-            turn=turn,
-            from_model=route.model.name,
-            from_effort=route.level.value,
-            to_model=target.model.name,
-            to_effort=target.level.value,
-            reason=reason,
-            detail=detail[:500],
-        )
-        text = f"{why} → {target.label} for the rest of this attempt"
-        ctx.calls.fell_back(fallback, text, effort_sent=target.wire, price=target.price)
-        self.result.fallbacks.append({"turn": turn, "from": route.label, "to": target.label, "reason": reason})
-        self.route = target
+        self.ctx.budget.allow(self.prompt_tokens, self.ctx.max_tokens, target.price)
         self.invalid_of_route = self.invalid_in_a_row = 0
-        self.validator = ReplyValidator(STANDARD_TOOLS, ctx.loop_repeats)
+        self.validator = ReplyValidator(STANDARD_TOOLS, self.ctx.loop_repeats)
 
     def _run_tool(self, turn: int, call: ToolCall) -> ToolResult:
         ctx = self.ctx
@@ -296,14 +265,14 @@ class _Loop:
 
     def _estimate_prompt(self) -> None:
         """Both prompt estimates from the view itself (after the history was cut or summarised)."""
-        chars = self._prompt_chars(self._view(self.messages))
+        chars = self._prompt_chars(self.condensed(self.messages))
         self.prompt_tokens, self.view_tokens = tokens_at_most(chars), chars // CHARS_PER_TOKEN
 
     def _prompt_chars(self, messages: list[Message]) -> int:
         """The characters of a request sending `messages`: system prompt, tools and messages as JSON."""
         return len(self.ctx.system) + TOOLS_CHARS + sum(len(message.model_dump_json()) for message in messages)
 
-    def _view(self, messages: list[Message]) -> list[Message]:
+    def condensed(self, messages: list[Message]) -> list[Message]:
         return self.ctx.context.view(messages) if self.ctx.context is not None else messages
 
     def _mask_old_results(self, turn: int) -> None:
@@ -323,41 +292,29 @@ class _Loop:
 
     def _fit_window(self, turn: int) -> None:
         """Summarise the oldest turns when the next prompt nears the route's context window."""
-        ctx, context, window = self.ctx, self.ctx.context, self.route.window
+        ctx, context, route = self.ctx, self.ctx.context, self.model.route
+        window = route.window
         if context is None or window is None or self.view_tokens < ctx.summarise_at * window:
             return
         cut = context.summary_cut(self.messages)
         if cut is None:
             return
-        writer = ctx.summary_route or self.route
-        request = summary_prompt(context.view(self.messages[:cut]))
-        prompt = tokens_at_most(self._prompt_chars(request))
-        max_tokens = ctx.budget.allow(prompt, min(ctx.max_tokens, SUMMARY_MAX_TOKENS), writer.price)
-        worst = worst_case_usd(prompt, max_tokens, writer.price)
-        sent = ctx.calls.sent(turn, max_tokens, worst, by=(writer.model.name, writer.wire, writer.price))
-        started = time.perf_counter()
-        try:
-            reply = writer.model.complete(
-                request, system=ctx.system, tools=STANDARD_TOOLS, effort=writer.level, max_tokens=max_tokens
-            )
-        except ProviderError as exc:
-            ctx.calls.failed(sent, exc, time.perf_counter() - started)
-            raise
-        self.result.model_time_s += time.perf_counter() - started
-        ctx.calls.answered(sent, reply)
+        writer = ctx.summary_route(route)
+        reply = writer.model.complete(
+            summary_prompt(context.view(self.messages[:cut])),
+            system=ctx.system,
+            tools=STANDARD_TOOLS,
+            effort=writer.level,
+            max_tokens=min(ctx.max_tokens, SUMMARY_MAX_TOKENS),
+        )
         before = self.view_tokens
         context.summarised(Summary(text=reply.text.strip() or "(no summary)", upto=cut))
         self._estimate_prompt()
         assistants = sum(1 for message in self.messages[1:cut] if message.role == "assistant")
         text = (
-            f"context: the prompt neared {self.route.model.name}'s window ({before:,} of {window:,} tokens); "
+            f"context: the prompt neared {route.model.name}'s window ({before:,} of {window:,} tokens); "
             f"{writer.label} summarised the oldest {assistants} turns (now about {self.view_tokens:,} tokens)"
         )
         data = {"turn": turn, "turns": assistants, "before_tokens": before, "after_tokens": self.view_tokens}
         self.result.context_events.append({"kind": "summarised", **data, "summary": reply.text})
         ctx.emit("context_summarised", {**data, "text": text})
-
-
-def _provider_text(exc: ProviderError, reason: str) -> str:
-    status = f" ({exc.status})" if exc.status is not None else ""
-    return f"{reason.replace('_', ' ')}{status} after {exc.retries} retries"

@@ -9,7 +9,6 @@ charged to the issue's budget, whatever the model answered).
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol
@@ -21,7 +20,9 @@ from agent.core.effort import EffortLevel, Rung, climb, parse_ladder
 from agent.core.errors import AgentError, BudgetExhausted, ConfigError
 from agent.core.messages import Message
 from agent.core.protocols import Model
-from agent.engine.budget import Budget, tokens_at_most, worst_case_usd
+from agent.engine.budget import Budget, tokens_at_most
+from agent.engine.calling.metered import MeteredModel
+from agent.engine.calling.meters import KeptCalls
 from agent.ledger import CallRecord
 from agent.providers.pricing import PriceQuote
 
@@ -200,38 +201,20 @@ def classify_with_model(
     The call is priced with `price` and charged to `budget` whatever it answered.
     """
     prompt = classifier_prompt(text)
-    level, wire = model.effort_for(EffortLevel.LOW)
-    max_tokens, prompt_tokens = CLASSIFIER_MAX_TOKENS, tokens_at_most(len(CLASSIFIER_SYSTEM) + len(prompt))
-    if budget is not None:
-        try:
-            max_tokens = budget.allow(prompt_tokens, max_tokens, price)
-        except BudgetExhausted as exc:
-            return None, None, f"not asked: {exc}"
-    reserved = worst_case_usd(prompt_tokens, max_tokens, price)
-    started = time.perf_counter()
-    try:
-        turn = model.complete(
-            [Message.user(prompt)], system=CLASSIFIER_SYSTEM, tools=[], effort=level, max_tokens=max_tokens
-        )
-    except AgentError as exc:
-        failed = CallRecord.of_failure(
-            1,
-            exc,
-            model=model.name,
-            effort_sent=wire,
-            max_tokens=max_tokens,
-            price=price,
-            duration_s=time.perf_counter() - started,
-            reserved_usd=reserved,
-        )
-        if budget is not None:
-            budget.charge(failed.cost_usd)  # $0: nothing came back; releases what a batch reserved for the call
-        return None, failed, f"failed: {exc}"
-    record = CallRecord.of_reply(
-        1, turn, model=model.name, effort_sent=wire, max_tokens=max_tokens, price=price, reserved_usd=reserved
+    level, _ = model.effort_for(EffortLevel.LOW)
+    kept = KeptCalls()
+    metered = MeteredModel(
+        model, price, budget, kept, lambda *_: tokens_at_most(len(CLASSIFIER_SYSTEM) + len(prompt)), (AgentError,)
     )
-    if budget is not None:
-        budget.charge(record.cost_usd)
+    try:
+        turn = metered.complete(
+            [Message.user(prompt)], system=CLASSIFIER_SYSTEM, tools=[], effort=level, max_tokens=CLASSIFIER_MAX_TOKENS
+        )
+    except BudgetExhausted as exc:
+        return None, None, f"not asked: {exc}"
+    except AgentError as exc:
+        return None, kept.calls[0], f"failed: {exc}"
+    record = kept.calls[0]
     for word in re.findall(r"[a-z_]+", turn.text.lower()):
         if word in TASK_TYPES:
             return word, record, f"answered {word}"
@@ -294,7 +277,9 @@ RungFit = Callable[[Rung], "tuple[Rung, str | None]"]
 """The rung at the effort level its provider honours, and why its model cannot run here (None: it can)."""
 
 
-class Plan(BaseModel):
+class LadderChoice(BaseModel):
+    """The ladder chosen for an issue and why: its classification, the rungs, the policy that chose them."""
+
     classification: Classification
     ladder: list[Rung]
     ladder_source: str  # planner | learned | --ladder | --model | grid
@@ -360,7 +345,7 @@ def plan_ladder(
     require_usable: bool = True,
     learned: LadderChooser | None = None,
     max_api_usd: Decimal | None = None,
-) -> Plan:
+) -> LadderChoice:
     """The ladder a run will climb: --ladder exactly, --model from --effort up to max, else planner.
 
     With `fit`, the planner's ladder keeps only models that can run here (their provider has a
@@ -370,23 +355,23 @@ def plan_ladder(
     if ladder_spec and model:
         raise ConfigError("use either --ladder or --model, not both")
     if ladder_spec:
-        return Plan(classification=classification, ladder=parse_ladder(ladder_spec), ladder_source="--ladder")
+        return LadderChoice(classification=classification, ladder=parse_ladder(ladder_spec), ladder_source="--ladder")
     if model:
         start = effort or config.planner.task_types.get(classification.task_type, None)
         level = start if isinstance(start, EffortLevel) else (start.start if start else EffortLevel.MEDIUM)
         rungs = climb(model, level)
         if fit is not None:
             rungs, _ = fit_ladder(rungs, fit, drop_unusable=False)
-        return Plan(classification=classification, ladder=rungs, ladder_source="--model")
+        return LadderChoice(classification=classification, ladder=rungs, ladder_source="--model")
     if effort:
         raise ConfigError("--effort needs --model: name the model to run at that effort")
     rungs, left_out = ladder_for(classification.task_type, config), list[str]()
     if fit is not None:
         rungs, left_out = fit_ladder(rungs, fit, drop_unusable=require_usable)
     if learned is None:
-        return Plan(classification=classification, ladder=rungs, ladder_source="planner", left_out=left_out)
+        return LadderChoice(classification=classification, ladder=rungs, ladder_source="planner", left_out=left_out)
     chosen, decision = learned.decide(classification.task_type, rungs, max_api_usd)
     source = "learned" if decision.get("chosen_by") == "learned" else "planner"
-    return Plan(
+    return LadderChoice(
         classification=classification, ladder=chosen, ladder_source=source, left_out=left_out, decision=decision
     )

@@ -165,8 +165,7 @@ def run_tests(sandbox: Sandbox, command: str, timeout: float, keep_going: bool =
         exit_code=result.exit_code,
         timed_out=result.timed_out,
         duration_s=result.duration,
-        tests=junit.tests,
-        collection_errors=junit.collection_errors,
+        **junit.model_dump(),
         output_tail=result.output[-3000:],
     )
 

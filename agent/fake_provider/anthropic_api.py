@@ -53,6 +53,11 @@ def effort_of(body: dict[str, Any]) -> str | None:
     return config.get("effort") if isinstance(config, dict) else None
 
 
+def too_long(prompt: int, window: int) -> str:
+    """The API's message for a prompt over the model's context window."""
+    return f"prompt is too long: {prompt} tokens > {window} maximum"
+
+
 def thinking_enabled(body: dict[str, Any]) -> bool:
     thinking = body.get("thinking")
     return isinstance(thinking, dict) and thinking.get("type") in ("adaptive", "enabled")

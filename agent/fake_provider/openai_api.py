@@ -34,6 +34,18 @@ def turn_index(body: dict[str, Any]) -> int:
     return sum(1 for message in body.get("messages") or [] if message.get("role") == "assistant")
 
 
+def effort_of(body: dict[str, Any]) -> str | None:
+    return body.get("reasoning_effort")
+
+
+def too_long(prompt: int, window: int) -> str:
+    """The API's message for a prompt over the model's context window."""
+    return (
+        f"This model's maximum context length is {window} tokens. However, your messages resulted in "
+        f"{prompt} tokens. Please reduce the length of the messages."
+    )
+
+
 def validate(body: dict[str, Any]) -> str | None:
     for key in ("model", "messages"):
         if key not in body:

@@ -16,6 +16,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -63,6 +64,18 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     usage: dict[str, Any] | None = None
     delay_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Wire:
+    """What differs between the two APIs on the way to a turn: the module that speaks the API
+    (`turn_index`, `effort_of`, `error_body`, the malformed replies), how it counts a prompt's
+    tokens, and its error message for a prompt over the context window."""
+
+    api: Api
+    module: Any
+    prompt_tokens: Callable[[dict[str, Any]], int]
+    too_long: Callable[[int, int], str]
 
 
 def _json_reply(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
@@ -181,22 +194,12 @@ class FakeProvider:
             return _json_reply(401, anthropic_api.error_body(401, "x-api-key header is required"))
         if key == BAD_KEY:
             return _json_reply(401, anthropic_api.error_body(401, "invalid x-api-key"))
-        model, effort = str(body.get("model", "")), anthropic_api.effort_of(body)
-        index = anthropic_api.turn_index(body)
-        fault = self.take_fault(model, index)
-        if fault is not None and fault.invalid is None:
-            return self._fault_reply(fault, bool(body.get("stream")), anthropic_api)
-        problem = anthropic_api.validate(body, self.script, self.secret)
-        window, prompt = self.script.window_for(model), anthropic_prompt_tokens(body)
-        if problem is None and window is not None and prompt > window:
-            problem = f"prompt is too long: {prompt} tokens > {window} maximum"
-        if problem is not None:
-            return _json_reply(400, anthropic_api.error_body(400, problem))
-        try:
-            turn = self._turn("anthropic", body, effort, index, fault)
-        except RequestRejected as exc:
-            return _json_reply(400, anthropic_api.error_body(400, str(exc)))
-        usage = self.anthropic_cache.account(model, body)
+        wire = Wire("anthropic", anthropic_api, anthropic_prompt_tokens, anthropic_api.too_long)
+        answered = self._checked_turn(wire, body, lambda: anthropic_api.validate(body, self.script, self.secret))
+        if isinstance(answered, Reply):
+            return answered
+        turn, index, fault = answered
+        usage = self.anthropic_cache.account(str(body.get("model", "")), body)
         message, raw_inputs = anthropic_api.build_message(body, turn, index, usage, self.secret, _tag(fault))
         reply = Reply(status=200, usage=message["usage"], delay_s=turn.delay_s)
         if body.get("stream"):
@@ -204,15 +207,6 @@ class FakeProvider:
         else:
             reply.body = json.dumps(message).encode()
         return reply
-
-    def _turn(
-        self, api: Api, body: dict[str, Any], effort: str | None, index: int, fault: Fault | None
-    ) -> ScriptedTurn:
-        if fault is not None and fault.invalid is not None:
-            return invalid_turn(fault.invalid).model_copy(update={"delay_s": fault.delay_s})
-        if self.responder is not None:
-            return self.responder.turn(api, body, effort, index)
-        return self.script.turn_for(str(body.get("model", "")), effort, index)
 
     def _answer_openai(self, headers: dict[str, str], body: dict[str, Any]) -> Reply:
         key = _bearer(headers)
@@ -225,25 +219,12 @@ class FakeProvider:
         if key == BAD_KEY:
             message = f"Incorrect API key provided: {BAD_KEY}. You can find your API key in your account settings."
             return _json_reply(401, openai_api.error_body(401, message))
-        model, effort = str(body.get("model", "")), body.get("reasoning_effort")
-        index = openai_api.turn_index(body)
-        fault = self.take_fault(model, index)
-        if fault is not None and fault.invalid is None:
-            return self._fault_reply(fault, bool(body.get("stream")), openai_api)
-        problem = openai_api.validate(body)
-        window, prompt = self.script.window_for(model), openai_prompt_tokens(body)
-        if problem is None and window is not None and prompt > window:
-            problem = (
-                f"This model's maximum context length is {window} tokens. However, your messages resulted in "
-                f"{prompt} tokens. Please reduce the length of the messages."
-            )
-        if problem is not None:
-            return _json_reply(400, openai_api.error_body(400, problem))
-        try:
-            turn = self._turn("openai", body, effort, index, fault)
-        except RequestRejected as exc:
-            return _json_reply(400, openai_api.error_body(400, str(exc)))
-        prompt_tokens, cached = self.prefix_cache.account(model, body)
+        wire = Wire("openai", openai_api, openai_prompt_tokens, openai_api.too_long)
+        answered = self._checked_turn(wire, body, lambda: openai_api.validate(body))
+        if isinstance(answered, Reply):
+            return answered
+        turn, index, fault = answered
+        prompt_tokens, cached = self.prefix_cache.account(str(body.get("model", "")), body)
         completion = openai_api.build_completion(body, turn, index, prompt_tokens, cached, _tag(fault))
         reply = Reply(status=200, usage=completion["usage"], delay_s=turn.delay_s)
         if body.get("stream"):
@@ -252,6 +233,35 @@ class FakeProvider:
         else:
             reply.body = json.dumps(completion).encode()
         return reply
+
+    def _checked_turn(
+        self, wire: Wire, body: dict[str, Any], problem_of: Callable[[], str | None]
+    ) -> tuple[ScriptedTurn, int, Fault | None] | Reply:
+        """The turn to answer `body` with, its index and the fault that shaped it; or the error reply:
+        a scripted fault, the API's 400 (`problem_of`, a prompt over the model's window), a rejection."""
+        model, index = str(body.get("model", "")), wire.module.turn_index(body)
+        fault = self.take_fault(model, index)
+        if fault is not None and fault.invalid is None:
+            return self._fault_reply(fault, bool(body.get("stream")), wire.module)
+        problem = problem_of()
+        window, prompt = self.script.window_for(model), wire.prompt_tokens(body)
+        if problem is None and window is not None and prompt > window:
+            problem = wire.too_long(prompt, window)
+        if problem is not None:
+            return _json_reply(400, wire.module.error_body(400, problem))
+        try:
+            return self._turn(wire.api, body, wire.module.effort_of(body), index, fault), index, fault
+        except RequestRejected as exc:
+            return _json_reply(400, wire.module.error_body(400, str(exc)))
+
+    def _turn(
+        self, api: Api, body: dict[str, Any], effort: str | None, index: int, fault: Fault | None
+    ) -> ScriptedTurn:
+        if fault is not None and fault.invalid is not None:
+            return invalid_turn(fault.invalid).model_copy(update={"delay_s": fault.delay_s})
+        if self.responder is not None:
+            return self.responder.turn(api, body, effort, index)
+        return self.script.turn_for(str(body.get("model", "")), effort, index)
 
 
 def _tag(fault: Fault | None) -> str:

@@ -106,23 +106,22 @@ class CallRecord(BaseModel):
         duration_s: float,
         reserved_usd: Decimal | None = None,
     ) -> CallRecord:
-        """The record of a request that gave up (after the SDK's retries): $0, as no usage came back."""
+        """The record of a request that gave up (after the SDK's retries): its pending record settled
+        at $0, as no usage came back."""
         kind = error_kind(exc)
-        return cls(
-            turn=turn,
-            model=model,
-            effort_sent=effort_sent,
-            usage=Usage(),
-            max_tokens=max_tokens,
-            cost_usd=Decimal(0),
-            price_source=price.source if price else None,
-            duration_s=duration_s,
-            retries=exc.retries if isinstance(exc, ProviderError) else 0,
-            error=str(exc),
-            status="failed",
-            error_kind=kind,
-            reserved_usd=reserved_usd,
-            cost_reason=f"$0: the call failed ({kind}) and no usage came back",
+        sent = cls.pending(
+            turn, model=model, effort_sent=effort_sent, max_tokens=max_tokens, reserved_usd=reserved_usd, price=price
+        )
+        return sent.model_copy(
+            update={
+                "cost_usd": Decimal(0),
+                "duration_s": duration_s,
+                "retries": exc.retries if isinstance(exc, ProviderError) else 0,
+                "error": str(exc),
+                "status": "failed",
+                "error_kind": kind,
+                "cost_reason": f"$0: the call failed ({kind}) and no usage came back",
+            }
         )
 
     @classmethod

@@ -1,4 +1,9 @@
-"""Ordered, named schema migrations; each applied once and recorded in `_migrations`."""
+"""Ordered, named schema migrations; each applied once and recorded in `_migrations`.
+
+A migration is registered where it is written (`@migration`, as simonw/llm does): `MIGRATIONS`
+holds them in the order they are defined, each under its function's name, the name `_migrations`
+records. Never rename, reorder or edit one that has shipped: add a new one at the end.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,17 @@ import sqlite3
 from collections.abc import Callable
 
 from agent.core.patches import changed_lines
+
+Migration = Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: list[tuple[str, Migration]] = []
+"""(name, migration) in the order they apply."""
+
+
+def migration(step: Migration) -> Migration:
+    """Register `step` as the next migration, under its function's name."""
+    MIGRATIONS.append((step.__name__, step))
+    return step
 
 
 def _execute_all(db: sqlite3.Connection, script: str) -> None:
@@ -15,113 +31,133 @@ def _execute_all(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
-def m001_initial(db: sqlite3.Connection) -> None:
-    _execute_all(
-        db,
-        """
-        CREATE TABLE runs (
-            id TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,              -- fix | bench | grid
-            status TEXT NOT NULL,            -- running | finished | interrupted | error
-            created_at REAL NOT NULL,
-            finished_at REAL,
-            owner TEXT NOT NULL,             -- hostname:pid of the runner
-            args_json TEXT NOT NULL DEFAULT '{}',
-            hourly_rate_usd TEXT NOT NULL,
-            max_cost_usd TEXT
-        );
-        CREATE TABLE issues (
-            id INTEGER PRIMARY KEY,
-            run_id TEXT NOT NULL REFERENCES runs(id),
-            key TEXT NOT NULL,               -- instance id or issue slug
-            title TEXT NOT NULL,
-            task_type TEXT NOT NULL,
-            task_type_reason TEXT NOT NULL,
-            decided_by TEXT NOT NULL,        -- rules | model | task | user
-            repo TEXT NOT NULL,
-            base_commit TEXT NOT NULL,
-            test_cmd TEXT NOT NULL,
-            ladder TEXT NOT NULL,
-            policy TEXT NOT NULL DEFAULT '',
-            status TEXT NOT NULL,            -- running | solved | unsolved | budget_exhausted | error
-            error_kind TEXT,                 -- infra | provider | config (errors only)
-            error TEXT,
-            branch TEXT,
-            patch_path TEXT,
-            started_at REAL NOT NULL,
-            finished_at REAL
-        );
-        CREATE INDEX issues_run ON issues(run_id);
-        CREATE TABLE attempts (
-            id INTEGER PRIMARY KEY,
-            issue_id INTEGER NOT NULL REFERENCES issues(id),
-            run_id TEXT NOT NULL,
-            rung_index INTEGER NOT NULL,
-            model TEXT NOT NULL,
-            provider TEXT NOT NULL,
-            effort_asked TEXT NOT NULL,
-            effort_sent TEXT NOT NULL,
-            state TEXT NOT NULL,             -- running | finished
-            outcome TEXT,                    -- finished | turn_limit | budget_exhausted | format_error | ...
-            tests_passed INTEGER,
-            turns INTEGER NOT NULL DEFAULT 0,
-            max_turns INTEGER NOT NULL,
-            started_at REAL NOT NULL,
-            finished_at REAL,
-            duration_s REAL,
-            model_time_s REAL,
-            command_time_s REAL,
-            diff_lines INTEGER,
-            patch TEXT,
-            plan TEXT,
-            test_report_json TEXT,
-            error TEXT
-        );
-        CREATE INDEX attempts_issue ON attempts(issue_id);
-        CREATE TABLE calls (
-            id INTEGER PRIMARY KEY,
-            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
-            turn INTEGER NOT NULL,
-            model TEXT NOT NULL,
-            effort_sent TEXT,
-            input_tokens INTEGER NOT NULL,
-            cache_read_tokens INTEGER NOT NULL,
-            cache_write_tokens INTEGER NOT NULL,
-            output_tokens INTEGER NOT NULL,
-            reasoning_tokens INTEGER,
-            max_tokens INTEGER,
-            cost_usd TEXT,                   -- Decimal as text, NULL = unpriced
-            price_source TEXT,
-            duration_s REAL NOT NULL,
-            retries INTEGER NOT NULL DEFAULT 0,
-            stop_reason TEXT,
-            error TEXT,
-            created_at REAL NOT NULL
-        );
-        CREATE INDEX calls_attempt ON calls(attempt_id);
-        CREATE TABLE events (
-            id INTEGER PRIMARY KEY,
-            run_id TEXT NOT NULL,
-            issue_id INTEGER,
-            attempt_id INTEGER,
-            ts REAL NOT NULL,
-            kind TEXT NOT NULL,
-            data_json TEXT NOT NULL
-        );
-        CREATE INDEX events_run ON events(run_id, id);
-        CREATE TABLE reviews (
-            id INTEGER PRIMARY KEY,
-            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
-            reviewer TEXT NOT NULL,
-            minutes REAL NOT NULL,
-            verdict TEXT NOT NULL,           -- accept | reject
-            created_at REAL NOT NULL
-        );
-        CREATE INDEX reviews_attempt ON reviews(attempt_id);
-        """,
+CALL_COLUMNS = """turn INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    effort_sent TEXT,
+    input_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER,
+    max_tokens INTEGER,
+    cost_usd TEXT,                   -- Decimal as text, NULL = unpriced
+    price_source TEXT,
+    duration_s REAL NOT NULL,
+    retries INTEGER NOT NULL DEFAULT 0,
+    stop_reason TEXT,
+    error TEXT,
+    created_at REAL NOT NULL"""
+"""The calls table's columns after its ids, as `m001_initial` made them; `m003_issue_calls` rebuilds the
+table with the same ones."""
+
+INITIAL_SCHEMA = (
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,              -- fix | bench | grid
+        status TEXT NOT NULL,            -- running | finished | interrupted | error
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        owner TEXT NOT NULL,             -- hostname:pid of the runner
+        args_json TEXT NOT NULL DEFAULT '{}',
+        hourly_rate_usd TEXT NOT NULL,
+        max_cost_usd TEXT
     )
+    """,
+    """
+    CREATE TABLE issues (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        key TEXT NOT NULL,               -- instance id or issue slug
+        title TEXT NOT NULL,
+        task_type TEXT NOT NULL,
+        task_type_reason TEXT NOT NULL,
+        decided_by TEXT NOT NULL,        -- rules | model | task | user
+        repo TEXT NOT NULL,
+        base_commit TEXT NOT NULL,
+        test_cmd TEXT NOT NULL,
+        ladder TEXT NOT NULL,
+        policy TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,            -- running | solved | unsolved | budget_exhausted | error
+        error_kind TEXT,                 -- infra | provider | config (errors only)
+        error TEXT,
+        branch TEXT,
+        patch_path TEXT,
+        started_at REAL NOT NULL,
+        finished_at REAL
+    )
+    """,
+    "CREATE INDEX issues_run ON issues(run_id)",
+    """
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        issue_id INTEGER NOT NULL REFERENCES issues(id),
+        run_id TEXT NOT NULL,
+        rung_index INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        effort_asked TEXT NOT NULL,
+        effort_sent TEXT NOT NULL,
+        state TEXT NOT NULL,             -- running | finished
+        outcome TEXT,                    -- finished | turn_limit | budget_exhausted | format_error | ...
+        tests_passed INTEGER,
+        turns INTEGER NOT NULL DEFAULT 0,
+        max_turns INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        duration_s REAL,
+        model_time_s REAL,
+        command_time_s REAL,
+        diff_lines INTEGER,
+        patch TEXT,
+        plan TEXT,
+        test_report_json TEXT,
+        error TEXT
+    )
+    """,
+    "CREATE INDEX attempts_issue ON attempts(issue_id)",
+    f"""
+    CREATE TABLE calls (
+        id INTEGER PRIMARY KEY,
+        attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+        {CALL_COLUMNS}
+    )
+    """,
+    "CREATE INDEX calls_attempt ON calls(attempt_id)",
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        issue_id INTEGER,
+        attempt_id INTEGER,
+        ts REAL NOT NULL,
+        kind TEXT NOT NULL,
+        data_json TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX events_run ON events(run_id, id)",
+    """
+    CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY,
+        attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+        reviewer TEXT NOT NULL,
+        minutes REAL NOT NULL,
+        verdict TEXT NOT NULL,           -- accept | reject
+        created_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX reviews_attempt ON reviews(attempt_id)",
+)
+"""The first schema: runs, issues, attempts, calls, events and reviews, one statement each."""
 
 
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    for statement in INITIAL_SCHEMA:
+        db.execute(statement)
+
+
+@migration
 def m002_attempt_changed_lines(db: sqlite3.Connection) -> None:
     """Each attempt's changed lines (added + removed) next to its patch; what review estimates scale with.
 
@@ -132,6 +168,7 @@ def m002_attempt_changed_lines(db: sqlite3.Connection) -> None:
         db.execute("UPDATE attempts SET changed_lines = ? WHERE id = ?", (changed_lines(patch), attempt_id))
 
 
+@migration
 def m003_issue_calls(db: sqlite3.Connection) -> None:
     """Calls belong to an issue, and to an attempt only when an attempt made them.
 
@@ -141,28 +178,13 @@ def m003_issue_calls(db: sqlite3.Connection) -> None:
     """
     _execute_all(
         db,
-        """
+        f"""
         CREATE TABLE calls_new (
             id INTEGER PRIMARY KEY,
             issue_id INTEGER REFERENCES issues(id),
             attempt_id INTEGER REFERENCES attempts(id),  -- NULL: made for the issue, not by an attempt
             purpose TEXT NOT NULL DEFAULT 'attempt',     -- attempt | classify
-            turn INTEGER NOT NULL,
-            model TEXT NOT NULL,
-            effort_sent TEXT,
-            input_tokens INTEGER NOT NULL,
-            cache_read_tokens INTEGER NOT NULL,
-            cache_write_tokens INTEGER NOT NULL,
-            output_tokens INTEGER NOT NULL,
-            reasoning_tokens INTEGER,
-            max_tokens INTEGER,
-            cost_usd TEXT,                   -- Decimal as text, NULL = unpriced
-            price_source TEXT,
-            duration_s REAL NOT NULL,
-            retries INTEGER NOT NULL DEFAULT 0,
-            stop_reason TEXT,
-            error TEXT,
-            created_at REAL NOT NULL,
+            {CALL_COLUMNS},
             CHECK (issue_id IS NOT NULL OR attempt_id IS NOT NULL)
         );
         INSERT INTO calls_new
@@ -180,6 +202,7 @@ def m003_issue_calls(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
 def m004_call_settlement(db: sqlite3.Connection) -> None:
     """Every request has a row, written before it is sent and settled when it ends.
 
@@ -204,6 +227,7 @@ def m004_call_settlement(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
 def m005_routing(db: sqlite3.Connection) -> None:
     """What the fallback router saw and did.
 
@@ -236,15 +260,6 @@ def m005_routing(db: sqlite3.Connection) -> None:
         CREATE INDEX fallbacks_attempt ON fallbacks(attempt_id)
         """,
     )
-
-
-MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
-    ("m001_initial", m001_initial),
-    ("m002_attempt_changed_lines", m002_attempt_changed_lines),
-    ("m003_issue_calls", m003_issue_calls),
-    ("m004_call_settlement", m004_call_settlement),
-    ("m005_routing", m005_routing),
-]
 
 
 def migrate(db: sqlite3.Connection) -> list[str]:

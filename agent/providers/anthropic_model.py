@@ -7,19 +7,18 @@ the OpenAI wire (`agent.providers.tool_calls`), in a normal turn with its full u
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import anthropic
 
-from agent.core.effort import EffortLevel
 from agent.core.messages import Message, ModelTurn, TextBlock, ThinkingBlock, ToolCall, ToolResult, ToolSpec, Usage
+from agent.core.model_request import ModelRequest
 from agent.core.protocols import TextSink
 from agent.core.tool_specs import BASH, EDITOR
-from agent.providers.errors import api_message, malformed, status_error, timed_out, unreachable
-from agent.providers.http import AttemptCounter, api_key_for, base_url_for
+from agent.providers.errors import api_message
 from agent.providers.resolve import ResolvedModel
+from agent.providers.sdk_model import SdkErrors, SdkModel
 from agent.providers.tool_calls import parse_call
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -166,94 +165,42 @@ class MessageStream:
         )
 
 
-class AnthropicModel:
+class AnthropicModel(SdkModel):
     """One Claude model. `complete` streams one request and returns the turn."""
 
+    errors = SdkErrors.of(anthropic)
+    default_base_url = DEFAULT_BASE_URL
+
     def __init__(self, resolved: ResolvedModel, env: Mapping[str, str]) -> None:
-        self.resolved = resolved
-        self.name = resolved.name
-        self.provider = resolved.provider
-        self.base_url = base_url_for(resolved, env, DEFAULT_BASE_URL)
-        self._attempts = AttemptCounter()
-        config = resolved.provider_config
-        self.client = anthropic.Anthropic(
-            api_key=api_key_for(resolved, env),
-            base_url=self.base_url,
-            max_retries=config.max_retries,
-            timeout=config.timeout_s,
-            http_client=anthropic.DefaultHttpxClient(event_hooks=self._attempts.hooks()),
-        )
+        super().__init__(resolved, env)
+        self.client = anthropic.Anthropic(**self.client_options(anthropic.DefaultHttpxClient))
 
-    def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
-        return self.resolved.effort_for(effort)
-
-    def request_params(
-        self,
-        messages: Sequence[Message],
-        *,
-        system: str,
-        tools: Sequence[ToolSpec],
-        effort: EffortLevel,
-        max_tokens: int,
-    ) -> dict[str, Any]:
+    def request_params(self, request: ModelRequest) -> dict[str, Any]:
         """The keyword arguments of `messages.create` for one call (without `stream`). Thinking is
         left off for a call whose final assistant message is another model's tool calls."""
-        tool_params = [tool_param(spec) for spec in tools]
+        tool_params = [tool_param(spec) for spec in request.tools]
         if tool_params:
             tool_params[-1] = {**tool_params[-1], "cache_control": EPHEMERAL}
         params: dict[str, Any] = {
             "model": self.resolved.wire_name,
-            "max_tokens": max_tokens,
-            "messages": messages_param(messages),
-            "output_config": {"effort": self.effort_for(effort)[1]},
+            "max_tokens": request.max_tokens,
+            "messages": messages_param(request.messages),
+            "output_config": {"effort": self.effort_for(request.effort)[1]},
         }
-        if not handed_over(messages, self.name):
+        if not handed_over(request.messages, self.name):
             params["thinking"] = {"type": "adaptive"}
-        if system:
-            params["system"] = [{"type": "text", "text": system, "cache_control": EPHEMERAL}]
+        if request.system:
+            params["system"] = [{"type": "text", "text": request.system, "cache_control": EPHEMERAL}]
         if tool_params:
             params["tools"] = tool_params
         return params
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        system: str,
-        tools: Sequence[ToolSpec],
-        effort: EffortLevel,
-        max_tokens: int,
-        on_text: TextSink | None = None,
-    ) -> ModelTurn:
-        params = self.request_params(messages, system=system, tools=tools, effort=effort, max_tokens=max_tokens)
-        started = time.monotonic()
-        self._attempts.reset()
+    def stream(self, params: dict[str, Any], on_text: TextSink | None) -> ModelTurn:
         received = MessageStream(on_text)
-        try:
-            with self.client.messages.create(**cast(Any, params), stream=True) as stream:
-                for event in stream:
-                    received.add(event)
-            turn = received.turn()
-        except anthropic.APIStatusError as exc:
-            too_long = exc.status_code == 400 and "prompt is too long" in api_message(exc)
-            raise status_error(
-                self.resolved,
-                exc.status_code,
-                api_message(exc),
-                context_window=too_long,
-                retries=self._attempts.retries,
-            ) from exc
-        except anthropic.APITimeoutError as exc:
-            raise timed_out(self.resolved, self._attempts.retries) from exc
-        except anthropic.APIConnectionError as exc:
-            raise unreachable(self.resolved, self.base_url, str(exc), self._attempts.retries) from exc
-        except (anthropic.APIResponseValidationError, ValueError) as exc:
-            raise malformed(self.resolved, str(exc).splitlines()[0][:200], self._attempts.retries) from exc
-        return turn.model_copy(
-            update={
-                "duration_s": time.monotonic() - started,
-                "retries": self._attempts.retries,
-                "model": self.name,
-                "effort_sent": params["output_config"]["effort"],
-            }
-        )
+        with self.client.messages.create(**cast(Any, params), stream=True) as stream:
+            for event in stream:
+                received.add(event)
+        return received.turn()
+
+    def too_long(self, exc: Any) -> bool:
+        return bool(exc.status_code == 400 and "prompt is too long" in api_message(exc))

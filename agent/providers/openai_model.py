@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import openai
 
-from agent.core.effort import EffortLevel
 from agent.core.messages import Message, ModelTurn, TextBlock, ThinkingBlock, ToolCall, ToolResult, ToolSpec, Usage
+from agent.core.model_request import ModelRequest
 from agent.core.protocols import TextSink
-from agent.providers.errors import api_message, malformed, status_error, timed_out, unreachable
-from agent.providers.http import AttemptCounter, api_key_for, base_url_for
+from agent.providers.errors import api_message
 from agent.providers.resolve import ResolvedModel
+from agent.providers.sdk_model import SdkErrors, SdkModel
 from agent.providers.tool_calls import parse_call
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -71,130 +70,96 @@ def usage_from(usage: Any) -> Usage:
     )
 
 
-class OpenAIModel:
-    """One model behind an OpenAI-compatible endpoint. `complete` streams one request."""
+class ChatStream:
+    """A streamed Chat Completions reply as it arrives: text (each piece also to `on_text`), reasoning,
+    tool calls by index, the finish reason and the usage; `turn` makes the ModelTurn of it."""
 
-    def __init__(self, resolved: ResolvedModel, env: Mapping[str, str]) -> None:
-        self.resolved = resolved
-        self.name = resolved.name
-        self.provider = resolved.provider
-        self.base_url = base_url_for(resolved, env, DEFAULT_BASE_URL)
-        self.deepseek = resolved.wire_name.startswith("deepseek") or resolved.price_provider_id == "deepseek"
-        self._attempts = AttemptCounter()
-        config = resolved.provider_config
-        self.client = openai.OpenAI(
-            api_key=api_key_for(resolved, env),
-            base_url=self.base_url,
-            max_retries=config.max_retries,
-            timeout=config.timeout_s,
-            http_client=openai.DefaultHttpxClient(event_hooks=self._attempts.hooks()),
-        )
+    def __init__(self, on_text: TextSink | None) -> None:
+        self.on_text = on_text
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls: dict[int, dict[str, str]] = {}
+        self.finish: str | None = None
+        self.usage: Any = None
+        self.response_id = ""
 
-    def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
-        return self.resolved.effort_for(effort)
+    def add(self, chunk: Any) -> None:
+        self.response_id = chunk.id or self.response_id
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        for choice in chunk.choices:
+            delta = choice.delta
+            self.finish = choice.finish_reason or self.finish
+            thought = (delta.model_extra or {}).get("reasoning_content")
+            if thought:
+                self.reasoning.append(thought)
+            if delta.content:
+                self.text.append(delta.content)
+                if self.on_text is not None:
+                    self.on_text(delta.content)
+            for part in delta.tool_calls or []:
+                call = self.calls.setdefault(part.index, {"id": "", "name": "", "arguments": ""})
+                call["id"] = part.id or call["id"]
+                if part.function is not None:
+                    call["name"] += part.function.name or ""
+                    call["arguments"] += part.function.arguments or ""
 
-    def request_params(
-        self,
-        messages: Sequence[Message],
-        *,
-        system: str,
-        tools: Sequence[ToolSpec],
-        effort: EffortLevel,
-        max_tokens: int,
-    ) -> dict[str, Any]:
-        """The keyword arguments of `chat.completions.create` for one call."""
-        params: dict[str, Any] = {
-            "model": self.resolved.wire_name,
-            "messages": messages_param(messages, system, echo_reasoning=self.deepseek),
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "reasoning_effort": self.effort_for(effort)[1],
-            # DeepSeek and most compatible servers know max_tokens; OpenAI reasoning models need the other.
-            "max_tokens" if self.deepseek else "max_completion_tokens": max_tokens,
-        }
-        if tools:
-            params["tools"] = [tool_param(spec) for spec in tools]
-        return params
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        system: str,
-        tools: Sequence[ToolSpec],
-        effort: EffortLevel,
-        max_tokens: int,
-        on_text: TextSink | None = None,
-    ) -> ModelTurn:
-        params = self.request_params(messages, system=system, tools=tools, effort=effort, max_tokens=max_tokens)
-        started = time.monotonic()
-        self._attempts.reset()
-        text: list[str] = []
-        reasoning: list[str] = []
-        calls: dict[int, dict[str, str]] = {}
-        finish: str | None = None
-        usage: Any = None
-        response_id = ""
-        try:
-            stream = self.client.chat.completions.create(**cast(Any, params))
-            for chunk in stream:
-                response_id = chunk.id or response_id
-                if chunk.usage is not None:
-                    usage = chunk.usage
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    finish = choice.finish_reason or finish
-                    thought = (delta.model_extra or {}).get("reasoning_content")
-                    if thought:
-                        reasoning.append(thought)
-                    if delta.content:
-                        text.append(delta.content)
-                        if on_text is not None:
-                            on_text(delta.content)
-                    for part in delta.tool_calls or []:
-                        call = calls.setdefault(part.index, {"id": "", "name": "", "arguments": ""})
-                        call["id"] = part.id or call["id"]
-                        if part.function is not None:
-                            call["name"] += part.function.name or ""
-                            call["arguments"] += part.function.arguments or ""
-        except openai.APIStatusError as exc:
-            code = (exc.body or {}).get("code") if isinstance(exc.body, dict) else None
-            too_long = code == "context_length_exceeded" or "maximum context length" in api_message(exc)
-            raise status_error(
-                self.resolved,
-                exc.status_code,
-                api_message(exc),
-                context_window=too_long,
-                retries=self._attempts.retries,
-            ) from exc
-        except openai.APITimeoutError as exc:
-            raise timed_out(self.resolved, self._attempts.retries) from exc
-        except openai.APIConnectionError as exc:
-            raise unreachable(self.resolved, self.base_url, str(exc), self._attempts.retries) from exc
-        except (openai.APIResponseValidationError, ValueError) as exc:
-            raise malformed(self.resolved, str(exc).splitlines()[0][:200], self._attempts.retries) from exc
-        tool_calls = [parse_call(c["id"], c["name"], c["arguments"]) for _, c in sorted(calls.items())]
-        thinking = [ThinkingBlock(thinking="".join(reasoning))] if reasoning else []
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
-        if reasoning:
-            message["reasoning_content"] = "".join(reasoning)
+    def turn(self, wire_name: str) -> ModelTurn:
+        """The reply, its `raw` a non-streamed response's shape; timing and retries are the caller's."""
+        tool_calls = [parse_call(c["id"], c["name"], c["arguments"]) for _, c in sorted(self.calls.items())]
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.text) or None}
+        if self.reasoning:
+            message["reasoning_content"] = "".join(self.reasoning)
         if tool_calls:
             message["tool_calls"] = [call_param(call) for call in tool_calls]
         raw = {
-            "id": response_id,
-            "model": self.resolved.wire_name,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": usage.to_dict() if usage is not None else None,
+            "id": self.response_id,
+            "model": wire_name,
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish}],
+            "usage": self.usage.to_dict() if self.usage is not None else None,
         }
         return ModelTurn(
-            text="".join(text),
+            text="".join(self.text),
             tool_calls=tool_calls,
-            thinking=thinking,
-            usage=usage_from(usage),
-            stop_reason=finish,
-            duration_s=time.monotonic() - started,
-            retries=self._attempts.retries,
-            model=self.name,
-            effort_sent=params["reasoning_effort"],
+            thinking=[ThinkingBlock(thinking="".join(self.reasoning))] if self.reasoning else [],
+            usage=usage_from(self.usage),
+            stop_reason=self.finish,
             raw=raw,
         )
+
+
+class OpenAIModel(SdkModel):
+    """One model behind an OpenAI-compatible endpoint. `complete` streams one request."""
+
+    errors = SdkErrors.of(openai)
+    default_base_url = DEFAULT_BASE_URL
+
+    def __init__(self, resolved: ResolvedModel, env: Mapping[str, str]) -> None:
+        super().__init__(resolved, env)
+        self.deepseek = resolved.wire_name.startswith("deepseek") or resolved.price_provider_id == "deepseek"
+        self.client = openai.OpenAI(**self.client_options(openai.DefaultHttpxClient))
+
+    def request_params(self, request: ModelRequest) -> dict[str, Any]:
+        """The keyword arguments of `chat.completions.create` for one call."""
+        params: dict[str, Any] = {
+            "model": self.resolved.wire_name,
+            "messages": messages_param(request.messages, request.system, echo_reasoning=self.deepseek),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "reasoning_effort": self.effort_for(request.effort)[1],
+            # DeepSeek and most compatible servers know max_tokens; OpenAI reasoning models need the other.
+            "max_tokens" if self.deepseek else "max_completion_tokens": request.max_tokens,
+        }
+        if request.tools:
+            params["tools"] = [tool_param(spec) for spec in request.tools]
+        return params
+
+    def stream(self, params: dict[str, Any], on_text: TextSink | None) -> ModelTurn:
+        received = ChatStream(on_text)
+        for chunk in self.client.chat.completions.create(**cast(Any, params)):
+            received.add(chunk)
+        return received.turn(self.resolved.wire_name)
+
+    def too_long(self, exc: Any) -> bool:
+        code = (exc.body or {}).get("code") if isinstance(exc.body, dict) else None
+        return bool(code == "context_length_exceeded" or "maximum context length" in api_message(exc))

@@ -39,6 +39,10 @@ class PriceQuote(BaseModel):
         return self.source == "override"
 
 
+PRICED_TOKENS = {"input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"}
+"""The token counts genai-prices prices (reasoning tokens are output tokens already)."""
+
+
 @lru_cache(maxsize=1)
 def package_source() -> str:
     return f"genai-prices {version('genai-prices')}"
@@ -58,14 +62,7 @@ def _as_decimal(value: object) -> Decimal | None:
 def quote(model: str, provider_id: str | None = None, override: Price | None = None) -> PriceQuote | None:
     """The price of `model`: the user's override if any, else genai-prices, else None."""
     if override is not None:
-        return PriceQuote(
-            model=model,
-            input=override.input,
-            output=override.output,
-            cache_read=override.cache_read,
-            cache_write=override.cache_write,
-            source="override",
-        )
+        return PriceQuote(model=model, source="override", **override.model_dump())
     return _package_quote(model, provider_id)
 
 
@@ -114,12 +111,7 @@ def cost(usage: Usage, price: PriceQuote | None) -> Decimal | None:
     if not price.is_override:
         try:
             return genai_prices.calc_price(
-                genai_prices.Usage(
-                    input_tokens=usage.input_tokens,
-                    cache_read_tokens=usage.cache_read_tokens,
-                    cache_write_tokens=usage.cache_write_tokens,
-                    output_tokens=usage.output_tokens,
-                ),
+                genai_prices.Usage(**usage.model_dump(include=PRICED_TOKENS)),
                 model_ref=price.model,
                 provider_id=price.provider_id,
             ).total_price

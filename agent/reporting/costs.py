@@ -189,15 +189,9 @@ class CostSummary(BaseModel):
 
 def attempt_cost(ledger: Ledger, attempt: AttemptRow, review: ReviewConfig) -> AttemptCost:
     charge = review_charge(attempt, ledger.reviews(attempt.id), review)
-    return AttemptCost(
-        **dict(calls_cost(ledger.calls(attempt.id))),
-        attempt=attempt,
-        review_minutes=charge.minutes,
-        review_measured=charge.measured,
-        review_billed=charge.billed,
-        review_reason=charge.reason,
-        fallbacks=ledger.fallbacks(attempt.id),
-    )
+    review_fields = {f"review_{name}": value for name, value in charge}  # AttemptCost's review_* fields
+    calls = dict(calls_cost(ledger.calls(attempt.id)))
+    return AttemptCost(**calls, **review_fields, attempt=attempt, fallbacks=ledger.fallbacks(attempt.id))
 
 
 def classifier_cost(ledger: Ledger, issue_id: int) -> ClassifierCost:

@@ -8,7 +8,7 @@ low-value, else prints one `key: value` block per row. `say` wraps a line at spa
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, NamedTuple
 
 from rich.cells import cell_len
@@ -40,6 +40,13 @@ class Col(NamedTuple):
     """Low value: left out (and named in a note) when the full table does not fit."""
     wrap: bool = False
     """Prose that may wrap at spaces; every other column keeps each cell on one line."""
+
+
+def columns(
+    *headers: str, right: Collection[str] = (), drop: Collection[str] = (), wrap: Collection[str] = ()
+) -> list[Col]:
+    """One column per header, right-aligned, low-value or wrapping where `right`, `drop` or `wrap` names it."""
+    return [Col(header, header in right, header in drop, header in wrap) for header in headers]
 
 
 def _breaks(plain: str, width: int) -> list[int]:
@@ -123,63 +130,84 @@ def _one_line(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _issue_started(data: dict[str, Any]) -> str:
+    return "\n".join(
+        (
+            f"[bold]{escape(data['title'])}[/]",
+            f"  task type [cyan]{data['task_type']}[/] ({escape(data['reason'])}, by {data['decided_by']})",
+            f"  repo {escape(data['repo'])}  tests [cyan]{escape(data['test_cmd'])}[/]",
+            f"  ladder {' → '.join(data['ladder'])}",
+        )
+    )
+
+
+def _attempt_started(data: dict[str, Any]) -> str:
+    return (
+        f"[bold blue]▶ attempt {data['rung_index'] + 1}[/]: {data['model']} @ {data['effort']}"
+        f" (sent {data['effort_sent']}, up to {data['max_turns']} turns)"
+    )
+
+
+def _tool_call(data: dict[str, Any]) -> str:
+    detail = data["input"].get("command") or data["input"].get("path") or ""
+    return f"  [dim]{data['turn']:>3}[/] {data['name']}: {escape(_one_line(str(detail), 100))}"
+
+
+def _tests(data: dict[str, Any]) -> str:
+    mark = "[green]PASS[/]" if data["passed"] else "[red]FAIL[/]"
+    return f"  tests {mark} {escape(data['why'])}"
+
+
+def _validation_failed(data: dict[str, Any]) -> str:
+    text = data.get("text") or f"invalid reply ({data.get('reason')})"
+    return f"  [dim]{escape(_one_line(text, 200))}[/]"
+
+
+def _context_note(data: dict[str, Any]) -> str:
+    return f"  [cyan]{escape(_one_line(data.get('text', ''), 200))}[/]"
+
+
+def _attempt_finished(data: dict[str, Any]) -> str:
+    fell = len(data.get("fallbacks") or [])
+    after = f" ({fell} fallback(s))" if fell else ""
+    return f"  attempt ended: {data['outcome']} after {data['turns']} turn(s){after}"
+
+
+EVENT_LINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "issue_started": _issue_started,
+    "decision": lambda data: f"  planner: {escape(decision_line(data))}",
+    "environment_progress": lambda data: f"  [dim]environment: {escape(_one_line(data['text']))}[/]",
+    "environment": lambda data: f"  environment: {escape(data['text'])}",
+    "baseline": lambda data: f"  baseline: {escape(data['summary'])}",
+    "baseline_note": lambda data: f"  [yellow]baseline:[/] {escape(data['text'])}",
+    "attempt_started": _attempt_started,
+    "plan": lambda data: f"  [magenta]plan[/] {escape(_one_line(data['text'], 300))}",
+    "tool_call": _tool_call,
+    "tests": _tests,
+    "validation_failed": _validation_failed,
+    "context_masked": _context_note,
+    "context_summarised": _context_note,
+    "fallback": lambda data: (
+        f"[bold yellow]⤳ fallback:[/] [yellow]{escape(data.get('text') or fallback_line(data))}[/]"
+    ),
+    "attempt_finished": _attempt_finished,
+    "rung_skipped": lambda data: f"[yellow]  skipped {data['rung']}: {data['reason']}[/]",
+    "escalation": lambda data: f"[yellow]↑ escalating to {data['rung']}[/]",
+    "warning": lambda data: f"[yellow]warning:[/] {escape(data['text'])}",
+}
+"""The line (Rich markup) each kind of event prints as; kinds not named here print nothing."""
+
+
 class EventPrinter:
     """Prints each event of a run as a short line (no streaming deltas: the assistant text once)."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def say(self, markup: str) -> None:
-        say(self.console, markup)
-
     def __call__(self, event: Event) -> None:
-        data = event.data
-        kind = event.kind
-        if kind == "issue_started":
-            self.say(f"[bold]{escape(data['title'])}[/]")
-            self.say(f"  task type [cyan]{data['task_type']}[/] ({escape(data['reason'])}, by {data['decided_by']})")
-            self.say(f"  repo {escape(data['repo'])}  tests [cyan]{escape(data['test_cmd'])}[/]")
-            self.say(f"  ladder {' → '.join(data['ladder'])}")
-        elif kind == "decision":
-            self.say(f"  planner: {escape(decision_line(data))}")
-        elif kind == "environment_progress":
-            self.say(f"  [dim]environment: {escape(_one_line(data['text']))}[/]")
-        elif kind == "environment":
-            self.say(f"  environment: {escape(data['text'])}")
-        elif kind == "baseline":
-            self.say(f"  baseline: {escape(data['summary'])}")
-        elif kind == "baseline_note":
-            self.say(f"  [yellow]baseline:[/] {escape(data['text'])}")
-        elif kind == "attempt_started":
-            self.say(
-                f"[bold blue]▶ attempt {data['rung_index'] + 1}[/]: {data['model']} @ {data['effort']}"
-                f" (sent {data['effort_sent']}, up to {data['max_turns']} turns)"
-            )
-        elif kind == "plan":
-            self.say(f"  [magenta]plan[/] {escape(_one_line(data['text'], 300))}")
-        elif kind == "tool_call":
-            detail = data["input"].get("command") or data["input"].get("path") or ""
-            self.say(f"  [dim]{data['turn']:>3}[/] {data['name']}: {escape(_one_line(str(detail), 100))}")
-        elif kind == "tests":
-            mark = "[green]PASS[/]" if data["passed"] else "[red]FAIL[/]"
-            self.say(f"  tests {mark} {escape(data['why'])}")
-        elif kind == "validation_failed":
-            text = data.get("text") or f"invalid reply ({data.get('reason')})"
-            self.say(f"  [dim]{escape(_one_line(text, 200))}[/]")
-        elif kind in ("context_masked", "context_summarised"):
-            self.say(f"  [cyan]{escape(_one_line(data.get('text', ''), 200))}[/]")
-        elif kind == "fallback":
-            self.say(f"[bold yellow]⤳ fallback:[/] [yellow]{escape(data.get('text') or fallback_line(data))}[/]")
-        elif kind == "attempt_finished":
-            fell = len(data.get("fallbacks") or [])
-            after = f" ({fell} fallback(s))" if fell else ""
-            self.say(f"  attempt ended: {data['outcome']} after {data['turns']} turn(s){after}")
-        elif kind == "rung_skipped":
-            self.say(f"[yellow]  skipped {data['rung']}: {data['reason']}[/]")
-        elif kind == "escalation":
-            self.say(f"[yellow]↑ escalating to {data['rung']}[/]")
-        elif kind == "warning":
-            self.say(f"[yellow]warning:[/] {escape(data['text'])}")
+        line = EVENT_LINES.get(event.kind)
+        if line is not None:
+            say(self.console, line(event.data))
 
 
 def fallback_line(fallback: dict[str, Any]) -> str:
@@ -275,14 +303,8 @@ def print_plan(console: Console, data: dict[str, Any], config: AgentConfig) -> N
             sent = "-"  # a simulated model (oracle, null, scripted:...) sends nothing
         budget = config.budget_for(rung.effort)
         rows.append([str(step), escape(text), sent, str(budget.max_turns), str(budget.max_tokens)])
-    columns = [
-        Col("step", right=True),
-        Col("rung"),
-        Col("effort sent"),
-        Col("max turns", right=True),
-        Col("max tokens", right=True),
-    ]
-    print_table(console, f"ladder ({data['ladder_source']})", columns, rows)
+    shown = columns("step", "rung", "effort sent", "max turns", "max tokens", right={"step", "max turns", "max tokens"})
+    print_table(console, f"ladder ({data['ladder_source']})", shown, rows)
     if data.get("decision"):
         print_decision(console, data["decision"])
 
@@ -318,15 +340,10 @@ def print_decision(console: Console, decision: dict[str, Any]) -> None:
                 "-" if per_solved is None else f"{per_solved:.2f}",
             ]
         )
-    columns = [
-        Col("ladder (→ chosen)", wrap=True),
-        Col("P(solved)", right=True),
-        Col("E[API $]", right=True),
-        Col("review min", right=True, drop=True),
-        Col("E[$/solved]", right=True),
-    ]
+    numbers = ("P(solved)", "E[API $]", "review min", "E[$/solved]")
+    shown = columns("ladder (→ chosen)", *numbers, right=numbers, drop={"review min"}, wrap={"ladder (→ chosen)"})
     if rows:
-        print_table(console, f"candidates ({decision.get('task_type')})", columns, rows)
+        print_table(console, f"candidates ({decision.get('task_type')})", shown, rows)
     chosen = next((c for c in decision.get("candidates", []) if c["ladder"] == decision.get("ladder")), None)
     thin = [rung["thin"] for rung in (chosen or {}).get("per_rung", []) if rung.get("thin")]
     for note in dict.fromkeys(thin):

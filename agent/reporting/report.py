@@ -197,24 +197,23 @@ def cell(key: str, value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def missing_rungs_note(row: dict[str, Any]) -> str | None:
-    """Why a policy row may show few solves: its walk reached rungs the grid did not run (see policies)."""
-    if not row.get("missing"):
-        return None
-    return (
-        f"{row['group']}: {row['missing']} task(s) hit a rung the grid did not run;"
-        " the walk stops there and the task counts as unsolved"
-    )
+POLICY_WARNINGS = {
+    "missing": "task(s) hit a rung the grid did not run; the walk stops there and the task counts as unsolved",
+    "repeats_reused": "repeated rung(s) re-used a measurement already walked"
+    " (a grid run measures each task at each rung once): billed again, never solving",
+}
+"""Why a policy row may show few solves (see policies): its walk reached rungs the grid did not run, or
+repeated a rung past the grid's measurements. Row key -> what its count counts."""
+
+GROUP_NOTES = {
+    "interrupted_attempts": "interrupted attempt(s) not counted (their runner died; their calls are in API $)",
+}
+"""What a group row leaves out: row key -> what its count counts."""
 
 
-def repeats_note(row: dict[str, Any]) -> str | None:
-    """Repeats past the grid's measurements re-use one (see policies): billed again, never solving."""
-    if not row.get("repeats_reused"):
-        return None
-    return (
-        f"{row['group']}: {row['repeats_reused']} repeated rung(s) re-used a measurement already walked"
-        " (a grid run measures each task at each rung once): billed again, never solving"
-    )
+def count_notes(row: dict[str, Any], notes: dict[str, str]) -> list[str]:
+    """`group: N what` for each of `notes` whose count the row has (and is not 0)."""
+    return [f"{row['group']}: {row[key]} {what}" for key, what in notes.items() if row.get(key)]
 
 
 def fold_notes(row: dict[str, Any]) -> list[str]:
@@ -234,7 +233,7 @@ def fold_notes(row: dict[str, Any]) -> list[str]:
 
 
 def policy_notes(row: dict[str, Any]) -> list[str]:
-    return [note for note in (missing_rungs_note(row), repeats_note(row)) if note] + fold_notes(row)
+    return count_notes(row, POLICY_WARNINGS) + fold_notes(row)
 
 
 def report_notes(data: dict[str, Any]) -> list[str]:
@@ -291,18 +290,12 @@ def print_report(console: Console, data: dict[str, Any]) -> None:
     for row in data["groups"]:
         if note := calls_note(row):
             say(console, f"[yellow]{escape(note)}[/]")
-        if row.get("interrupted_attempts"):
-            say(
-                console,
-                escape(
-                    f"{row['group']}: {row['interrupted_attempts']} interrupted attempt(s) not counted"
-                    " (their runner died; their calls are in API $)"
-                ),
-            )
+        for note in count_notes(row, GROUP_NOTES):
+            say(console, escape(note))
     if data["policies"]:
         _print_rows(console, "policies (offline, from the grid)", "policy", data["policies"])
         for row in data["policies"]:
-            for warning in filter(None, (missing_rungs_note(row), repeats_note(row))):
+            for warning in count_notes(row, POLICY_WARNINGS):
                 say(console, f"[yellow]{escape(warning)}[/]")
             for line in fold_notes(row):
                 say(console, escape(line))

@@ -16,20 +16,20 @@ def usd_number(value: Decimal | None) -> float | None:
     return None if value is None else float(round(value, 6))
 
 
+def fields_of(source: object, *names: str) -> dict[str, Any]:
+    """`source`'s attributes `names`, by name, in that order."""
+    return {name: getattr(source, name) for name in names}
+
+
 def call_result(call: CallRow) -> dict[str, Any]:
     """One request: how it ended, its retries, what it cost (or, unsettled, could have cost) and why."""
     return {
-        "turn": call.turn,
-        "status": call.status,
-        "error_kind": call.error_kind,
-        "retries": call.retries,
+        **fields_of(call, "turn", "status", "error_kind", "retries"),
         "duration_s": round(call.duration_s, 3),
-        "input_tokens": call.usage.input_tokens,
-        "output_tokens": call.usage.output_tokens,
+        **fields_of(call.usage, "input_tokens", "output_tokens"),
         "cost_usd": usd_number(call.cost_usd),
         "reserved_usd": usd_number(call.reserved_usd),
-        "cost_reason": call.cost_reason,
-        "error": call.error,
+        **fields_of(call, "cost_reason", "error"),
     }
 
 
@@ -64,19 +64,12 @@ def attempt_result(cost: AttemptCost) -> dict[str, Any]:
         "tests_passed": bool(cost.attempt.tests_passed),
         "verdict": verdict_of(cost.attempt.test_report_json),
         "turns": cost.attempt.turns,
-        "input_tokens": cost.usage.input_tokens,
-        "cache_read_tokens": cost.usage.cache_read_tokens,
-        "cache_write_tokens": cost.usage.cache_write_tokens,
-        "output_tokens": cost.usage.output_tokens,
+        **fields_of(cost.usage, "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"),
         "api_cost_usd": usd_number(cost.api_cost_usd),
         **calls_outcome(cost),
         "changed_lines": cost.attempt.changed_lines,
-        "review_billed": cost.review_billed,
-        "review_reason": cost.review_reason,
-        "review_minutes": cost.review_minutes,
-        "review_minutes_measured": cost.review_minutes_measured,
-        "review_minutes_estimated": cost.review_minutes_estimated,
-        "review_measured": cost.review_measured,
+        **fields_of(cost, "review_billed", "review_reason", "review_minutes"),
+        **fields_of(cost, "review_minutes_measured", "review_minutes_estimated", "review_measured"),
         "duration_s": round(cost.attempt.duration_s or 0.0, 3),
         "fallbacks": [fallback_result(fallback) for fallback in cost.fallbacks],
         "validation_failures": cost.validation_failures,
@@ -101,12 +94,8 @@ def classifier_result(cost: ClassifierCost) -> dict[str, Any] | None:
     if not cost.calls:
         return None
     return {
-        "models": cost.models,
-        "calls": cost.calls,
-        "errors": cost.errors,
-        "input_tokens": cost.usage.input_tokens,
-        "cache_read_tokens": cost.usage.cache_read_tokens,
-        "output_tokens": cost.usage.output_tokens,
+        **fields_of(cost, "models", "calls", "errors"),
+        **fields_of(cost.usage, "input_tokens", "cache_read_tokens", "output_tokens"),
         "api_cost_usd": usd_number(cost.api_cost_usd),
     }
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
 from agent.core.config import AgentConfig
-from agent.core.effort import EffortLevel
-from agent.core.messages import Message, ModelTurn, ThinkingBlock, ToolCall, ToolSpec, Usage
+from agent.core.messages import ModelTurn, ThinkingBlock, ToolCall, Usage
+from agent.core.model_request import ModelRequest
 from agent.core.protocols import TextSink
+from agent.simulate.in_process import InProcessModel
 from agent.simulate.script import Script, load_script
 from agent.simulate.tokens import estimate_tokens
 
 
-class ScriptedModel:
+class ScriptedModel(InProcessModel):
     """Replays `script`; the turn number is the count of assistant messages so far."""
 
     provider = "scripted"
@@ -41,22 +41,10 @@ class ScriptedModel:
     def build(cls, name: str, config: AgentConfig, task: object = None) -> ScriptedModel:
         return cls.from_spec(name, config)
 
-    def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
-        return effort, effort.value
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        system: str,
-        tools: Sequence[ToolSpec],
-        effort: EffortLevel,
-        max_tokens: int,
-        on_text: TextSink | None = None,
-    ) -> ModelTurn:
+    def reply(self, request: ModelRequest, on_text: TextSink | None) -> ModelTurn:
         started = time.perf_counter()
-        index = sum(1 for message in messages if message.role == "assistant")
-        turn = self.script.turn_for("scripted", effort.value, index)
+        index = sum(1 for message in request.messages if message.role == "assistant")
+        turn = self.script.turn_for("scripted", request.effort.value, index)
         if turn.delay_s:
             time.sleep(turn.delay_s)
         if on_text and turn.text:
@@ -79,7 +67,7 @@ class ScriptedModel:
                     error=error,
                 )
             )
-        prompt = system + "".join(message.model_dump_json() for message in messages)
+        prompt = request.system + "".join(message.model_dump_json() for message in request.messages)
         output = turn.output_tokens or estimate_tokens(turn.text + json.dumps([c.input for c in calls]))
         return ModelTurn(
             text=turn.text,
@@ -87,11 +75,11 @@ class ScriptedModel:
             thinking=[ThinkingBlock(thinking=turn.thinking)] if turn.thinking else [],
             usage=Usage(
                 input_tokens=estimate_tokens(prompt),
-                output_tokens=min(output, max_tokens),
+                output_tokens=min(output, request.max_tokens),
                 reasoning_tokens=turn.reasoning_tokens,
             ),
             stop_reason="tool_use" if calls else "end_turn",
             duration_s=time.perf_counter() - started,
             model=self.name,
-            effort_sent=effort.value,
+            effort_sent=request.effort.value,
         )

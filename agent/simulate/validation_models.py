@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
 
-from agent.core.effort import EffortLevel
 from agent.core.errors import TaskError
-from agent.core.messages import Message, ModelTurn, ToolCall, ToolSpec, Usage
+from agent.core.messages import ModelTurn, ToolCall, Usage
+from agent.core.model_request import ModelRequest
 from agent.core.protocols import TextSink
+from agent.simulate.in_process import InProcessModel
 
 
-class NullModel:
+class NullModel(InProcessModel):
     """Ends its turn at once without changing anything."""
 
     provider = "validation"
@@ -35,19 +35,7 @@ class NullModel:
             )
         return cls(name)
 
-    def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
-        return effort, effort.value
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        system: str,
-        tools: Sequence[ToolSpec],
-        effort: EffortLevel,
-        max_tokens: int,
-        on_text: TextSink | None = None,
-    ) -> ModelTurn:
+    def reply(self, request: ModelRequest, on_text: TextSink | None) -> ModelTurn:
         return self._turn("Nothing to do.", [])
 
     def _turn(self, text: str, calls: list[ToolCall]) -> ModelTurn:
@@ -73,18 +61,9 @@ class OracleModel(NullModel):
         NullModel.build(name, config, task)  # the same refusal
         return cls(str(getattr(task, "patch", "")), name)
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        system: str,
-        tools: Sequence[ToolSpec],
-        effort: EffortLevel,
-        max_tokens: int,
-        on_text: TextSink | None = None,
-    ) -> ModelTurn:
+    def reply(self, request: ModelRequest, on_text: TextSink | None) -> ModelTurn:
         started = time.perf_counter()
-        if any(message.role == "assistant" for message in messages):
+        if any(message.role == "assistant" for message in request.messages):
             return self._turn("Applied the gold patch.", [])
         marker = f"AGENT_GOLD_{secrets.token_hex(6)}"
         command = f"git apply --whitespace=nowarn - <<'{marker}'\n{self.gold_patch}\n{marker}"

@@ -107,15 +107,8 @@ def build_environment(
         else:
             say(f"resolving {len(needs.requirements)} requirement(s) on this machine for Python {python.version}")
             fill_wheelhouse(wheelhouse, needs, repo, commit, python, config, say, environment)
-        dockerfile = DOCKERFILE.format(
-            base=base,
-            wheelhouse=WHEELHOUSE,
-            workdir=workdir,
-            no_index="" if config.network else " PIP_NO_INDEX=1",
-            record_before=record_command("before", RECORD),
-            record_after=record_command("after", RECORD),
-        )
         script = setup_script(needs, setup, environment)
+        dockerfile = environment_dockerfile(base, workdir, config.network)
         context = _context(dockerfile, script, wheelhouse, git_archive(repo, commit))
     say(f"building the environment image {tag} (network {'on' if config.network else 'off'})")
     tail: list[str] = []
@@ -143,13 +136,30 @@ def build_environment(
     except EnvironmentBuildError:
         raise
     except SandboxError as exc:
-        reason = str(exc).splitlines()[0].removeprefix(f"building {tag} failed: ")
-        detail = "\n".join([*build_output(tail)[-12:], reason])
-        raise EnvironmentBuildError(
-            f"building the environment for {repo.name} failed:\n{detail}\n"
-            "fix the dependency files, or set [environment] setup in agent.toml (or --setup), "
-            "or pass --image with the dependencies installed"
-        ) from None
+        raise _build_failed(repo, tag, tail, exc) from None
+
+
+def environment_dockerfile(base: str, workdir: str, network: bool) -> str:
+    """The Dockerfile of an environment image on `base` (its install offline unless `network`)."""
+    return DOCKERFILE.format(
+        base=base,
+        wheelhouse=WHEELHOUSE,
+        workdir=workdir,
+        no_index="" if network else " PIP_NO_INDEX=1",
+        record_before=record_command("before", RECORD),
+        record_after=record_command("after", RECORD),
+    )
+
+
+def _build_failed(repo: Path, tag: str, tail: list[str], exc: SandboxError) -> EnvironmentBuildError:
+    """The failure of a build: the last lines its commands printed, Docker's reason, and what to do."""
+    reason = str(exc).splitlines()[0].removeprefix(f"building {tag} failed: ")
+    detail = "\n".join([*build_output(tail)[-12:], reason])
+    return EnvironmentBuildError(
+        f"building the environment for {repo.name} failed:\n{detail}\n"
+        "fix the dependency files, or set [environment] setup in agent.toml (or --setup), "
+        "or pass --image with the dependencies installed"
+    )
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -93,104 +93,120 @@ class _Files:
         return content
 
 
+@dataclass
+class _Found:
+    """What detection has found so far, in the order it read it."""
+
+    requirements: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extras: list[str] = field(default_factory=list)
+    """The extras chosen (`[project]` optional dependencies, setup.cfg extras_require)."""
+    project: bool = False
+    """The repository declares an installable project."""
+    dynamic: bool = False
+    """Its dependencies are computed by its build (setup.py, `dynamic = ["dependencies"]`)."""
+    dist: str | None = None
+
+    def add(self, found: Lines, source: str) -> None:
+        new = [item for item in found.requirements if item not in self.requirements]
+        self.requirements.extend(new)
+        self.warnings.extend(found.warnings)
+        if found.requirements:
+            self.sources.append(f"{source} ({len(found.requirements)})")
+
+
 def detect_needs(repo: Path, commit: str, extras: list[str] | None = None) -> Needs:
     """What the repository at `commit` declares; `extras` None picks the test/dev extras it has."""
     files = _Files(repo, commit)
-    requirements: list[str] = []
-    sources: list[str] = []
-    chosen: list[str] = []
-    project = dynamic = False
-    dist: str | None = None
-    build_requires: list[str] = []
-    warnings: list[str] = []
-
-    def add(found: Lines, source: str) -> None:
-        new = [item for item in found.requirements if item not in requirements]
-        requirements.extend(new)
-        warnings.extend(found.warnings)
-        if found.requirements:
-            sources.append(f"{source} ({len(found.requirements)})")
-
+    found = _Found()
     pyproject = _toml(files, "pyproject.toml")
-    table = pyproject.get("project")
-    if isinstance(table, dict):
-        project = True
-        dynamic = "dependencies" in table.get("dynamic", [])
-        dist = table.get("name") if isinstance(table.get("name"), str) else None
-        source = "pyproject.toml [project.dependencies]"
-        add(checked(list(table.get("dependencies", [])), source), source)
-        optional = table.get("optional-dependencies", {})
-        chosen = _extras(optional, extras)
-        for extra in chosen:
-            source = f"pyproject.toml [project.optional-dependencies.{extra}]"
-            add(checked(list(optional.get(extra, [])), source), source)
-    poetry = pyproject.get("tool", {}).get("poetry", {})
-    if isinstance(poetry, dict) and poetry:
-        project = True
-        dist = dist or (poetry.get("name") if isinstance(poetry.get("name"), str) else None)
-        source = "pyproject.toml [tool.poetry.dependencies]"
-        add(poetry_requirements(poetry.get("dependencies", {}), source), source)
-        groups = {name: group.get("dependencies", {}) for name, group in poetry.get("group", {}).items()}
-        groups.setdefault("dev", poetry.get("dev-dependencies", {}))
-        for group in _extras(groups, extras):  # groups are not extras: their packages are installed as such
-            source = f"pyproject.toml [tool.poetry.group.{group}.dependencies]"
-            add(poetry_requirements(groups[group], source), source)
-    for source, groups in _dependency_groups(pyproject).items():
-        for group in _extras(groups, extras):
-            label = f"{source} {group}"
-            add(checked([item for item in groups[group] if isinstance(item, str)], label), label)
+    _read_pyproject(found, pyproject, extras)
     build_requires = list(pyproject.get("build-system", {}).get("requires", []))
-
-    setup_cfg = _ini(files, "setup.cfg")
-    if setup_cfg is not None and dist is None:
-        dist = setup_cfg.get("metadata", "name", fallback=None)
-    if setup_cfg is not None and setup_cfg.has_option("options", "install_requires"):
-        project = True
-        source = "setup.cfg install_requires"
-        add(checked(_lines(setup_cfg.get("options", "install_requires")), source), source)
-    if setup_cfg is not None and setup_cfg.has_section("options.extras_require"):
-        optional = {key: _lines(value) for key, value in setup_cfg.items("options.extras_require")}
-        for extra in _extras(optional, extras):
-            chosen += [] if extra in chosen else [extra]
-            source = f"setup.cfg extras_require {extra}"
-            add(checked(optional[extra], source), source)
-    if "setup.py" in files.names:
-        files.text("setup.py")
-        if not project:
-            project = dynamic = True
-            sources.append("setup.py (read by pip on the host)")
-
+    _read_setup_files(found, files, extras)
     for name in sorted(files.names):
         if REQUIREMENT_FILE.match(name) and "doc" not in name.lower():
-            add(requirement_file(files.text(name) or "", name, files.text, str(Path(name).parent)), name)
+            found.add(requirement_file(files.text(name) or "", name, files.text, str(Path(name).parent)), name)
     tox = _ini(files, "tox.ini")
     if tox is not None and tox.has_option("testenv", "deps"):
-        add(tox_deps(tox, files.text), "tox.ini [testenv] deps")
-
-    if dynamic:  # pip reads the dependencies by running the build: hash what it may read
+        found.add(tox_deps(tox, files.text), "tox.ini [testenv] deps")
+    if found.dynamic:  # pip reads the dependencies by running the build: hash what it may read
         for name in sorted(files.names):
             if "/" not in name and name.endswith((".txt", ".in", ".cfg", ".toml")):
                 files.text(name)
         for name in _dynamic_files(pyproject):
             files.text(name)
     src_layout = any(re.match(r"^src/[^/]+(/__init__\.py|\.py)$", name) for name in files.names)
-    install = project and bool(requirements or dynamic or src_layout or chosen)
-    if install:
-        build_requires = build_requires or DEFAULT_BUILD_REQUIRES
+    install = found.project and bool(found.requirements or found.dynamic or src_layout or found.extras)
     agent_toml = _toml(files, "agent.toml").get("environment", {})
     setup = agent_toml.get("setup") if isinstance(agent_toml, dict) else None
     return Needs(
-        requirements=requirements,
+        requirements=found.requirements,
         install_project=install,
-        extras=chosen if install else [],
-        build_requires=build_requires if install else [],
-        resolve_project=install and dynamic,
-        sources=sources,
+        extras=found.extras if install else [],
+        build_requires=(build_requires or DEFAULT_BUILD_REQUIRES) if install else [],
+        resolve_project=install and found.dynamic,
+        sources=found.sources,
         files=dict(sorted(files.read.items())),
         setup=setup if isinstance(setup, str) and setup.strip() else None,
-        name=dist,
-        warnings=warnings,
+        name=found.dist,
+        warnings=found.warnings,
     )
+
+
+def _read_pyproject(found: _Found, pyproject: dict[str, Any], extras: list[str] | None) -> None:
+    """`[project]` dependencies and chosen extras, `[tool.poetry]` dependencies and groups, and the
+    dependency groups (PEP 735, pdm)."""
+    table = pyproject.get("project")
+    if isinstance(table, dict):
+        found.project = True
+        found.dynamic = "dependencies" in table.get("dynamic", [])
+        found.dist = table.get("name") if isinstance(table.get("name"), str) else None
+        source = "pyproject.toml [project.dependencies]"
+        found.add(checked(list(table.get("dependencies", [])), source), source)
+        optional = table.get("optional-dependencies", {})
+        found.extras = _extras(optional, extras)
+        for extra in found.extras:
+            source = f"pyproject.toml [project.optional-dependencies.{extra}]"
+            found.add(checked(list(optional.get(extra, [])), source), source)
+    poetry = pyproject.get("tool", {}).get("poetry", {})
+    if isinstance(poetry, dict) and poetry:
+        found.project = True
+        found.dist = found.dist or (poetry.get("name") if isinstance(poetry.get("name"), str) else None)
+        source = "pyproject.toml [tool.poetry.dependencies]"
+        found.add(poetry_requirements(poetry.get("dependencies", {}), source), source)
+        groups = {name: group.get("dependencies", {}) for name, group in poetry.get("group", {}).items()}
+        groups.setdefault("dev", poetry.get("dev-dependencies", {}))
+        for group in _extras(groups, extras):  # groups are not extras: their packages are installed as such
+            source = f"pyproject.toml [tool.poetry.group.{group}.dependencies]"
+            found.add(poetry_requirements(groups[group], source), source)
+    for source, dependency_groups in _dependency_groups(pyproject).items():
+        for group in _extras(dependency_groups, extras):
+            label = f"{source} {group}"
+            found.add(checked([item for item in dependency_groups[group] if isinstance(item, str)], label), label)
+
+
+def _read_setup_files(found: _Found, files: _Files, extras: list[str] | None) -> None:
+    """setup.cfg's name, `install_requires` and chosen `extras_require`; setup.py (its dependencies are
+    code: the host's pip reads them)."""
+    setup_cfg = _ini(files, "setup.cfg")
+    if setup_cfg is not None and found.dist is None:
+        found.dist = setup_cfg.get("metadata", "name", fallback=None)
+    if setup_cfg is not None and setup_cfg.has_option("options", "install_requires"):
+        found.project = True
+        source = "setup.cfg install_requires"
+        found.add(checked(_lines(setup_cfg.get("options", "install_requires")), source), source)
+    if setup_cfg is not None and setup_cfg.has_section("options.extras_require"):
+        optional = {key: _lines(value) for key, value in setup_cfg.items("options.extras_require")}
+        for extra in _extras(optional, extras):
+            found.extras += [] if extra in found.extras else [extra]
+            source = f"setup.cfg extras_require {extra}"
+            found.add(checked(optional[extra], source), source)
+    if "setup.py" in files.names:
+        files.text("setup.py")
+        if not found.project:
+            found.project = found.dynamic = True
+            found.sources.append("setup.py (read by pip on the host)")
 
 
 PIP_INSTALL = re.compile(r"^(?:pip3?|python3?\s+-m\s+pip)\s+install\s+(.*)$")

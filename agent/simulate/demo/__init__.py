@@ -2,7 +2,7 @@
 
 It copies a small demo repository (shipped here) into the agent's home, commits it, starts the
 built-in fake provider on loopback with a script that fails at medium effort and passes at high,
-for `agent.wiring.run_demo`, which runs the same `fix` flow as `agent fix` against it.
+for `agent.demo.run_demo`, which runs the same `fix` flow as `agent fix` against it.
 """
 
 from __future__ import annotations

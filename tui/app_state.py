@@ -12,7 +12,7 @@ from agent.ledger import Ledger
 
 
 @dataclass
-class ViewContext:
+class AppState:
     ledger: Ledger
     review: ReviewConfig
     reviewer: str = "developer"

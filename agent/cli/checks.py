@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -28,6 +28,22 @@ class CliState(BaseModel):
     """The global options, kept as the root context's `obj`."""
 
     ledger_path: Path | None = None
+
+
+def run_flags(
+    ctx: typer.Context,
+    ladder: str | None,
+    model: str | None,
+    effort: str | None,
+    policy: str | None,
+    fallback: str | None,
+    sandbox: str | None,
+    image: str | None,
+    setup: str | None,
+) -> dict[str, Any]:
+    """The flags `fix` and `bench` share, as the fields of their `RunOptions`."""
+    shared = {"ladder": ladder, "model": model, "effort": effort, "policy": policy, "fallback": fallback}
+    return {**shared, "sandbox": sandbox, "image": image, "setup": setup, "ledger": state(ctx).ledger_path}
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -80,6 +96,17 @@ FALLBACK_HELP = (
     "MODEL[@EFFORT] an attempt switches to when its model's replies keep failing validation or its provider "
     "fails (after the model's own [models] fallback)."
 )
+
+ModelFlag = Annotated[str | None, typer.Option("--model", help="Climb effort on this model up to max.")]
+EffortFlag = Annotated[str | None, typer.Option("--effort", help="Starting effort with --model.")]
+IssueArgument = Annotated[str | None, typer.Argument(help="Issue file, '-', GitHub URL or owner/repo#N.")]
+IssueTextFlag = Annotated[str | None, typer.Option("--text", help="The issue text itself.")]
+
+SandboxFlag = Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")]
+ImageFlag = Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)]
+SetupFlag = Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)]
+FallbackFlag = Annotated[str | None, typer.Option("--fallback", help=FALLBACK_HELP)]
+NoTuiFlag = Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")]
 
 
 def ensure_image(config: AgentConfig, sandbox: str | None, console: Console, image: str | None = None) -> None:

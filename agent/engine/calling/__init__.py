@@ -1,0 +1,4 @@
+"""The model stack an attempt calls: any model wrapped in a metered model (reserve, pending row,
+call, settle, bill), the routes of a rung wrapped in a fallback model (provider failures and
+invalid replies switch along the rung's chain). The loop, the summariser and the classifier
+all call through it."""

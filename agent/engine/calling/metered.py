@@ -1,0 +1,105 @@
+"""A metered model: wraps any model so that each request is reserved against the budget, recorded
+pending before it is sent (so a crash leaves a row counted at its worst case), and settled when it
+ends: billed at the reply's usage, or recorded as failed ($0: no usage came back)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypedDict
+
+from agent.core.effort import EffortLevel
+from agent.core.errors import AgentError, ProviderError
+from agent.core.messages import Message, ModelTurn, ToolSpec
+from agent.core.protocols import Model, TextSink
+from agent.engine.budget import Budget, tokens_at_most, worst_case_usd
+from agent.engine.calling.meters import CallMeter
+from agent.ledger import CallRecord
+from agent.providers.pricing import PriceQuote
+
+PromptEstimate = Callable[[Sequence[Message], str, Sequence[ToolSpec]], int]
+"""(messages, system, tools) -> an upper bound on the prompt's tokens, for the budget."""
+
+
+class _Terms(TypedDict):
+    """What every record of one call says of its request."""
+
+    model: str
+    effort_sent: str
+    max_tokens: int
+    price: PriceQuote | None
+    reserved_usd: Decimal | None
+
+
+def request_tokens(messages: Sequence[Message], system: str, tools: Sequence[ToolSpec]) -> int:
+    """The request as sent: system prompt, tools and messages as JSON."""
+    chars = len(system) + sum(len(tool.model_dump_json()) for tool in tools)
+    return tokens_at_most(chars + sum(len(message.model_dump_json()) for message in messages))
+
+
+@dataclass
+class MeteredModel:
+    """`model`, with every request reserved, recorded and billed through `meter`."""
+
+    model: Model
+    price: PriceQuote | None
+    budget: Budget | None
+    meter: CallMeter
+    estimate: PromptEstimate = request_tokens
+    settles: tuple[type[AgentError], ...] = (ProviderError,)
+    """The failures recorded as failed calls; anything else leaves the call pending (its worst case counts)."""
+    on_sent: Callable[[CallRecord], None] | None = None
+    """Told of each request once it is recorded, before it is sent."""
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def provider(self) -> str:
+        return self.model.provider
+
+    def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
+        return self.model.effort_for(effort)
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        system: str,
+        tools: Sequence[ToolSpec],
+        effort: EffortLevel,
+        max_tokens: int,
+        on_text: TextSink | None = None,
+    ) -> ModelTurn:
+        prompt = self.estimate(messages, system, tools)
+        if self.budget is not None:
+            max_tokens = self.budget.allow(prompt, max_tokens, self.price)
+        _, wire = self.model.effort_for(effort)
+        reserved = worst_case_usd(prompt, max_tokens, self.price)
+        turn, price, name = self.meter.turn, self.price, self.name
+        terms = _Terms(model=name, effort_sent=wire, max_tokens=max_tokens, price=price, reserved_usd=reserved)
+        pending = CallRecord.pending(turn, **terms)
+        call_id = self.meter.sent(pending)
+        if self.on_sent is not None:
+            self.on_sent(pending)
+        started = time.perf_counter()
+        try:
+            reply = self.model.complete(
+                messages, system=system, tools=tools, effort=effort, max_tokens=max_tokens, on_text=on_text
+            )
+        except self.settles as exc:
+            seconds = time.perf_counter() - started
+            self.meter.model_time_s += seconds
+            self._settle(call_id, CallRecord.of_failure(turn, exc, duration_s=seconds, **terms))
+            raise
+        self.meter.model_time_s += time.perf_counter() - started
+        self._settle(call_id, CallRecord.of_reply(turn, reply, **terms))
+        return reply
+
+    def _settle(self, call_id: int, record: CallRecord) -> None:
+        if self.budget is not None:
+            self.budget.charge(record.cost_usd)  # a failure's $0 releases what a batch reserved for the call
+        self.meter.settled(call_id, record)

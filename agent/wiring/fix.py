@@ -1,0 +1,194 @@
+"""`agent fix` (and the TUI's live fix, and the demo) end to end: checks, plan, `run_issue`, result.
+
+`prepare_fix` checks the repository once and reads the configuration from its root (its
+agent.toml, with the flags on top); `run_fix` detects the test command, classifies the issue,
+plans the ladder, checks every model can run, records the run and calls `run_issue`. What it
+says on the way (warnings, the detected test command, models left out) goes to the Rich console
+it is given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import git
+from pydantic import BaseModel, ConfigDict, Field
+from rich.console import Console
+
+from agent.core.config import AgentConfig
+from agent.core.effort import format_ladder
+from agent.core.errors import AgentError, ConfigError, TaskError, UnverifiableError
+from agent.core.events import EventSink
+from agent.core.protocols import Model
+from agent.engine.budget import Budget
+from agent.engine.planner import LadderChoice, classify
+from agent.engine.runner import run_issue
+from agent.engine.testing import detect_test_cmd, unusable_test_command
+from agent.ledger import Ledger
+from agent.reporting.results import fix_result
+from agent.wiring.factories import (
+    check_fallbacks,
+    learned_if_asked,
+    model_factory,
+    price_lookup,
+    run_setup,
+    rung_fit,
+)
+from agent.wiring.options import RunOptions, checked_fallback, load_run_config
+from tasks.issues import IssueText
+from tasks.models import Task, slugify
+
+
+class FixOptions(RunOptions):
+    """What `agent fix` was asked to do: the shared run options, plus the repository and its tests."""
+
+    repo: Path = Field(Path("."), description="The git repository (--repo); the fix starts from its HEAD.")
+    test_cmd: str | None = Field(None, description="How success is judged (--test-cmd; default: detected).")
+    targets: list[str] = Field(default_factory=list, description="Test ids that must pass (--target).")
+    max_cost_per_issue: float | None = Field(
+        None, description="`agent fix --max-cost`: the API cap in USD for this one issue ([budget] max_cost_usd)."
+    )
+    kind: str = Field("fix", description="The run's kind in the ledger.")
+
+    def config_overrides(self) -> dict[str, str | None]:
+        """The shared flags' keys, the fallback (its form checked) and the per-issue cap."""
+        return {
+            **super().config_overrides(),
+            "planner.fallback": checked_fallback(self.fallback),
+            "budget.max_cost_usd": None if self.max_cost_per_issue is None else str(self.max_cost_per_issue),
+        }
+
+
+class FixRepo(BaseModel):
+    """The repository a fix runs on, checked once, and the configuration it brings (its agent.toml)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: Path
+    head: str
+    dirty: bool
+    config: AgentConfig
+
+
+def check_repo(repo: Path) -> tuple[Path, str, bool]:
+    """The repository's top level, HEAD commit, and whether its working tree has changes."""
+    if not repo.exists():
+        raise TaskError(f"repository {repo} does not exist: pass --repo PATH to a git repository")
+    try:
+        found = git.Repo(repo, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise TaskError(f"{repo} is not a git repository: run `git init` and commit, or pass --repo") from None
+    with found:
+        root = Path(found.working_tree_dir or repo)
+        if not found.head.is_valid():
+            raise TaskError(f"{root} has no commits yet: commit the code the agent should start from")
+        return root, found.head.commit.hexsha, found.is_dirty(untracked_files=True)
+
+
+def prepare_fix(options: FixOptions) -> FixRepo:
+    """Check the options' repository and read the configuration the fix runs with, from its root."""
+    if options.sandbox not in (None, "docker", "local"):
+        raise ConfigError(f"unknown sandbox {options.sandbox!r}: use docker or local")
+    root, head, dirty = check_repo(options.repo.resolve())
+    return FixRepo(root=root, head=head, dirty=dirty, config=load_run_config(options, root))
+
+
+def task_from_issue(issue: IssueText, repo: Path, base_commit: str, test_cmd: str, targets: list[str]) -> Task:
+    return Task(
+        instance_id=slugify(issue.title or issue.body[:60]),
+        repo=repo.name,
+        base_commit=base_commit,
+        problem_statement=issue.body if issue.title else issue.text,
+        title=issue.title,
+        labels=issue.labels,
+        repo_path=str(repo),
+        test_cmd=test_cmd,
+        targets=targets,
+        source=issue.source,
+    )
+
+
+def say_left_out(say: Console, left_out: list[str]) -> None:
+    """One line naming the models the planner left out of its ladder, and why."""
+    if left_out:
+        say.print(f"[yellow]note:[/] the planner left out {', '.join(left_out)}", highlight=False)
+
+
+def fix_test_command(asked: str | None, root: Path, say: Console) -> str:
+    """The test command that judges the fix: the flag's, else the one detected in `root` (said);
+    refused before any model call when it cannot tell a fix from a failure."""
+    test_cmd = asked
+    if test_cmd is None:
+        test_cmd = detect_test_cmd(root)
+        if test_cmd is None:
+            raise ConfigError(f"cannot tell how to run the tests in {root}: pass --test-cmd")
+        say.print(f"tests: [cyan]{test_cmd}[/] (detected; pass --test-cmd to change)")
+    if (problem := unusable_test_command(test_cmd)) is not None:
+        raise UnverifiableError(f"{problem}; no model was called")
+    return test_cmd
+
+
+def run_fix(
+    issue: IssueText,
+    options: FixOptions,
+    env: Mapping[str, str],
+    say: Console,
+    on_event: EventSink,
+    stop: threading.Event | None = None,
+    repo: FixRepo | None = None,
+) -> tuple[dict[str, Any], AgentError | None]:
+    """Run one issue (on `repo` when the caller prepared it); returns the result and the failure
+    (if any) that ended it."""
+    repo = repo or prepare_fix(options)
+    config = repo.config
+    if repo.dirty:
+        say.print("[yellow]warning:[/] uncommitted changes are not part of what the agent sees (it starts from HEAD)")
+    test_cmd = fix_test_command(options.test_cmd, repo.root, say)
+    make_model, budget = model_factory(config, env), Budget(config.budget.max_cost_usd)
+    chosen = plan_fix(issue, options, config, env, make_model, budget)
+    say_left_out(say, chosen.left_out)
+    task = task_from_issue(issue, repo.root, repo.head, test_cmd, options.targets)
+    for name in sorted({rung.model for rung in chosen.ladder}):
+        make_model(name, task)  # unknown models, missing keys, oracle without a gold patch: fail before anything runs
+    check_fallbacks(config, chosen.ladder, make_model)
+    if config.sandbox.kind == "local":
+        say.print("[bold red]LocalSandbox is NOT isolated: commands run on this machine as you[/]")
+    ledger = Ledger(config.ledger_path)
+    run_id = ledger.create_run(
+        options.kind,
+        {"issue": issue.source, "repo": str(repo.root), "ladder": format_ladder(chosen.ladder)},
+        config.review.hourly_rate_usd,
+        config.budget.max_cost_usd,
+    )
+    context = run_setup(config, ledger, run_id, env, on_event=on_event, stop=stop, make_model=make_model)
+    failure: AgentError | None = None
+    try:
+        run_issue(context, task, chosen, budget)  # the classifier's calls are charged to it already
+        ledger.finish_run(run_id)
+    except AgentError as exc:
+        ledger.finish_run(run_id, "error")
+        failure = exc
+    except BaseException:
+        ledger.finish_run(run_id, "interrupted")
+        raise
+    result = fix_result(ledger, run_id, config)
+    ledger.close()
+    return result, failure
+
+
+def plan_fix(
+    issue: IssueText,
+    options: FixOptions,
+    config: AgentConfig,
+    env: Mapping[str, str],
+    make_model: Callable[[str, Task | None], Model],
+    budget: Budget,
+) -> LadderChoice:
+    """The issue classified (the classifier's calls charged to `budget`) and the ladder it climbs."""
+    learned = learned_if_asked(config, options.policy, env, seed=issue.text)
+    classification = classify(issue.text, issue.labels, config.planner, make_model, price_lookup(config), budget)
+    fit, cap = rung_fit(config, env), config.budget.max_cost_usd
+    return options.choose_ladder(classification, config, fit=fit, learned=learned, max_api_usd=cap)
