@@ -95,14 +95,20 @@ def difficulty(files: int, lines: int) -> str:
 
 
 # --- reading the history ----------------------------------------------------------------------
+def git_repo(path: Path, missing: str, not_git: str) -> git.Repo:
+    """The git repository at `path` or above it; a TaskError ending with `missing` (no such path) or
+    `not_git` (no repository there) saying what to do instead."""
+    if not path.exists():
+        raise TaskError(f"repository {path} does not exist: {missing}")
+    try:
+        return git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise TaskError(f"{path} is not a git repository: {not_git}") from None
+
+
 def open_repo(path: Path) -> RepoInfo:
     """The repository at `path` (its top level), or a TaskError saying what to pass instead."""
-    if not path.exists():
-        raise TaskError(f"repository {path} does not exist: pass the path of a git repository")
-    try:
-        repo = git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise TaskError(f"{path} is not a git repository: pass the path of one (a clone with its history)") from None
+    repo = git_repo(path, "pass the path of a git repository", "pass the path of one (a clone with its history)")
     with repo:
         if repo.bare or repo.working_tree_dir is None:
             raise TaskError(f"{path} is a bare repository: pass a clone with a working tree")

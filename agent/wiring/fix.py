@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import git
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 
@@ -38,6 +37,7 @@ from agent.wiring.factories import (
     rung_fit,
 )
 from agent.wiring.options import RunOptions, checked_fallback, load_run_config
+from tasks.history import git_repo
 from tasks.issues import IssueText
 from tasks.models import Task, slugify
 
@@ -75,12 +75,7 @@ class FixRepo(BaseModel):
 
 def check_repo(repo: Path) -> tuple[Path, str, bool]:
     """The repository's top level, HEAD commit, and whether its working tree has changes."""
-    if not repo.exists():
-        raise TaskError(f"repository {repo} does not exist: pass --repo PATH to a git repository")
-    try:
-        found = git.Repo(repo, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise TaskError(f"{repo} is not a git repository: run `git init` and commit, or pass --repo") from None
+    found = git_repo(repo, "pass --repo PATH to a git repository", "run `git init` and commit, or pass --repo")
     with found:
         root = Path(found.working_tree_dir or repo)
         if not found.head.is_valid():
