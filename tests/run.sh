@@ -4,7 +4,7 @@
 # Installs the project with its dev and ray extras into the current Python (activate a
 # virtualenv first), the system tools the tests drive when they are missing (git, tmux, chromium,
 # the Docker engine and debootstrap; needs root for those), starts the engine, builds the sandbox
-# image (offline on a Debian base when no registry is reachable), then runs pytest.
+# image (offline on a Debian base when no registry is reachable), then runs pytest, three test files at a time.
 # Arguments go to pytest: `bash tests/run.sh -k sandbox -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,4 +33,5 @@ bash sandboxes/start-engine.sh
 "$python" -m agent sandbox build --tag agent-sandbox:latest
 
 echo "== tests"
-exec "$python" -m pytest "$@"
+# Three workers, each taking whole test files (most tests wait on Docker, git or a subprocess).
+exec "$python" -m pytest -n 3 --dist loadfile "$@"
