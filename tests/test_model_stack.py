@@ -4,7 +4,6 @@ records the switch once. Real SQLite ledger, models on the public `Model` protoc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +12,8 @@ import pytest
 from agent.core.config import Price
 from agent.core.effort import EffortLevel, Rung
 from agent.core.errors import BudgetExhausted, ProviderError
-from agent.core.messages import Message, ModelTurn, ToolSpec, Usage
+from agent.core.messages import Message, ModelTurn, Usage
+from agent.core.model_request import ModelRequest, RequestModel
 from agent.core.protocols import TextSink
 from agent.engine.budget import Budget
 from agent.engine.calling.fallback import FallbackModel, FellBack
@@ -28,7 +28,7 @@ from agent.providers.pricing import quote
 PRICE = quote("m", override=Price(input=Decimal(1), output=Decimal(10)))
 
 
-class Answers:
+class Answers(RequestModel):
     """A model that answers each request with 1,000 input and 100 output tokens, or raises `failure`."""
 
     provider = "test"
@@ -41,16 +41,7 @@ class Answers:
     def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
         return effort, effort.value
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        system: str,
-        tools: Sequence[ToolSpec],
-        effort: EffortLevel,
-        max_tokens: int,
-        on_text: TextSink | None = None,
-    ) -> ModelTurn:
+    def reply(self, request: ModelRequest, on_text: TextSink | None) -> ModelTurn:
         self.requests += 1
         if self.failure is not None:
             raise self.failure
@@ -85,7 +76,7 @@ def test_a_metered_call_is_recorded_then_settled_and_billed(attempt) -> None:
     [call] = ledger.calls(meter.attempt_id)
     assert (call.status, call.turn, call.model, call.effort_sent, call.max_tokens) == ("ok", 1, "a", "high", 1000)
     assert call.cost_usd == Decimal("0.002") == budget.spent  # 1,000 in at $1/M + 100 out at $10/M
-    prompt = request_tokens([Message.user("fix it")], "s", [])  # the request as sent, 2 chars a token
+    prompt = request_tokens(ModelRequest([Message.user("fix it")], "s", [], EffortLevel.HIGH, 1000))  # 2 chars a token
     assert prompt == 37
     assert call.reserved_usd == (prompt * 1 + 1000 * 10) / Decimal(1_000_000)
     assert [kind for kind, _ in events] == ["model_call"]

@@ -296,13 +296,11 @@ def add_skipped(ctx: RunSetup, job: Job, reason: str) -> int:
 
 def add_issue_row(ctx: RunSetup, job: Job) -> int:
     """A `running` issue row for a job that run_issue did not start, with its classifier calls."""
-    assert ctx.record is not None
-    return open_issue(ctx.record, ctx.run_id, job.task, job.plan)[0]
+    return open_issue(ctx.write, ctx.run_id, job.task, job.plan)[0]
 
 
 def _close(ctx: RunSetup, issue_id: int, status: str, **fields: str) -> None:
-    assert ctx.record is not None
-    ctx.record(IssueClosed(issue_id=issue_id, status=status, fields=fields))
+    ctx.write(IssueClosed(issue_id=issue_id, status=status, fields=fields))
 
 
 ProgressSink = Callable[[Job, IssueRow | None, Decimal], None]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from agent.core.effort import EffortLevel, Rung
@@ -29,6 +30,7 @@ from agent.engine.run_setup import EvaluationFailed, Evaluator, IssueLog, RunSet
 from agent.engine.testing import TestRun, run_tests
 from agent.engine.tools import ToolRunner
 from agent.engine.verdict import Verdict, baseline_failures, candidates, judge, needs_reproduction, reproduced_at_base
+from agent.ledger import CallRecord
 from agent.ledger.facts import AttemptClosed, AttemptOpened
 from tasks.models import Task, slugify
 
@@ -133,21 +135,29 @@ def _model_stack(
 ) -> FallbackModel:
     """The rung's route and its fallbacks, each metered; every turn's request announced as `turn_started`."""
 
-    def announce(call: Any) -> None:
+    def announce(call: CallRecord) -> None:
         log("turn_started", {"turn": call.turn, "max_turns": max_turns, "max_tokens": call.max_tokens})
 
-    def route(model: Model, level: EffortLevel, wire: str) -> Route:
-        price = ctx.price_for(model.name)
-        metered = MeteredModel(model, price, budget, meter, lambda *_: meter.prompt_tokens, on_sent=announce)
-        return Route(metered, level, wire, price, ctx.window_for(model.name))
+    metered = partial(
+        MeteredModel, budget=budget, meter=meter, estimate=lambda _: meter.prompt_tokens, on_sent=announce
+    )
 
     def make(rung: Rung) -> Route:  # ConfigError when its model cannot run here
         model = ctx.model_factory(rung.model, task)
-        return route(model, *model.effort_for(rung.effort))
+        return _metered_route(ctx, model, *model.effort_for(rung.effort), metered)
 
     chain = fallback_chain(ctx.config, attempt.rung)
     router = Router(chain, make, lambda text: log("warning", {"text": text})) if chain else None
-    return FallbackModel(route(attempt.model, attempt.level, attempt.wire), router, meter)
+    first = _metered_route(ctx, attempt.model, attempt.level, attempt.wire, metered)
+    return FallbackModel(first, router, meter)
+
+
+def _metered_route(
+    ctx: RunSetup, model: Model, level: EffortLevel, wire: str, metered: Callable[..., MeteredModel]
+) -> Route:
+    """`model` at `level` as an attempt calls it: `metered(model, price)`, with its price and context window."""
+    price = ctx.price_for(model.name)
+    return Route(metered(model, price), level, wire, price, ctx.window_for(model.name))
 
 
 def _summary_writer(
@@ -156,19 +166,17 @@ def _summary_writer(
     """Who summarises for a route: `[context] summary_model` at the rung's effort, or the route's own model;
     metered, reserving for the request as sent."""
     configured: list[Route] = []
-
-    def metered(model: Model, level: EffortLevel, wire: str) -> Route:
-        price = ctx.price_for(model.name)
-        return Route(MeteredModel(model, price, budget, meter), level, wire, price, ctx.window_for(model.name))
+    metered = partial(MeteredModel, budget=budget, meter=meter)
 
     def writer(route: Route) -> Route:
         name = ctx.config.context.summary_model
         if not name:
             inner = route.model.model if isinstance(route.model, MeteredModel) else route.model
-            return metered(inner, route.level, route.wire)
+            return _metered_route(ctx, inner, route.level, route.wire, metered)
         if not configured:
-            model = ctx.model_factory(parse_target(name, attempt.rung.effort).model, task)
-            configured.append(metered(model, *model.effort_for(parse_target(name, attempt.rung.effort).effort)))
+            target = parse_target(name, attempt.rung.effort)
+            model = ctx.model_factory(target.model, task)
+            configured.append(_metered_route(ctx, model, *model.effort_for(target.effort), metered))
         return configured[0]
 
     return writer

@@ -32,6 +32,7 @@ from agent.core.messages import Message, ModelTurn, ToolCall, ToolResult
 from agent.core.tool_specs import STANDARD_TOOLS
 from agent.engine.budget import Budget, tokens_at_most
 from agent.engine.calling.fallback import FallbackModel, FellBack
+from agent.engine.calling.metered import request_chars
 from agent.engine.calling.meters import AttemptMeter
 from agent.engine.calling.router import Route
 from agent.engine.condensers.view import CHARS_PER_TOKEN, ContextView, Summary, summary_prompt, tokens
@@ -265,12 +266,8 @@ class _Loop:
 
     def _estimate_prompt(self) -> None:
         """Both prompt estimates from the view itself (after the history was cut or summarised)."""
-        chars = self._prompt_chars(self.condensed(self.messages))
+        chars = request_chars(self.condensed(self.messages), self.ctx.system, TOOLS_CHARS)
         self.prompt_tokens, self.view_tokens = tokens_at_most(chars), chars // CHARS_PER_TOKEN
-
-    def _prompt_chars(self, messages: list[Message]) -> int:
-        """The characters of a request sending `messages`: system prompt, tools and messages as JSON."""
-        return len(self.ctx.system) + TOOLS_CHARS + sum(len(message.model_dump_json()) for message in messages)
 
     def condensed(self, messages: list[Message]) -> list[Message]:
         return self.ctx.context.view(messages) if self.ctx.context is not None else messages

@@ -107,6 +107,10 @@ class RunSetup:
     def run_dir(self) -> Path:
         return self.config.runs_dir / self.run_id
 
+    def write(self, fact: Fact) -> int | None:
+        """Write one fact where the run's rows go; the id of the row it opened, if any."""
+        assert self.record is not None  # set in __post_init__
+        return self.record(fact)
+
     def issue_log(self) -> IssueLog:
-        assert self.record is not None
-        return IssueLog(self.record, self.on_event, self.run_id)
+        return IssueLog(self.write, self.on_event, self.run_id)

@@ -82,8 +82,7 @@ def _classifier_calls(record: Record, issue_id: int, classification: Classificat
 def run_issue(ctx: RunSetup, task: Task, plan: LadderChoice, budget: Budget) -> IssueResult:
     """Climb `plan.ladder` on `task` until a rung passes, the ladder ends, or the budget does."""
     log = ctx.issue_log()
-    assert ctx.record is not None
-    log.issue_id, classifier_calls = open_issue(ctx.record, ctx.run_id, task, plan)
+    log.issue_id, classifier_calls = open_issue(ctx.write, ctx.run_id, task, plan)
     classification = plan.classification
     log(
         "issue_started",

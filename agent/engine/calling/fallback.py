@@ -9,11 +9,12 @@ row and an event, recorded once, here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from agent.core.effort import EffortLevel
 from agent.core.errors import ProviderError
-from agent.core.messages import Message, ModelTurn, ToolSpec
+from agent.core.messages import ModelTurn
+from agent.core.model_request import ModelRequest, RequestModel
 from agent.core.protocols import TextSink
 from agent.engine.calling.meters import AttemptMeter
 from agent.engine.calling.router import Route, Router, failure_reason
@@ -24,7 +25,7 @@ class FellBack(Exception):
     """The call failed and the attempt switched to a fallback; the turn is over."""
 
 
-class FallbackModel:
+class FallbackModel(RequestModel):
     """The current route of an attempt; `before_switch(target)` lets the conversation make room first
     (it may raise BudgetExhausted when the target's price does not fit)."""
 
@@ -53,21 +54,17 @@ class FallbackModel:
     def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
         return self.route.level, self.route.wire
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        system: str,
-        tools: Sequence[ToolSpec],
-        effort: EffortLevel,
-        max_tokens: int,
-        on_text: TextSink | None = None,
-    ) -> ModelTurn:
-        """One request to the current route, at its level (`effort` is the route's by construction)."""
+    def reply(self, request: ModelRequest, on_text: TextSink | None) -> ModelTurn:
+        """One request to the current route, at its level (the request's is the route's by construction)."""
         route = self.route
         try:
             return route.model.complete(
-                messages, system=system, tools=tools, effort=route.level, max_tokens=max_tokens, on_text=on_text
+                request.messages,
+                system=request.system,
+                tools=request.tools,
+                effort=route.level,
+                max_tokens=request.max_tokens,
+                on_text=on_text,
             )
         except ProviderError as exc:
             reason = failure_reason(exc)

@@ -12,15 +12,16 @@ from typing import TypedDict
 
 from agent.core.effort import EffortLevel
 from agent.core.errors import AgentError, ProviderError
-from agent.core.messages import Message, ModelTurn, ToolSpec
+from agent.core.messages import Message, ModelTurn
+from agent.core.model_request import ModelRequest, RequestModel
 from agent.core.protocols import Model, TextSink
 from agent.engine.budget import Budget, tokens_at_most, worst_case_usd
 from agent.engine.calling.meters import CallMeter
 from agent.ledger import CallRecord
 from agent.providers.pricing import PriceQuote
 
-PromptEstimate = Callable[[Sequence[Message], str, Sequence[ToolSpec]], int]
-"""(messages, system, tools) -> an upper bound on the prompt's tokens, for the budget."""
+PromptEstimate = Callable[[ModelRequest], int]
+"""An upper bound on the tokens of a request's prompt, for the budget."""
 
 
 class _Terms(TypedDict):
@@ -33,14 +34,19 @@ class _Terms(TypedDict):
     reserved_usd: Decimal | None
 
 
-def request_tokens(messages: Sequence[Message], system: str, tools: Sequence[ToolSpec]) -> int:
-    """The request as sent: system prompt, tools and messages as JSON."""
-    chars = len(system) + sum(len(tool.model_dump_json()) for tool in tools)
-    return tokens_at_most(chars + sum(len(message.model_dump_json()) for message in messages))
+def request_chars(messages: Sequence[Message], system: str, tools_chars: int) -> int:
+    """The characters of a request as sent: system prompt, tools (`tools_chars` of JSON) and messages as JSON."""
+    return len(system) + tools_chars + sum(len(message.model_dump_json()) for message in messages)
+
+
+def request_tokens(request: ModelRequest) -> int:
+    """An upper bound on the tokens of the request as sent."""
+    tools_chars = sum(len(tool.model_dump_json()) for tool in request.tools)
+    return tokens_at_most(request_chars(request.messages, request.system, tools_chars))
 
 
 @dataclass
-class MeteredModel:
+class MeteredModel(RequestModel):
     """`model`, with every request reserved, recorded and billed through `meter`."""
 
     model: Model
@@ -64,20 +70,11 @@ class MeteredModel:
     def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
         return self.model.effort_for(effort)
 
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        system: str,
-        tools: Sequence[ToolSpec],
-        effort: EffortLevel,
-        max_tokens: int,
-        on_text: TextSink | None = None,
-    ) -> ModelTurn:
-        prompt = self.estimate(messages, system, tools)
+    def reply(self, request: ModelRequest, on_text: TextSink | None) -> ModelTurn:
+        prompt, max_tokens = self.estimate(request), request.max_tokens
         if self.budget is not None:
             max_tokens = self.budget.allow(prompt, max_tokens, self.price)
-        _, wire = self.model.effort_for(effort)
+        _, wire = self.model.effort_for(request.effort)
         reserved = worst_case_usd(prompt, max_tokens, self.price)
         turn, price, name = self.meter.turn, self.price, self.name
         terms = _Terms(model=name, effort_sent=wire, max_tokens=max_tokens, price=price, reserved_usd=reserved)
@@ -88,7 +85,12 @@ class MeteredModel:
         started = time.perf_counter()
         try:
             reply = self.model.complete(
-                messages, system=system, tools=tools, effort=effort, max_tokens=max_tokens, on_text=on_text
+                request.messages,
+                system=request.system,
+                tools=request.tools,
+                effort=request.effort,
+                max_tokens=max_tokens,
+                on_text=on_text,
             )
         except self.settles as exc:
             seconds = time.perf_counter() - started
