@@ -284,7 +284,7 @@ def test_a_ledger_from_before_settlement_reads_its_calls_as_answered_and_its_err
         )
     db.close()
     ledger = Ledger(path)
-    assert ledger.applied_migrations == ["m004_call_settlement", "m005_routing"]
+    assert ledger.applied_migrations == [name for name, _ in MIGRATIONS[3:]]  # m004_call_settlement and after
     assert [(c.status, c.error_kind, c.reserved_usd, c.cost_usd) for c in ledger.issue_calls(7)] == [
         ("ok", None, None, Decimal("0.25")),
         ("failed", None, None, Decimal(0)),

@@ -46,6 +46,10 @@ def test_plan_prints_type_reason_and_ladder(tmp_path):
             "deepseek-v4-pro (DEEPSEEK_API_KEY is not set): set one of those keys, or try `agent demo` (no key needed)"
         ),
         "decision": None,  # the rules chose: no learned decision
+        "hourly_rate_usd": 100.0,  # what the plan is priced at: review, and V for an issue left unsolved
+        "review_bill": "each_attempt",
+        "unsolved_usd": 200.0,
+        "unsolved_source": "the default; set [planner] unsolved_cost or unsolved_hours",
     }
 
 

@@ -226,12 +226,7 @@ def test_a_ledger_made_before_the_issue_calls_migration_keeps_its_calls_and_gain
     )
     db.close()
     ledger = Ledger(path)
-    assert ledger.applied_migrations == [
-        "m002_attempt_changed_lines",
-        "m003_issue_calls",
-        "m004_call_settlement",
-        "m005_routing",
-    ]
+    assert ledger.applied_migrations == [name for name, _ in MIGRATIONS[1:]]  # every one after m001_initial
     assert [attempt.changed_lines for attempt in ledger.attempts("r")] == [3, 0, None]
     [call] = ledger.calls(1)
     assert (call.issue_id, call.attempt_id, call.purpose, call.usage.input_tokens, call.cost_usd) == (

@@ -14,10 +14,10 @@ from agent.bench.mining_setup import MINED, PlannerClassifier
 from agent.engine.planner import classify_by_rules
 from agent.ledger import Ledger
 from tasks.history import Merges, candidates, open_repo, problem_statement, range_commits
-from tasks.models import Task
 from tasks.test_files import TestLayout, layout_from
 from tests.mining_helpers import commit, merge
 from tests.repo_helpers import git
+from tests.task_file_helpers import mined_task
 
 OPS = "def add(a, b):\n    return {}\n"
 TEST = "from ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -175,24 +175,13 @@ def test_a_conventional_commit_type_is_a_label_the_planner_reads(tmp_path, messa
     assert (statement.labels, classify_by_rules(statement.text, statement.labels).task_type) == (labels, task_type)
 
 
-def _task(instance_id: str) -> Task:
-    return Task(
-        instance_id=instance_id,
-        repo="local/calc",
-        base_commit="a" * 40,
-        problem_statement="add() returns the wrong sum: expected 5, actual -1",
-        title="Fix add()",
-        test_cmd="python -m pytest -q",
-    )
-
-
 def test_a_classifier_models_calls_are_priced_charged_and_recorded_under_a_mine_run(
     tmp_path, make_fake, fake_env, make_config
 ):
     fake = make_fake({"rules": [{"model": "claude-haiku-*", "turns": [{"text": "complex_bug"}]}]})
     config = make_config(planner__classifier_model="claude-haiku-4-5")
     classifier = PlannerClassifier(config, fake_env(fake), open_repo(_repo(tmp_path)))
-    assert [classifier(_task(name), []) for name in ("calc__1", "calc__2")] == ["complex_bug", "complex_bug"]
+    assert [classifier(mined_task(name), []) for name in ("calc__1", "calc__2")] == ["complex_bug", "complex_bug"]
     classifier.close()
     ledger = Ledger(config.ledger_path)
     [run] = ledger.runs()
@@ -214,7 +203,7 @@ def test_a_classifier_models_calls_are_priced_charged_and_recorded_under_a_mine_
 def test_without_a_classifier_model_the_rules_decide_and_nothing_is_recorded(tmp_path, make_config):
     config = make_config()
     classifier = PlannerClassifier(config, {}, open_repo(_repo(tmp_path)))
-    assert classifier(_task("calc__1"), ["enhancement"]) == "feature"
+    assert classifier(mined_task("calc__1"), ["enhancement"]) == "feature"
     classifier.close()
     assert not config.ledger_path.exists() or Ledger(config.ledger_path).runs() == []
 

@@ -114,7 +114,9 @@ RATES: Grid = {f"t{i}": {"cheap@low": (i < 2, "0.01"), "big@max": (i != 9, "1")}
     ("rate", "ladder", "review_usd"),
     [
         (0, ("cheap@low", "big@max"), 0.0),  # review is free: try the cheap rung first
-        (100, ("big@max",), 20 * 10 / 60 * 100),  # $16.67 of review an attempt: straight to the strong rung
+        # $16.67 of review an attempt: the strong rung first; when it fails (1 in 10), one cheap try is still
+        # worth its cost against V = $200 for an issue left unsolved
+        (100, ("big@max", "cheap@low"), 20 * 10 / 60 * 100),
     ],
     ids=["free-review", "100-per-hour"],
 )

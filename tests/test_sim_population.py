@@ -34,6 +34,7 @@ from agent.simulate.population import (
     task_difficulty,
     uniform,
 )
+from agent.simulate.sim_paths import attempt_path
 from agent.simulate.sim_turns import apply_command, wrong_edit_command, wrong_edit_file
 from tasks.builtin import TASKS_FILE
 from tasks.loaders import load_tasks
@@ -245,8 +246,8 @@ def anthropic_body(task: Task, model: str, effort: str, earlier: int, turn: int)
 def test_the_edit_turn_applies_the_gold_patch_exactly_when_that_attempt_passes(population):
     task = BY_ID["tinyq__reserve-race"]  # sim-pro@high passes its attempts 0-2, fails 3-5, passes 6
     responder = SimResponder(population, SUITE)
-    edit_turn = attempt_shape(population, task, HIGH).turns - 2
     for earlier in range(8):
+        edit_turn = attempt_path(population, task, "sim-pro", HIGH, earlier).actions.index("edit")
         body = anthropic_body(task, "sim-pro", "high", earlier, edit_turn)
         [call] = responder.turn("anthropic", body, "high", edit_turn).tool_calls
         passes = attempt_passes(population, task, "sim-pro", HIGH, earlier)

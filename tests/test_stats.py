@@ -374,7 +374,7 @@ def test_stats_json_has_the_four_sections(tmp_path):
     }  # fmt: skip
     assert data["spend"]["by_model"][0] == {
         "model": "flash", "calls": 4, "api_cost_usd": 0.03, "unpriced_calls": 0, "unsettled_calls": 0,
-        "unsettled_cost_usd": 0.0,
+        "unsettled_cost_usd": 0.0, "uncertain_calls": 0, "uncertain_cost_usd": 0.0,
     }  # fmt: skip
     assert data["latency"][0]["call_s"] == {"n": 4, "p50": 2.5, "p90": 7.9, "p99": 9.79}
 

@@ -70,6 +70,7 @@ class Setup:
             sandbox=sandbox,
             ledger=self.ledger_path,
             max_cost_per_issue=2.5,
+            allow_unpriced=True,  # the scripted model has no price
         )
         self.env: dict[str, str] = {}
         self.config = load_config(overrides={"ledger": str(self.ledger_path)})

@@ -121,6 +121,7 @@ ENTRIES: dict[str, Entry] = {
     "context_masked": _context_note,
     "context_summarised": _context_note,
     "fallback": _fallback,
+    "attempt_abandoned": lambda data: Text(f"⤳ ABANDONED {data.get('text', '')}", style="bold yellow"),
     "escalation": lambda data: Text(
         f"↑ ESCALATING to {data.get('rung')} after {data.get('after')}", style="bold yellow"
     ),

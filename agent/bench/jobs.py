@@ -237,6 +237,31 @@ def first_call_worst_case(bench: Bench, job: Job) -> Decimal | None:
     return worst_case_usd(prompt, limits.max_tokens, bench.ctx.price_for(model.name))
 
 
+def with_latest_fit(bench: Bench, job: Job) -> Job:
+    """The job with its ladder chosen again by the learned planner as refitted so far in this batch
+    (the plan made when the batch was planned used the ledger as it was then)."""
+    if bench.learned is None or job.rung:
+        return job
+    with bench.lock:
+        plan = job_plan(job.plan.classification, bench.options, bench.config, bench.fit, None, bench.learned)
+    return job.model_copy(update={"plan": plan})
+
+
+def learn_from(bench: Bench, issue_id: int) -> None:
+    """Refit the learned planner (warm-started) with the finished issue's measured attempts."""
+    if bench.learned is None:
+        return
+    from agent.learning import observations_from_ledger
+
+    ledger, run_id = bench.ctx.ledger, bench.ctx.run_id
+    observations = observations_from_ledger(
+        ledger, [run_id], issue_ids={issue_id}, review_estimate_minutes=bench.config.review.minutes_per_attempt
+    )
+    if observations:
+        with bench.lock:
+            bench.learned.observe(observations)
+
+
 def run_job(bench: Bench, job: Job) -> int | None:
     """Run one job; returns its issue row id (None when the batch was stopped first)."""
     ctx = bench.ctx
@@ -255,12 +280,15 @@ def run_job(bench: Bench, job: Job) -> int | None:
                 lambda decided: job_plan(decided, bench.options, bench.config, bench.fit, rung, bench.learned),
             )
             job = job.model_copy(update={"plan": plan, "classify": False})
+        job = with_latest_fit(bench, job)
         worst, left = first_call_worst_case(bench, job), bench.batch.left()
         if worst is not None and left is not None and worst > left:
             return add_skipped(ctx, job, f"the batch has ${left:.4f} left; the first call could cost ${worst:.4f}")
         if job.task.FAIL_TO_PASS:
             ctx = replace(ctx, evaluate=evaluator(ctx), evaluate_environment=bench.environment_problem)
-        return run_issue(ctx, job.task, job.plan, budget).issue_id
+        issue_id = run_issue(ctx, job.task, job.plan, budget).issue_id
+        learn_from(bench, issue_id)
+        return issue_id
     except AttemptEnded:
         raise  # a signal (the batch stopped, the batch cap), not a failure
     except Exception as exc:  # one job's failure never stops the batch or leaves its row running

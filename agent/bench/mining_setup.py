@@ -5,7 +5,8 @@ flags. `PlannerClassifier` types each kept task the way `agent fix` types an iss
 (`agent.engine.planner.classify`: the classifier model when `planner.classifier_model` is set,
 else the rules, with the labels of the statement). A classifier model's calls are billed as fix's
 are: priced, charged to a per-task budget of `budget.max_cost_usd`, and recorded in the ledger under
-a run of kind `mine`, one issue row per classified task (status `skipped`: mined, never run).
+a run of kind `mine` (written at the first call), each call's row written before it is sent, then
+put under one issue row per classified task (status `skipped`: mined, never run).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from agent.bench.mining import MineSettings
 from agent.core.config import AgentConfig
 from agent.core.errors import ConfigError
 from agent.engine.budget import Budget
+from agent.engine.calling.meters import RunRecorder
 from agent.engine.evaluation import DEFAULT_TEST_CMD
 from agent.engine.planner import Classification, classify
 from agent.engine.runner import record_classifier_calls
 from agent.engine.testing import is_pytest
 from agent.ledger import Ledger
+from agent.ledger.facts import Fact
+from agent.ledger.writer import LedgerWriter
 from agent.wiring import model_factory, price_lookup
 from tasks.history import RepoInfo
 from tasks.models import Task
@@ -58,14 +62,16 @@ class PlannerClassifier:
         self.decided: dict[str, Classification] = {}
 
     def __call__(self, task: Task, labels: list[str]) -> str:
-        budget = Budget(self.config.budget.max_cost_usd)
-        decided = classify(task.problem_statement, labels, self.config.planner, self.make_model, self.price_for, budget)
+        budget, run = Budget(self.config.budget.max_cost_usd), RunRecorder(self._run_id, self._write)
+        planner = self.config.planner
+        decided = classify(task.problem_statement, labels, planner, self.make_model, self.price_for, budget, run)
         self.decided[task.instance_id] = decided
         if decided.calls:
             self._record(task, decided)
         return decided.task_type
 
-    def _record(self, task: Task, decided: Classification) -> None:
+    def _ledger(self) -> Ledger:
+        """The ledger, and the `mine` run in it, opened at the first classifier call."""
         if self.ledger is None:
             self.ledger = Ledger(self.config.ledger_path)
             self.run_id = self.ledger.create_run(
@@ -74,7 +80,18 @@ class PlannerClassifier:
                 self.config.review.hourly_rate_usd,
                 self.config.budget.max_cost_usd,
             )
-        issue_id = self.ledger.add_issue(
+        return self.ledger
+
+    def _run_id(self) -> str:
+        self._ledger()
+        return self.run_id
+
+    def _write(self, fact: Fact) -> int | None:
+        return LedgerWriter(self._ledger()).write(fact)
+
+    def _record(self, task: Task, decided: Classification) -> None:
+        ledger = self._ledger()
+        issue_id = ledger.add_issue(
             self.run_id,
             key=task.instance_id,
             title=task.display_title,
@@ -86,8 +103,8 @@ class PlannerClassifier:
             test_cmd=task.test_cmd or DEFAULT_TEST_CMD,
             ladder="",  # mined, never climbed
         )
-        record_classifier_calls(self.ledger, issue_id, decided)
-        self.ledger.finish_issue(issue_id, "skipped", error=MINED)
+        record_classifier_calls(ledger, issue_id, decided)
+        ledger.finish_issue(issue_id, "skipped", error=MINED)
 
     def close(self) -> None:
         """Finish the ledger run (when a classifier model was asked)."""

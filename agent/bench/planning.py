@@ -1,10 +1,11 @@
 """A batch's task types: the task's own, else the classifier model's when the job runs, else the rules'.
 
 `agent bench` classifies the way `agent fix` does (`planner.classify`): when a task's first job
-runs, the classifier model is asked under that job's budget (so under the batch cap too), and
-`run_issue` records its calls under the job's issue. A task's other grid jobs, and the jobs a
-resumed run runs again, reuse the decision instead of asking (and paying) again. Until its job
-runs, a job carries the rules' plan, which the upfront model checks and `--json` totals use.
+runs, the classifier model is asked under that job's budget (so under the batch cap too), each call
+recorded under the run before it is sent, and `run_issue` puts its calls under the job's issue. A
+task's other grid jobs, and the jobs a resumed run runs again, reuse the decision instead of asking
+(and paying) again. Until its job runs, a job carries the rules' plan, which the upfront model
+checks and `--json` totals use.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 from agent.core.errors import AgentError
 from agent.engine.budget import Budget
+from agent.engine.calling.meters import RunRecorder
 from agent.engine.planner import Classification, LadderChoice, classify
 from agent.engine.runner import RunSetup
 from agent.ledger import Ledger
@@ -33,8 +35,9 @@ class TaskTypes:
             known = self.known.get(task.instance_id)
             if known is not None:
                 return known
+            run = RunRecorder(lambda: ctx.run_id, ctx.write)  # each call's row is written before it is sent
             decided = classify(
-                task.problem_statement, task.labels, ctx.config.planner, ctx.model_factory, ctx.price_for, budget
+                task.problem_statement, task.labels, ctx.config.planner, ctx.model_factory, ctx.price_for, budget, run
             )
             self.known[task.instance_id] = decided.model_copy(update={"calls": []})
             return decided

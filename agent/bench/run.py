@@ -35,7 +35,7 @@ from agent.core.owners import owner_is_gone
 from agent.ledger import Ledger, RunRow
 from agent.ledger.store import owner_tag
 from agent.wiring.factories import check_fallbacks, learned_planner, model_factory, run_setup, rung_fit
-from agent.wiring.options import checked_fallback
+from agent.wiring.options import called_models, check_priced, checked_fallback, unpriced_note
 
 FINISHED = ("solved", "unsolved", "budget_exhausted")
 RETRIED_ERRORS = ("infra", "provider", "environment")
@@ -98,6 +98,10 @@ def run_bench(
             for rung in job.plan.ladder:
                 make_model(rung.model, job.task)  # unknown models, missing keys, oracle without patch: fail now
             check_fallbacks(config, job.plan.ladder, make_model)
+        cap = config.budget.max_cost_usd if options.batch_max_cost is None else options.batch_max_cost
+        models = [name for job in jobs for name in called_models(config, job.plan.ladder)]
+        if (unpriced := unpriced_note(check_priced(models, config, cap, options.allow_unpriced))) is not None:
+            note(unpriced)  # a capped batch refuses unpriced models unless --allow-unpriced
         run_id, done = start_run(ledger, options, config, len(jobs))
         ctx = run_setup(
             config, ledger, run_id, env, on_event=on_event, stop=stop, deliver_branch=False, make_model=make_model

@@ -22,6 +22,7 @@ from agent.cli import bench as bench_commands
 from agent.cli import runs as runs_commands
 from agent.cli import stats as stats_commands
 from agent.cli.checks import (
+    AllowUnpricedFlag,
     EffortFlag,
     FallbackFlag,
     ImageFlag,
@@ -51,7 +52,7 @@ from agent.core.effort import EffortLevel
 from agent.core.errors import AgentError, ConfigError, RunAbandoned
 from agent.core.events import ignore
 from agent.engine.planner import NoUsableModel, classify, plan_ladder
-from agent.reporting.render import EventPrinter, print_fix_summary, print_plan
+from agent.reporting.render import EventPrinter, economics, print_fix_summary, print_plan
 from agent.wiring.factories import learned_if_asked, model_factory, policy_of, rung_fit
 from agent.wiring.fix import FixOptions, prepare_fix, run_fix, say_left_out
 from agent.wiring.options import load_run_config
@@ -97,7 +98,7 @@ def _global(
 def models(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List known and configured models: provider, prices per 1M tokens, effort levels."""
     from agent.providers.catalog import catalog
-    from agent.reporting.render import print_catalog
+    from agent.reporting.catalog_view import print_catalog
 
     entries = catalog(config_for(ctx, Path.cwd()))
     if as_json:
@@ -155,6 +156,7 @@ def plan(
         "left_out": chosen.left_out,
         "note": note,
         "decision": chosen.decision,
+        **economics(config),
     }
     if as_json:
         print(json.dumps(data))
@@ -186,11 +188,12 @@ def fix(
     setup: SetupFlag = None,
     policy: Annotated[str | None, typer.Option("--policy", help=POLICY_HELP)] = None,
     fallback: FallbackFlag = None,
+    allow_unpriced: AllowUnpricedFlag = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     no_tui: NoTuiFlag = False,
 ) -> None:
     """Fix ISSUE in a sandbox copy of the repository; deliver a branch and a patch."""
-    shared = run_flags(ctx, ladder, model, effort, policy, fallback, sandbox, image, setup)
+    shared = run_flags(ctx, ladder, model, effort, policy, fallback, sandbox, image, setup, allow_unpriced)
     options = FixOptions(**shared, repo=repo, test_cmd=test_cmd, targets=target or [], max_cost_per_issue=max_cost)
     check_issue_argument(issue)
     prepared = prepare_fix(options)  # the repository is checked once, here, and its configuration read

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from agent.bench.progress import BenchProgress
 from agent.cli.checks import (
+    AllowUnpricedFlag,
     EffortFlag,
     FallbackFlag,
     ImageFlag,
@@ -49,6 +50,10 @@ POLICY_HELP = (
     " see --folds)."
 )
 HOURLY_RATE_HELP = "Price review time at this USD rate per hour (what-if) instead of each run's recorded rate."
+UNSOLVED_COST_HELP = (
+    "Price an issue left unsolved at this many USD (V, what-if) in the total with V and the learned policy,"
+    " instead of [planner] unsolved_cost / unsolved_hours."
+)
 FOLDS_HELP = "Folds of the `learned` policy's cross-validation by task: each fold is fitted on the others."
 
 
@@ -82,6 +87,7 @@ def bench(
     image: ImageFlag = None,
     setup: SetupFlag = None,
     fallback: FallbackFlag = None,
+    allow_unpriced: AllowUnpricedFlag = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the final JSON object.")] = False,
     no_tui: NoTuiFlag = False,
 ) -> None:
@@ -93,7 +99,7 @@ def bench(
     if executor not in ("local", "ray"):
         raise ConfigError(f"unknown executor {executor!r}: use local or ray")
     options = BenchOptions(
-        **run_flags(ctx, ladder, model, effort, policy, fallback, sandbox, image, setup),
+        **run_flags(ctx, ladder, model, effort, policy, fallback, sandbox, image, setup, allow_unpriced),
         suite=suite or "builtin",
         grid=grid or [],
         workers=workers,
@@ -198,6 +204,9 @@ def report(
         typer.Option("--html", callback=html_file, help="Write a self-contained HTML report to this file."),
     ] = None,
     hourly_rate: Annotated[float | None, typer.Option("--hourly-rate", min=0, help=HOURLY_RATE_HELP)] = None,
+    unsolved_cost: Annotated[
+        float | None, typer.Option("--unsolved-cost", min=0, metavar="USD", help=UNSOLVED_COST_HELP)
+    ] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, help=FOLDS_HELP)] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -210,8 +219,9 @@ def report(
     ledger = open_ledger(config)
     try:
         rate = None if hourly_rate is None else Decimal(str(hourly_rate))
+        value = None if unsolved_cost is None else Decimal(str(unsolved_cost))
         runs = run_ids or [latest_run(ledger)]
-        data = build_report(ledger, runs, by, policies, config, hourly_rate=rate, folds=folds)
+        data = build_report(ledger, runs, by, policies, config, hourly_rate=rate, unsolved_cost=value, folds=folds)
     finally:
         ledger.close()
     if html is not None:

@@ -40,10 +40,12 @@ def run_flags(
     sandbox: str | None,
     image: str | None,
     setup: str | None,
+    allow_unpriced: bool = False,
 ) -> dict[str, Any]:
     """The flags `fix` and `bench` share, as the fields of their `RunOptions`."""
     shared = {"ladder": ladder, "model": model, "effort": effort, "policy": policy, "fallback": fallback}
-    return {**shared, "sandbox": sandbox, "image": image, "setup": setup, "ledger": state(ctx).ledger_path}
+    where = {"sandbox": sandbox, "image": image, "setup": setup, "ledger": state(ctx).ledger_path}
+    return {**shared, **where, "allow_unpriced": allow_unpriced}
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -107,6 +109,13 @@ ImageFlag = Annotated[str | None, typer.Option("--image", help=IMAGE_HELP)]
 SetupFlag = Annotated[str | None, typer.Option("--setup", help=SETUP_HELP)]
 FallbackFlag = Annotated[str | None, typer.Option("--fallback", help=FALLBACK_HELP)]
 NoTuiFlag = Annotated[bool, typer.Option("--no-tui", help="Plain output even in a terminal.")]
+AllowUnpricedFlag = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unpriced",
+        help="Run under a cost cap with models that have no price; their calls do not count against the cap.",
+    ),
+]
 
 
 def ensure_image(config: AgentConfig, sandbox: str | None, console: Console, image: str | None = None) -> None:

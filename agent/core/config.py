@@ -69,6 +69,12 @@ class TaskTypeLadder(Frozen):
     ladder: str | None = Field(None, description="Exact ladder spec; wins over start/models.")
 
 
+DEFAULT_UNSOLVED_USD = Decimal("200")
+"""V when the user names none: about two hours of a developer at $100/h, the time an issue left
+unsolved takes someone to fix by hand. It does not move with the review rate, so pricing review at
+$0/h (API $ only) still values a solved issue."""
+
+
 class PlannerConfig(Frozen):
     model_order: list[str]
     classifier_model: str | None = None
@@ -78,6 +84,28 @@ class PlannerConfig(Frozen):
     explore_cap: float = Field(0.10, ge=0, description="Learned: most extra expected $ per solved exploring may cost.")
     min_attempts: int = Field(20, ge=0, description="Learned: rules until this many measured attempts.")
     fallback: str | None = Field(None, description="MODEL[@EFFORT] any rung falls back to (after its model's own).")
+    escalate_within: bool = Field(
+        True, description="Abandon an attempt for the next rung when its progress says continuing is worth less."
+    )
+    escalate_after_turns: int = Field(3, ge=1, description="Turns of an attempt before its progress is judged.")
+    escalate_min_attempts: int = Field(
+        30, ge=1, description="Finished attempts with progress in the ledger before any attempt is abandoned."
+    )
+    unsolved_cost: Decimal | None = Field(
+        None, ge=0, description="USD the user would pay for an issue left unsolved (V); wins over unsolved_hours."
+    )
+    unsolved_hours: float | None = Field(
+        None, ge=0, description="V as developer hours x [review] hourly_rate_usd (used when unsolved_cost is unset)."
+    )
+
+    def unsolved_usd(self, hourly_rate_usd: Decimal) -> Decimal:
+        """V, the price of an issue left unsolved: `unsolved_cost`, else `unsolved_hours` x the hourly
+        rate, else `DEFAULT_UNSOLVED_USD`."""
+        if self.unsolved_cost is not None:
+            return self.unsolved_cost
+        if self.unsolved_hours is not None:
+            return Decimal(str(self.unsolved_hours)) * hourly_rate_usd
+        return DEFAULT_UNSOLVED_USD
 
 
 class ContextConfig(Frozen):
@@ -138,6 +166,10 @@ class ReviewConfig(Frozen):
     minutes_per_attempt: float = 10.0
     minutes_per_100_lines: float = 0.0
     hourly_rate_usd: Decimal = Decimal("100")
+    bill: Literal["each_attempt", "delivered"] = Field(
+        "each_attempt",
+        description="Whose review is billed: every attempt that changed the code, or only the patch delivered.",
+    )
 
 
 class IssueConfig(Frozen):

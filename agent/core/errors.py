@@ -4,6 +4,10 @@ Signals end an attempt cleanly and carry its outcome name. Failures carry a mess
 what is wrong and what to do next; only the CLI turns them into a red line and an exit code.
 """
 
+from __future__ import annotations
+
+from agent.core.messages import Usage
+
 
 class AttemptEnded(Exception):
     """Base of the signals that end one attempt normally; each names its outcome in its class line."""
@@ -59,14 +63,32 @@ class TaskError(AgentError):
 
 
 class ProviderError(AgentError):
-    """The model provider failed after the SDK's retries, or refused the request."""
+    """The model provider failed after the SDK's retries, or refused the request.
+
+    It carries what the provider is known to bill for the request (see `agent.ledger.calls`):
+    `refused` when it answered an HTTP error before generating anything (providers do not bill
+    those; by default, whenever there is an error `status`); `usage` when it said how many tokens it
+    counted before the failure (a stream cut after Anthropic's `message_start`, or an OpenAI stream
+    whose usage chunk arrived); neither when nothing is known (a timeout, a dropped connection: it
+    may have billed the whole request).
+    """
 
     exit_code = 3
 
-    def __init__(self, message: str, *, status: int | None = None, retries: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retries: int = 0,
+        refused: bool | None = None,
+        usage: Usage | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retries = retries
+        self.refused = status is not None and status >= 400 if refused is None else refused
+        self.usage = usage
 
 
 class ContextWindowError(ProviderError):

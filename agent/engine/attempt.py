@@ -25,11 +25,13 @@ from agent.engine.calling.router import Route, Router, fallback_chain, parse_tar
 from agent.engine.condensers.view import ContextView
 from agent.engine.evaluation import patch_files
 from agent.engine.loop import AttemptSetup, LoopResult, run_loop
+from agent.engine.progress.watch import Abandoned, ProgressWatch, SpendTap
 from agent.engine.prompts import EarlierAttempt, system_prompt, task_message
 from agent.engine.run_setup import EvaluationFailed, Evaluator, IssueLog, RunSetup, tests_of
 from agent.engine.testing import TestRun, run_tests
 from agent.engine.tools import ToolRunner
 from agent.engine.verdict import Verdict, baseline_failures, candidates, judge, needs_reproduction, reproduced_at_base
+from agent.learning.escalation import EscalationRule
 from agent.ledger import CallRecord
 from agent.ledger.facts import AttemptClosed, AttemptOpened
 from tasks.models import Task, slugify
@@ -42,6 +44,8 @@ class Attempt:
     model: Model
     level: EffortLevel
     wire: str
+    rule: EscalationRule | None = None
+    """When to abandon it for the ladder's next rung (None: it runs to its end)."""
 
 
 @dataclass
@@ -64,7 +68,8 @@ def run_attempt(
     earlier: list[EarlierAttempt],
 ) -> Done:
     limits, test_cmd = ctx.config.budget_for(attempt.rung.effort), tests_of(task)
-    meter = _open(ctx, log, attempt, limits.max_turns)
+    spend = SpendTap(log.record)
+    meter = _open(ctx, log, attempt, limits.max_turns, spend)
     model = _model_stack(ctx, task, log, attempt, meter, budget, limits.max_turns)
     failing = [] if baseline is None or task.targets else baseline_failures(baseline)
     reproduce = baseline is not None and needs_reproduction(baseline, task.targets)
@@ -87,6 +92,9 @@ def run_attempt(
             summarise_at=ctx.config.context.summarise_at,
             stop=ctx.stop,
             work_diff=sandbox.diff,
+            progress=ProgressWatch(
+                meter.attempt_id, log.record, log, spend, test_cmd, limits.max_turns, sandbox.diff, attempt.rule
+            ),
         )
         loop, tests, patch = _loop_and_tests(ctx, test_cmd, log, context, sandbox, attempt, task)
     done = _judged(ctx, task, test_cmd, log, loop, tests, baseline, patch)
@@ -108,8 +116,8 @@ def run_attempt(
     return done
 
 
-def _open(ctx: RunSetup, log: IssueLog, attempt: Attempt, max_turns: int) -> AttemptMeter:
-    """The attempt's row and `attempt_started` event; the meter its calls are recorded by."""
+def _open(ctx: RunSetup, log: IssueLog, attempt: Attempt, max_turns: int, spend: SpendTap) -> AttemptMeter:
+    """The attempt's row and `attempt_started` event; the meter its calls are recorded by (through `spend`)."""
     assert log.issue_id is not None
     model, asked = attempt.model, attempt.rung.effort.value
     fields = {"model": model.name, "provider": model.provider, "effort_asked": asked, "effort_sent": attempt.wire}
@@ -127,7 +135,7 @@ def _open(ctx: RunSetup, log: IssueLog, attempt: Attempt, max_turns: int) -> Att
             "max_turns": max_turns,
         },
     )
-    return AttemptMeter(log.attempt_id, log.record, log)
+    return AttemptMeter(log.attempt_id, spend, log)
 
 
 def _model_stack(
@@ -197,7 +205,7 @@ def _loop_and_tests(
         loop = run_loop(context)
         patch = sandbox.diff()
         tests = None
-        if ctx.evaluate is None:
+        if ctx.evaluate is None and loop.outcome != Abandoned.outcome:
             tests = run_tests(sandbox, test_cmd, ctx.config.sandbox.command_timeout_s, keep_going=True)
         return loop, tests, patch
     except AgentError as exc:
@@ -217,7 +225,12 @@ def _judged(
     baseline: TestRun | None,
     patch: str,
 ) -> Done:
-    """The verdict on the attempt (the evaluator's, or the tests' against the baseline), recorded."""
+    """The verdict on the attempt (the evaluator's, or the tests' against the baseline), recorded. An abandoned
+    attempt is not judged, and records no patch: nothing was delivered to review."""
+    if loop.outcome == Abandoned.outcome:
+        fields = {"model_time_s": loop.model_time_s, "command_time_s": loop.command_time_s, "plan": loop.plan}
+        _closed(log, loop.outcome, False, turns=loop.turns, **fields)
+        return Done(loop=loop, passed=False, why=f"not judged: {loop.detail}", patch="")
     if ctx.evaluate is not None:
         passed, why, report = _evaluate(ctx.evaluate, log, task, patch, loop.turns)
         log("tests", {"passed": passed, "why": why, "evaluated": True})

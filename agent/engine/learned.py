@@ -1,11 +1,12 @@
 """The learned policy: the planner's ladder chosen from what the ledger measured (`agent.learning`).
 
-`LearnedPlanner` is fitted once per run from every finished attempt in the ledger, with the rules
-planner's view as a weak prior: each rung's pass rate on an average task by its effort level (the
-published frontier-model rates the rules' effort choices rest on) and its API $ from the price
-and the effort's token budget. It chooses, per task type, the ladder over the rungs the user's
-configuration allows (every planner model at each effort its provider honours) with the lowest
-expected total cost per solved issue at the configured hourly rate. While the data is thin (fewer
+`LearnedPlanner` is fitted from every finished attempt in the ledger when a run starts, and refitted
+(warm-started) as a batch's results arrive (`observe`), under a fixed prior: a published effort
+curve, every model's skill unknown, API $ from the price and the effort's token budget. It chooses,
+per task type, the ladder over the rungs the user's configuration allows (every planner model at
+each effort its provider honours) with the lowest posterior expected total cost: API $ + review
+minutes x the hourly rate (billed as `[review] bill` says) + V x P(unsolved), V being
+`[planner] unsolved_cost` (or unsolved_hours x the rate). While the data is thin (fewer
 than `[planner] min_attempts` attempts at the allowed rungs) it keeps the rules' ladder and says
 so; either way the decision, with its candidates, is recorded under the issue.
 """
@@ -19,18 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 from agent.core.config import AgentConfig
-from agent.core.effort import EffortLevel, Rung
+from agent.core.effort import Rung
 from agent.learning import Decision, Estimates, Observation, Prior, choose_ladder, fit
-
-PRIOR_RATES = {
-    EffortLevel.LOW: 0.45,
-    EffortLevel.MEDIUM: 0.55,
-    EffortLevel.HIGH: 0.65,
-    EffortLevel.XHIGH: 0.69,
-    EffortLevel.MAX: 0.72,
-}
-"""A frontier model's published solve rates by effort (medium ~55%, high ~65%, max ~72%; low and
-xhigh continue the curve): the rules' view of every rung before anything is measured."""
 
 PROMPT_TOKENS_PER_TURN = 8000
 """A typical prompt per turn (system, issue, tools and the conversation so far), for the prior's $."""
@@ -39,40 +30,10 @@ PriceOf = Callable[[str], "tuple[Decimal, Decimal] | None"]
 """Model name -> (input, output) USD per 1M tokens, or None when unpriced."""
 
 
-def prior_rates(allowed: list[Rung], observations: list[Observation]) -> dict[str, float]:
-    """Each rung's prior pass rate: the effort's published rate, moved by what the same model showed
-    at its measured rungs (its skill: the mean logit gap between its measured and published rates),
-    so an unmeasured effort of a weak model is not taken for a frontier model's."""
-    measured: dict[str, list[bool]] = {}
-    for observation in observations:
-        measured.setdefault(observation.rung, []).append(observation.passed)
-    rates = {}
-    for rung in allowed:
-        gaps = []
-        for other in allowed:
-            outcomes = measured.get(str(other), [])
-            if other.model == rung.model and outcomes:
-                rate = (sum(outcomes) + 0.5) / (len(outcomes) + 1)  # a half-pass of smoothing
-                gaps.append(_logit(rate) - _logit(PRIOR_RATES[other.effort]))
-        shift = sum(gaps) / len(gaps) if gaps else 0.0
-        rates[str(rung)] = _expit(_logit(PRIOR_RATES[rung.effort]) + shift)
-    return rates
-
-
-def _logit(rate: float) -> float:
-    return math.log(rate / (1 - rate))
-
-
-def _expit(value: float) -> float:
-    return 1 / (1 + math.exp(-value))
-
-
-def prior_for(
-    config: AgentConfig, allowed: list[Rung], price_of: PriceOf, observations: list[Observation] | None = None
-) -> Prior:
-    """The rules' view as a weak prior: rates by effort (shifted by each model's measured skill), API $
-    from the price x a quarter of the effort's turn and token budget."""
-    rates = prior_rates(allowed, observations or [])
+def prior_for(config: AgentConfig, allowed: list[Rung], price_of: PriceOf) -> Prior:
+    """The prior before any measurement: the published effort curve (`agent.learning.PUBLISHED_GAINS`),
+    every model's skill unknown (a coin flip on an average task at medium, sd 1.5 logits), API $ from
+    the price x a quarter of the effort's turn and token budget. Fixed: the data enters the likelihood only."""
     api_usd: dict[str, float] = {}
     for rung in allowed:
         price = price_of(rung.model)
@@ -83,7 +44,9 @@ def prior_for(
         tokens_out = Decimal(budget.max_tokens) / 4
         usd = turns * (PROMPT_TOKENS_PER_TURN * price[0] + tokens_out * price[1]) / Decimal(1_000_000)
         api_usd[str(rung)] = float(usd)
-    return Prior(rung_rates=rates, strength=2.0, api_usd=api_usd, review_minutes=config.review.minutes_per_attempt)
+    return Prior(
+        rungs=[str(rung) for rung in allowed], api_usd=api_usd, review_minutes=config.review.minutes_per_attempt
+    )
 
 
 class LearnedPlanner:
@@ -99,12 +62,21 @@ class LearnedPlanner:
         seed: str = "",
     ) -> None:
         self.config, self.allowed = config, allowed
-        self.observations = observations
-        names = [str(rung) for rung in allowed]
-        self.measured = sum(1 for observation in observations if observation.rung in names)
-        types = sorted({observation.task_type for observation in observations} | set(config.planner.task_types))
-        self.estimates: Estimates = fit(observations, prior_for(config, allowed, price_of, observations), types)
+        self.prior = prior_for(config, allowed, price_of)
+        self.observations: list[Observation] = []
+        self.estimates: Estimates | None = None
         self.rng = random.Random(seed)
+        self.observe(observations)
+
+    def observe(self, observations: list[Observation]) -> None:
+        """Refit with `observations` added (a batch's results as they arrive), warm-started from the last fit."""
+        self.observations = [*self.observations, *observations]
+        names = {str(rung) for rung in self.allowed}
+        self.measured = sum(1 for observation in self.observations if observation.rung in names)
+        types = sorted(
+            {observation.task_type for observation in self.observations} | set(self.config.planner.task_types)
+        )
+        self.estimates = fit(self.observations, self.prior, types, start=self.estimates)
 
     @property
     def thin(self) -> bool:
@@ -112,12 +84,15 @@ class LearnedPlanner:
 
     def decide(self, task_type: str, rules_ladder: list[Rung], max_api_usd: Decimal | None) -> tuple[list[Rung], dict]:
         """The ladder for one issue of `task_type` and the decision as the ledger records it."""
-        planner = self.config.planner
+        planner, review = self.config.planner, self.config.review
+        assert self.estimates is not None  # fitted in __init__
         decision = choose_ladder(
             self.estimates,
             task_type,
             [str(rung) for rung in self.allowed],
-            hourly_rate=float(self.config.review.hourly_rate_usd),
+            hourly_rate=float(review.hourly_rate_usd),
+            unsolved_usd=float(planner.unsolved_usd(review.hourly_rate_usd)),
+            review_bill=review.bill,
             max_api_usd=None if max_api_usd is None else float(max_api_usd),
             explore=planner.explore and not self.thin,
             rng=self.rng,

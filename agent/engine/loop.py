@@ -8,9 +8,10 @@ sends the model the view its condensers make of a long conversation (`agent.engi
 
 The loop ends when the model ends its turn without a tool call, at the effort level's turn
 limit, when the budget would be exceeded, after three invalid replies in a row with no fallback
-left, or when the user asks to stop. It never judges success itself: the runner runs the tests
-afterwards. After a turn that may have changed files, `agent.engine.work_patch` looks at the diff
-in the background for the live view.
+left, when the user asks to stop, or when the attempt's progress says climbing to the next rung is
+worth more than going on (`agent.engine.progress.watch`: outcome `abandoned`). It never judges
+success itself: the runner runs the tests afterwards. After a turn that may have changed files,
+`agent.engine.work_patch` looks at the diff in the background for the live view.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from agent.engine.calling.metered import request_chars
 from agent.engine.calling.meters import AttemptMeter
 from agent.engine.calling.router import Route
 from agent.engine.condensers.view import CHARS_PER_TOKEN, ContextView, Summary, summary_prompt, tokens
+from agent.engine.progress.watch import ProgressWatch
 from agent.engine.tools import ToolRunner
 from agent.engine.validation import Invalid, ReplyValidator
 from agent.engine.work_patch import WorkPatchWatcher
@@ -69,6 +71,8 @@ class AttemptSetup:
     stop: threading.Event = field(default_factory=threading.Event)
     work_diff: Callable[[], str] | None = None
     """The sandbox's current diff; when set, its changes are emitted as `work_patch` events."""
+    progress: ProgressWatch | None = None
+    """Notes what the attempt has done after each turn; may end it (`Abandoned`) to climb to the next rung."""
 
 
 @dataclass
@@ -112,6 +116,8 @@ class _Loop:
         """The conversation up to the last valid turn: what a fallback model is handed."""
         self.invalid_in_a_row = 0
         self.invalid_of_route = 0
+        self.results: list[ToolResult] = []
+        """The tool results of the latest turn whose tools ran."""
         self.turn_began: float | None = None
         self.view_tokens = tokens(ctx.system) + tokens(ctx.task) + TOOLS_CHARS // CHARS_PER_TOKEN
         """An estimate of the prompt the model is sent next, for its context window."""
@@ -131,10 +137,13 @@ class _Loop:
                 except FellBack:
                     continue  # the call failed and the attempt fell back
                 result.turns = turn
-                if self._reply(turn, reply):
+                ran = self._reply(turn, reply)
+                if ran:
                     if watcher is not None:
                         watcher.after_turn(turn, reply.tool_calls)
                     self._mask_old_results(turn)
+                if ctx.progress is not None:
+                    ctx.progress.after_turn(turn, reply.tool_calls if ran else [], self.results if ran else [])
             raise TurnLimit(f"used all {ctx.max_turns} turns")
         except AttemptEnded as signal:
             result.outcome, result.detail = signal.outcome, str(signal)
@@ -179,8 +188,10 @@ class _Loop:
             return False
         self.messages.append(reply.as_message())
         if not reply.tool_calls:
+            if ctx.progress is not None:
+                ctx.progress.after_turn(turn, [], [], finished=True)
             raise ModelFinished("the model ended its turn")
-        results = [self._run_tool(turn, call) for call in reply.tool_calls]
+        results = self.results = [self._run_tool(turn, call) for call in reply.tool_calls]
         self.messages.append(Message(role="user", content=results))
         self.valid_length = len(self.messages)
         self.invalid_in_a_row = 0

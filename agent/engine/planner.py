@@ -3,7 +3,8 @@
 Rules over the issue text, labels and size decide by default; a cheap model may classify
 instead when `planner.classifier_model` is set. The decision records who made it and why, and
 the classifier's calls, which the run records under the issue like every model call (priced, and
-charged to the issue's budget, whatever the model answered).
+charged to the issue's budget, whatever the model answered). Given the run's recorder, each call has
+its row under the run, pending, before it is sent; the issue claims it when it opens.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from agent.core.messages import Message
 from agent.core.protocols import Model
 from agent.engine.budget import Budget, tokens_at_most
 from agent.engine.calling.metered import MeteredModel
-from agent.engine.calling.meters import KeptCalls
+from agent.engine.calling.meters import KeptCalls, RunRecorder
 from agent.ledger import CallRecord
+from agent.ledger.facts import CallSent, CallSettled
 from agent.providers.pricing import PriceQuote
 
 TASK_TYPES = (
@@ -147,8 +149,16 @@ class Classification(BaseModel):
     reason: str
     decided_by: str  # rules | model | task | user
     calls: list[CallRecord] = Field(default_factory=list)
-    """The classifier model's calls behind this decision, answered or not; the run records them
-    under the issue (`Ledger.record_issue_call`). Empty when no model was asked."""
+    """The classifier model's calls behind this decision, answered or not; the issue records them, or
+    claims the rows they already have (`classifier_fact`). Empty when no model was asked."""
+
+
+def classifier_fact(call: CallRecord, issue_id: int) -> CallSent | CallSettled:
+    """The fact that puts a classifier call under its issue: the issue claims the row the call has
+    under its run (written before it was sent), or records it when it has none."""
+    if call.call_id is not None:
+        return CallSettled(call_id=call.call_id, record=call, issue_id=issue_id)
+    return CallSent(record=call, issue_id=issue_id, purpose="classify")
 
 
 def classify_by_rules(text: str, labels: list[str] | None = None) -> Classification:
@@ -192,17 +202,22 @@ def classifier_prompt(text: str) -> str:
 
 
 def classify_with_model(
-    model: Model, text: str, price: PriceQuote | None = None, budget: Budget | None = None
+    model: Model,
+    text: str,
+    price: PriceQuote | None = None,
+    budget: Budget | None = None,
+    run: RunRecorder | None = None,
 ) -> tuple[str | None, CallRecord | None, str]:
     """Ask a cheap model for one task type name.
 
     Returns the task type (None when the answer is not one, or there was no answer), the call as
     the ledger records it (None when `budget` left no room to make it) and what happened, in words.
-    The call is priced with `price` and charged to `budget` whatever it answered.
+    The call is priced with `price` and charged to `budget` whatever it answered; with `run`, its
+    row is written under the run before it is sent.
     """
     prompt = classifier_prompt(text)
     level, _ = model.effort_for(EffortLevel.LOW)
-    kept = KeptCalls()
+    kept = KeptCalls(run=run)
     metered = MeteredModel(
         model, price, budget, kept, lambda *_: tokens_at_most(len(CLASSIFIER_SYSTEM) + len(prompt)), (AgentError,)
     )
@@ -228,10 +243,12 @@ def classify(
     model_factory: Callable[[str, None], Model] | None = None,
     price_for: Callable[[str], PriceQuote | None] | None = None,
     budget: Budget | None = None,
+    run: RunRecorder | None = None,
 ) -> Classification:
     """The issue's task type: the classifier model's answer when one is set and names a task type,
-    else the rules'. `agent fix` and `agent bench` both classify here; the calls made are in the
-    result's `calls`, priced with `price_for` and charged to `budget` (the issue's)."""
+    else the rules'. `agent fix`, `agent bench` and mining classify here; the calls made are in the
+    result's `calls`, priced with `price_for`, charged to `budget` (the issue's) and, with `run`,
+    recorded under the run before they are sent."""
     if not planner.classifier_model or model_factory is None:
         return classify_by_rules(text, labels)
     try:
@@ -239,7 +256,7 @@ def classify(
     except AgentError as exc:
         return _rules_after(text, labels, f"classifier {planner.classifier_model} unavailable: {exc}", [])
     price = price_for(model.name) if price_for is not None else None
-    task_type, call, what = classify_with_model(model, text, price, budget)
+    task_type, call, what = classify_with_model(model, text, price, budget, run)
     calls = [call] if call is not None else []
     if task_type is not None:
         return Classification(task_type=task_type, reason=f"{model.name} {what}", decided_by="model", calls=calls)
@@ -297,6 +314,9 @@ class LadderChooser(Protocol):
     def decide(
         self, task_type: str, rules_ladder: list[Rung], max_api_usd: Decimal | None
     ) -> tuple[list[Rung], dict[str, Any]]: ...
+
+    def observe(self, observations: list[Any]) -> None:
+        """Refit with a batch's newly measured attempts (`agent.learning.Observation`s)."""
 
 
 def allowed_rungs(config: AgentConfig, fit: RungFit | None) -> tuple[list[Rung], list[str]]:

@@ -1,7 +1,8 @@
 """`run_issue`: runs one issue end to end, climbing its ladder. The CLI, TUI and batch runner all call it.
 
 For each rung: a fresh sandbox at the base commit, the plan-edit loop, then the runner's own
-test run (`agent.engine.attempt`). The first passing rung ends the climb; its patch becomes a
+test run (`agent.engine.attempt`). An attempt whose progress says the next rung is worth more is
+abandoned and the climb goes on (`agent.engine.progress`). The first passing rung ends the climb; its patch becomes a
 branch and a patch file. Every fact is recorded as it happens (`RunSetup.record`: the ledger
 writer) and every event mirrored to `on_event`.
 """
@@ -18,7 +19,8 @@ from agent.core.errors import ProviderError, SandboxError, UnverifiableError
 from agent.engine.attempt import Attempt, run_attempt
 from agent.engine.budget import Budget
 from agent.engine.delivery import commit_patch
-from agent.engine.planner import Classification, LadderChoice
+from agent.engine.planner import Classification, LadderChoice, classifier_fact
+from agent.engine.progress.watch import escalation_rule, progress_model
 from agent.engine.prompts import EarlierAttempt
 from agent.engine.run_setup import (
     EnvironmentPreparer,
@@ -32,7 +34,7 @@ from agent.engine.run_setup import (
 from agent.engine.testing import TestRun, repo_modules, run_tests, unverifiable
 from agent.engine.verdict import baseline_failures, name_list
 from agent.ledger import Ledger
-from agent.ledger.facts import CallSent, IssueClosed, IssueOpened
+from agent.ledger.facts import IssueClosed, IssueOpened
 from agent.ledger.writer import LedgerWriter
 from tasks.models import Task, slugify
 
@@ -73,7 +75,7 @@ def open_issue(record: Record, run_id: str, task: Task, plan: LadderChoice) -> t
 def _classifier_calls(record: Record, issue_id: int, classification: Classification) -> list[dict[str, Any]]:
     events = []
     for call in classification.calls:
-        record(CallSent(record=call, issue_id=issue_id, purpose="classify"))
+        record(classifier_fact(call, issue_id))  # claims the row written before the call was sent, if any
         spent = None if call.cost_usd is None else str(call.cost_usd)
         events.append({"model": call.model, **call.usage.model_dump(), "cost_usd": spent, "error": call.error})
     return events
@@ -119,6 +121,8 @@ def _climb(ctx: RunSetup, task: Task, plan: LadderChoice, budget: Budget, log: I
     earlier: list[EarlierAttempt] = []
     seen: dict[tuple[str, str], EffortLevel] = {}
     status = "unsolved"
+    rungs = [str(rung) for rung in plan.ladder]
+    progress = progress_model(ctx.config, ctx.ledger, len(rungs))  # refitted per issue: the latest attempts count
     for index, rung in enumerate(plan.ladder):
         if status == "budget_exhausted" or ctx.stop.is_set():
             reason = "budget" if status == "budget_exhausted" else "stopped"
@@ -132,7 +136,9 @@ def _climb(ctx: RunSetup, task: Task, plan: LadderChoice, budget: Budget, log: I
             continue
         if earlier:
             log("escalation", {"rung_index": index, "rung": str(rung), "after": earlier[-1].outcome})
-        attempt = Attempt(index=index, rung=rung, model=model, level=level, wire=wire)
+        max_turns = ctx.config.budget_for(rung.effort).max_turns
+        rule = escalation_rule(ctx.config, progress, rungs, index, plan.classification.task_type, max_turns)
+        attempt = Attempt(index=index, rung=rung, model=model, level=level, wire=wire, rule=rule)
         done = run_attempt(ctx, task, budget, log, attempt, baseline, earlier)
         if done.passed:
             return _deliver(ctx, task, log, done.patch)

@@ -217,5 +217,10 @@ def stream_events(message: dict[str, Any], raw_inputs: dict[int, str]) -> list[b
     return events
 
 
+def stream_error(message: str) -> bytes:
+    """The error event the API sends inside a stream that fails after it began (overloaded, mid-reply)."""
+    return _event("error", {"type": "error", "error": {"type": "overloaded_error", "message": message}})
+
+
 MALFORMED_STREAM = b'event: message_start\ndata: {"type": "message_start", "message": {"id": "msg_\n\n'
 MALFORMED_BODY = b'{"id": "msg_broken", "type": "message", "content": [{"type": "te'

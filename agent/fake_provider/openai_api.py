@@ -141,5 +141,10 @@ def stream_chunks(completion: dict[str, Any], include_usage: bool) -> list[bytes
     return events
 
 
+def stream_error(message: str) -> bytes:
+    """The error chunk the API sends inside a stream that fails after it began."""
+    return _data({"error": {"message": message, "type": "server_error", "param": None, "code": None}})
+
+
 MALFORMED_STREAM = b'data: {"id": "chatcmpl-broken", "object": "chat.completion.chunk", "choi\n\n'
 MALFORMED_BODY = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"ind'

@@ -5,7 +5,8 @@ the request itself (the simulated population, `agent.fake_provider.sim`); stream
 events the real services send (so the real SDKs parse it), validates requests the way the real APIs
 do, computes usage with prompt-cache fields, injects scripted faults and records every request for
 tests to inspect. A fault with `invalid` set is not an error: its request gets a normal, billed turn
-whose reply is invalid (`agent.simulate.script.invalid_turn`), built like any other.
+whose reply is invalid (`agent.simulate.script.invalid_turn`), built like any other. A fault may also
+hang (past the client's timeout) or cut the real reply's stream short (`Fault.cut_after`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import fnmatch
 import json
 import secrets
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, Protocol
@@ -45,13 +47,20 @@ class Responder(Protocol):
         ...
 
 
+NO_ANSWER = 0
+"""The recorded status of a request the fake hung up on without answering."""
+
+Ending = Literal["complete", "drop", "hang"]
+"""How a reply ends: in full; hanging up (mid-stream, or before any byte); holding the connection first."""
+
+
 class RecordedRequest(BaseModel):
     """One request the fake received and what it answered."""
 
     path: str
     body: dict[str, Any] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict, description="Lower-cased header names.")
-    status: int = 200
+    status: int = Field(200, description="0 (NO_ANSWER): hung up on without an answer.")
     usage: dict[str, Any] | None = None
     stream: bool = False
 
@@ -64,6 +73,17 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     usage: dict[str, Any] | None = None
     delay_s: float = 0.0
+    ending: Ending = "complete"
+    hang_s: float = 0.0
+
+    def cut(self, fault: Fault, module: Any) -> Reply:
+        """This streamed reply cut short as `fault` says (see `agent.simulate.script`)."""
+        if self.events is None or fault.cut_after is None:
+            return self
+        events = self.events[: fault.cut_after]
+        if fault.cut == "error":
+            return replace(self, events=[*events, module.stream_error(fault.message)])
+        return replace(self, events=events, ending=fault.cut, hang_s=fault.hang_s)
 
 
 @dataclass(frozen=True)
@@ -181,6 +201,8 @@ class FakeProvider:
 
     def _fault_reply(self, fault: Fault, stream: bool, api: Any) -> Reply:
         time.sleep(fault.delay_s)
+        if fault.hang_s:
+            return Reply(status=NO_ANSWER, ending="hang", hang_s=fault.hang_s)
         if fault.malformed:
             if stream:
                 return Reply(status=200, events=[api.MALFORMED_STREAM])
@@ -206,7 +228,7 @@ class FakeProvider:
             reply.events = anthropic_api.stream_events(message, raw_inputs)
         else:
             reply.body = json.dumps(message).encode()
-        return reply
+        return reply if fault is None else reply.cut(fault, anthropic_api)
 
     def _answer_openai(self, headers: dict[str, str], body: dict[str, Any]) -> Reply:
         key = _bearer(headers)
@@ -232,7 +254,7 @@ class FakeProvider:
             reply.events = openai_api.stream_chunks(completion, include_usage)
         else:
             reply.body = json.dumps(completion).encode()
-        return reply
+        return reply if fault is None else reply.cut(fault, openai_api)
 
     def _checked_turn(
         self, wire: Wire, body: dict[str, Any], problem_of: Callable[[], str | None]
@@ -241,7 +263,7 @@ class FakeProvider:
         a scripted fault, the API's 400 (`problem_of`, a prompt over the model's window), a rejection."""
         model, index = str(body.get("model", "")), wire.module.turn_index(body)
         fault = self.take_fault(model, index)
-        if fault is not None and fault.invalid is None:
+        if fault is not None and not fault.answers:
             return self._fault_reply(fault, bool(body.get("stream")), wire.module)
         problem = problem_of()
         window, prompt = self.script.window_for(model), wire.prompt_tokens(body)
@@ -323,7 +345,17 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
+    def _hang_up(self, reply: Reply) -> None:
+        """End the connection without finishing the reply (after holding it `hang_s` when it hangs)."""
+        if reply.ending == "hang":
+            time.sleep(reply.hang_s)
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
     def _send(self, reply: Reply) -> None:
+        if reply.status == NO_ANSWER:
+            self._hang_up(reply)
+            return
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)
@@ -340,5 +372,8 @@ class _Handler(BaseHTTPRequestHandler):
         for event in reply.events:
             self.wfile.write(f"{len(event):X}\r\n".encode() + event + b"\r\n")
             self.wfile.flush()
+        if reply.ending != "complete":
+            self._hang_up(reply)
+            return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

@@ -1,59 +1,106 @@
 """The fitted model the learned planner reads: per task type and rung, how able the rung is and what
-an attempt costs, and the spread of task difficulty that ties a ladder's attempts together.
+an attempt costs, and the spread of task difficulty that ties a ladder's attempts together, each as
+draws from its posterior.
 
 A task of type t has a difficulty d ~ Normal(mu_t, spread^2); rung r passes it with probability
 sigmoid(ability_{t,r} - d), attempts being independent given d. Every probability a ladder needs is
-an integral over d, done on a fixed grid of `GRID_POINTS` points (the quadrature): after some
-attempts failed, the task's difficulty is the prior times each failure's likelihood, renormalised.
+an integral over d and over the parameters' posterior: the parameters are `S` draws (one draw is a
+plug-in estimate), d sits on a fixed grid of standard-normal points per draw, and the quadrature is
+the flattened S x G points with weights w_g / S. After some attempts failed, the task's difficulty
+AND the parameters are the prior times each failure's likelihood, renormalised over those points:
+failures on a task teach about the task and about the rungs at once, as the posterior predictive does.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from agent.core.effort import EffortLevel
 from agent.core.errors import ConfigError
 
 Vector = npt.NDArray[np.float64]
 
-GRID_POINTS = 41
-Z_GRID: Vector = np.linspace(-5.0, 5.0, GRID_POINTS)
-"""Standard-normal quadrature points: a difficulty is mu + spread * z."""
-Z_WEIGHTS: Vector = np.exp(-0.5 * Z_GRID**2) / np.exp(-0.5 * Z_GRID**2).sum()
 
-DEFAULT_RATE = 0.5
-"""The pass rate assumed for a rung the prior does not name."""
+def normal_grid(points: int) -> tuple[Vector, Vector]:
+    """`points` standard-normal quadrature points on [-5, 5] and their normalised weights."""
+    z = np.linspace(-5.0, 5.0, points)
+    weights = np.exp(-0.5 * z**2)
+    return z, weights / weights.sum()
+
+
+Z_GRID, Z_WEIGHTS = normal_grid(41)
+"""The plug-in quadrature (one draw): a difficulty is mu + spread * z."""
+DRAW_GRID, DRAW_WEIGHTS = np.polynomial.hermite_e.hermegauss(12)
+DRAW_WEIGHTS = DRAW_WEIGHTS / DRAW_WEIGHTS.sum()
+"""The quadrature per posterior draw (many draws: fewer points each): 12-point Gauss-Hermite, exact
+for polynomials of degree 23 against the normal density."""
+
+PUBLISHED_GAINS: dict[EffortLevel, float] = {
+    EffortLevel.LOW: -0.26,
+    EffortLevel.MEDIUM: 0.0,
+    EffortLevel.HIGH: 0.26,
+    EffortLevel.XHIGH: 0.36,
+    EffortLevel.MAX: 0.46,
+}
+"""The prior's effort gains in logits, relative to medium, from a published effort sweep: Claude Opus
+4.5 on SWE-bench Verified scores 77.2% at medium effort (it matches Sonnet 4.5's best) and 4.3 points
+more at its highest (81.5%): logit 1.484 - 1.220 = 0.26 from medium to high. Low is taken one such
+step below medium; xhigh and max, which that sweep does not have, add 0.1 each (the curve flattens).
+Only the shape of the effort curve comes from here; every model's skill starts unknown."""
 
 
 def sigmoid(x: Vector) -> Vector:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+def effort_of(rung: str) -> EffortLevel | None:
+    """The effort level of "model@effort", None when the part after the last @ is not one."""
+    _, _, effort = rung.rpartition("@")
+    try:
+        return EffortLevel(effort)
+    except ValueError:
+        return None
+
+
+def model_of(rung: str) -> str:
+    return rung.rpartition("@")[0] or rung
+
+
 @dataclass(frozen=True)
 class Prior:
-    """The rules planner's view, as weak as `strength` attempts: each rung's expected pass rate on an
-    average task (of no particular type), and optionally what an attempt costs before any is measured."""
+    """The planner's view before any measurement: the effort curve of a published sweep (gains in
+    logits relative to medium, each step's size known to within `gain_sd` logits), each
+    model's skill (logit of its pass rate on an average task at medium) around `skills` (default 0:
+    a coin flip) within `skill_sd`, and optionally what an attempt costs."""
 
-    rung_rates: dict[str, float]
-    strength: float = 2.0
+    rungs: Sequence[str] = ()  # the rungs to estimate (besides those observed)
+    gains: Mapping[EffortLevel, float] = field(default_factory=lambda: dict(PUBLISHED_GAINS))
+    skills: Mapping[str, float] = field(default_factory=dict)
+    skill_sd: float = 1.5
+    gain_sd: float = 0.3
     api_usd: dict[str, float] = field(default_factory=dict)  # rung -> expected API $ per attempt
     review_minutes: float = 10.0  # the configured review estimate per attempt (`[review] minutes_per_attempt`)
 
-    def rate(self, rung: str) -> float:
-        return min(max(self.rung_rates.get(rung, DEFAULT_RATE), 1e-3), 1 - 1e-3)
+    def skill(self, model: str) -> float:
+        return self.skills.get(model, 0.0)
 
 
 @dataclass(frozen=True)
 class RungEstimate:
-    ability: float  # logit of the pass probability for a task of difficulty 0
-    ability_sd: float  # approximate posterior sd of `ability` (for Thompson sampling); 0 = known
+    ability: Vector  # (S,) draws of the logit of the pass probability for a task of difficulty 0
     api_usd: float | None  # expected API $ per attempt; None = unpriced (no priced attempt, no prior price)
-    review_minutes: float  # expected billed review minutes per attempt
+    review_minutes: float  # expected review minutes of one attempt with a change
     attempts: int  # observed attempts behind the estimate
+
+    @classmethod
+    def known(cls, ability: float, api_usd: float | None, review_minutes: float, attempts: int = 0) -> RungEstimate:
+        """An estimate without uncertainty (one draw)."""
+        return cls(np.array([float(ability)]), api_usd, review_minutes, attempts)
 
 
 def ability_for_rate(rate: float, spread: float) -> float:
@@ -69,21 +116,25 @@ def ability_for_rate(rate: float, spread: float) -> float:
 
 
 class Estimates:
-    """The fitted model: `by_type[t][r]` for the task types fitted, `pooled[r]` for a type never seen
-    (difficulty mean 0, the centre the types' means shrink towards), `difficulty[t]` the mean
-    difficulty mu_t of type t, and `spread` the sd of a task's difficulty around it."""
+    """The fitted model: `by_type[t][r]` for the task types fitted, `pooled[r]` for a type never seen,
+    `difficulty[t]` the draws of the mean difficulty mu_t of type t, `spread` the draws of the sd of
+    a task's difficulty around it (all draws aligned: draw s of every parameter is one posterior sample)."""
 
     def __init__(
         self,
         pooled: dict[str, RungEstimate],
         by_type: dict[str, dict[str, RungEstimate]],
-        difficulty: dict[str, float],
-        spread: float,
+        difficulty: Mapping[str, Vector | float],
+        spread: Vector | float,
+        *,
+        fit_state: object = None,
     ) -> None:
         self.pooled = pooled
         self.by_type = by_type
-        self.difficulty = difficulty
-        self.spread = spread
+        self.spread = np.atleast_1d(np.asarray(spread, dtype=float))
+        self.difficulty = {t: np.atleast_1d(np.asarray(mu, dtype=float)) for t, mu in difficulty.items()}
+        self.draws = self.spread.size
+        self.fit_state = fit_state  # what `fit` warm-starts from (opaque here)
 
     @classmethod
     def from_rates(
@@ -100,7 +151,7 @@ class Estimates:
         With spread 0 every attempt is independent of the others (the same rung twice: two coin flips)."""
         minutes = review_minutes if isinstance(review_minutes, Mapping) else dict.fromkeys(rates, review_minutes)
         rungs = {
-            rung: RungEstimate(ability_for_rate(rate, spread), 0.0, api_usd.get(rung), minutes[rung], attempts)
+            rung: RungEstimate.known(ability_for_rate(rate, spread), api_usd.get(rung), minutes[rung], attempts)
             for rung, rate in rates.items()
         }
         return cls(rungs, {task_type: dict(rungs)}, {task_type: 0.0}, spread)
@@ -116,23 +167,28 @@ class Estimates:
         if task_type in self.by_type and rung in self.by_type[task_type]:
             return self.by_type[task_type][rung]
         if rung not in self.pooled:
-            raise ConfigError(f"no estimate for rung {rung!r}: give the prior a pass rate for it (Prior.rung_rates)")
+            raise ConfigError(f"no estimate for rung {rung!r}: give the prior a skill for its model (Prior.skills)")
         return self.pooled[rung]
 
     def grid(self, task_type: str) -> tuple[Vector, Vector]:
-        """Difficulty points and their prior weights for a task of `task_type`."""
-        mean = self.difficulty.get(task_type, 0.0)
-        if self.spread <= 0:
-            return np.array([mean]), np.array([1.0])
-        return mean + self.spread * Z_GRID, Z_WEIGHTS
+        """Difficulty points (S x G, flattened) and their prior weights for a task of `task_type`."""
+        mean = self.difficulty.get(task_type, np.zeros(self.draws))
+        z, weights = (Z_GRID, Z_WEIGHTS) if self.draws == 1 else (DRAW_GRID, DRAW_WEIGHTS)
+        if float(self.spread.max()) <= 0:
+            return mean.copy(), np.full(self.draws, 1.0 / self.draws)
+        points = mean[:, None] + self.spread[:, None] * z[None, :]
+        return points.ravel(), np.tile(weights / self.draws, self.draws)
 
     def pass_curve(self, task_type: str, rung: str) -> Vector:
-        """P(pass | d) at each difficulty point of `grid(task_type)`."""
+        """P(pass | d, draw) at each point of `grid(task_type)`."""
         points, _ = self.grid(task_type)
-        return sigmoid(self.estimate(task_type, rung).ability - points)
+        ability = self.estimate(task_type, rung).ability
+        per_draw = points.size // self.draws
+        return sigmoid(np.repeat(np.broadcast_to(ability, (self.draws,)), per_draw) - points)
 
     def p_pass(self, task_type: str, rung: str, failed_before: Sequence[str] = ()) -> float:
-        """P(rung passes | the rungs `failed_before` failed on this task), integrating over its difficulty."""
+        """P(rung passes | the rungs `failed_before` failed on this task), integrating over its difficulty
+        and the parameters' posterior."""
         _, weights = self.grid(task_type)
         posterior = weights.copy()
         for earlier in failed_before:
@@ -143,7 +199,7 @@ class Estimates:
         return float((posterior * self.pass_curve(task_type, rung)).sum()) / total
 
     def cost(self, task_type: str, rung: str) -> tuple[float | None, float]:
-        """(expected API $, expected billed review minutes) of one attempt; API $ None = unpriced."""
+        """(expected API $, expected review minutes of an attempt with a change); API $ None = unpriced."""
         estimate = self.estimate(task_type, rung)
         return estimate.api_usd, estimate.review_minutes
 
@@ -158,15 +214,14 @@ class Estimates:
         return estimate.attempts if estimate is not None else 0
 
     def sample(self, rng: random.Random) -> Estimates:
-        """One draw of the abilities from their approximate posterior (independent normals), costs and
-        difficulties kept: what Thompson sampling decides on."""
+        """One posterior draw (every parameter from the same sample): what Thompson sampling decides on."""
+        index = rng.randrange(self.draws)
 
-        def draw(estimate: RungEstimate) -> RungEstimate:
-            return replace(estimate, ability=estimate.ability + estimate.ability_sd * rng.gauss(0.0, 1.0))
+        def pick(estimate: RungEstimate) -> RungEstimate:
+            ability = np.broadcast_to(estimate.ability, (self.draws,))[index : index + 1].copy()
+            return RungEstimate(ability, estimate.api_usd, estimate.review_minutes, estimate.attempts)
 
-        pooled = {rung: draw(estimate) for rung, estimate in sorted(self.pooled.items())}
-        by_type = {
-            task_type: {rung: draw(estimate) for rung, estimate in sorted(rungs.items())}
-            for task_type, rungs in sorted(self.by_type.items())
-        }
-        return Estimates(pooled, by_type, dict(self.difficulty), self.spread)
+        pooled = {rung: pick(estimate) for rung, estimate in sorted(self.pooled.items())}
+        by_type = {t: {rung: pick(e) for rung, e in sorted(rungs.items())} for t, rungs in sorted(self.by_type.items())}
+        difficulty = {t: mu[index : index + 1] for t, mu in self.difficulty.items()}
+        return Estimates(pooled, by_type, difficulty, self.spread[index : index + 1])

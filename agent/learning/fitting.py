@@ -1,50 +1,58 @@
-"""`fit`: the latent-difficulty model's MAP estimate from observed attempts (climbs and grids alike).
+"""`fit`: the latent-difficulty model's posterior from observed attempts (climbs and grids alike).
 
-Model (a one-parameter IRT / Rasch model with hierarchical pooling):
+Model (a one-parameter IRT / Rasch model with a structured ability and hierarchical pooling):
     task i of type t:  d_i ~ Normal(mu_t, spread^2)
-    attempt at rung r: passes with probability sigmoid(theta_r + delta_{t,r} - d_i),
+    attempt at rung r = model m @ effort e:
+                       passes with probability sigmoid(skill_m + gain_e + delta_{t,m} - d_i),
                        attempts independent given d_i (repeats at one rung included)
+    gain_e             monotone in e: medium is 0, each step up (down) adds (takes) its size step_k >= 0
 Priors:
-    theta_r          the rules' Beta(strength*rate_r, strength*(1-rate_r)) on the pass rate of rung r
-                     averaged over an average task's difficulty (mu = 0): `strength` pseudo-attempts
-    mu_t             Normal(0, type_sd^2): a type's mean difficulty shrinks towards the global mean
-    delta_{t,r}      Normal(0, type_rung_sd^2): a type's ability at a rung shrinks towards the pooled theta_r
-    log spread       Normal(log spread, spread_sd^2)
+    skill_m            Normal(the prior's skill, skill_sd^2): a model's logit on an average task at medium
+    step_k             Normal(the published sweep's step, gain_sd^2) (`estimates.PUBLISHED_GAINS`), >= 0
+    mu_t               Normal(0, type_sd^2): a type's mean difficulty shrinks towards the global mean
+    delta_{t,m}        Normal(0, type_model_sd^2): a model's skill on one type shrinks towards its skill
+    log spread         Normal(log spread, spread_sd^2)
+
+Fifteen rungs (3 models x 5 efforts) are 3 skills and 4 steps, not 15 free abilities: a rung the
+data saw little of borrows from its model's other efforts and from the effort curve of the others,
+and a lucky rung cannot jump above its model's curve. The prior is fixed, observations enter only
+the likelihood (no prior moved by the data it is then combined with).
 
 Why this removes the climb bias: a task's likelihood is the product over ITS attempts, integrated over
 its difficulty, so a rung tried only after others failed is credited for the harder tasks it saw.
-A climb's stopping rule depends only on outcomes already in the data, so it is ignorable: the same
-likelihood serves climbs and grids, and the order of attempts does not enter it (only the counts).
+A climb's stopping rule depends only on outcomes already in the data, so it is ignorable.
 
-Costs use simple shrinkage instead: a type's mean API $ (priced attempts only) and review minutes per
-attempt at a rung, pulled towards the pooled mean over all types by `cost_pooling` pseudo-attempts;
-the pooled mean is pulled towards the prior's price by `prior_cost_strength` pseudo-attempts.
-
-The MAP is found with L-BFGS on the exact gradient (quadrature over d on 41 points). The posterior sd
-of each ability (for Thompson sampling) is a diagonal Laplace approximation: the data's information
-about theta_r + delta_{t,r} plus the pooled level's, as in a normal hierarchical model.
+The MAP is found with L-BFGS on the exact gradient (quadrature over d on 41 points), warm-started from
+an earlier fit of the same rungs and types when given; the posterior is its Laplace approximation
+(full covariance: skills, steps, type means, deviations and the spread together), projected onto the
+monotone curves (a draw's negative step is 0; the steps are linear, so the posterior's ridges, e.g.
+a skill traded against two steps when the data has no medium, stay Gaussian), and `draws`
+samples of it are what the planner integrates over (`Estimates`). Costs: `attempt_costs`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from agent.learning.estimates import (
-    Z_GRID,
-    Z_WEIGHTS,
-    Estimates,
-    Prior,
-    RungEstimate,
-    Vector,
-    ability_for_rate,
-    sigmoid,
-)
+from agent.core.effort import EffortLevel
+from agent.learning.attempt_costs import attempt_costs
+from agent.learning.estimates import Z_GRID, Z_WEIGHTS, Estimates, Prior, RungEstimate, Vector, effort_of, model_of
 from agent.learning.observations import Observation
+from agent.learning.optimise import laplace_draws, lbfgs
+
+LEVELS = list(EffortLevel)
+STEPS = (
+    (EffortLevel.LOW, -1, ()),
+    (EffortLevel.HIGH, 1, ()),
+    (EffortLevel.XHIGH, 1, (1,)),
+    (EffortLevel.MAX, 1, (1, 2)),
+)
+"""The four steps of the effort curve: step 0 goes down from medium to low, steps 1-3 up to high,
+xhigh, max; a level's gain is the sum of the steps between it and medium."""
 
 
 @dataclass(frozen=True)
@@ -52,10 +60,12 @@ class FitSettings:
     spread: float = 1.5  # prior median of the sd of task difficulty, in logits
     spread_sd: float = 0.5  # sd of log(spread)'s prior
     type_sd: float = 1.0  # how far a task type's mean difficulty may move from the global mean (0)
-    type_rung_sd: float = 0.5  # how far a type's ability at one rung may move from the pooled ability
+    type_model_sd: float = 0.5  # how far a model's skill on one type may move from its skill
     cost_pooling: float = 3.0  # pseudo-attempts of the pooled cost in a type's cost
     prior_cost_strength: float = 1.0  # pseudo-attempts of the prior's price in the pooled cost
     iterations: int = 500
+    draws: int = 64  # posterior draws the planner integrates over (1: the MAP as a plug-in)
+    seed: int = 0  # of the draws
 
 
 Ints = npt.NDArray[np.int_]
@@ -64,10 +74,11 @@ Ints = npt.NDArray[np.int_]
 @dataclass
 class _Data:
     """Tasks compressed into distinct patterns (type, attempts per rung) x multiplicity, stored sparsely:
-    one cell per pattern and rung tried, cells sorted by pattern."""
+    one cell per pattern and rung tried, cells sorted by pattern; and the map from parameters to abilities."""
 
     rungs: list[str]
     types: list[str]
+    models: list[str]
     type_of: Ints  # (N,) type index of each pattern
     weight: Vector  # (N,) how many tasks share the pattern
     starts: Ints  # (N,) index of each pattern's first cell
@@ -75,54 +86,80 @@ class _Data:
     cell_rung: Ints  # (M,)
     passes: Vector  # (M,)
     fails: Vector  # (M,)
-    a: Vector  # (R,) prior pseudo-passes
-    b: Vector  # (R,) prior pseudo-fails
+    model_of: Vector  # (R, models) one-hot: the model of each rung
+    steps_of: Vector  # (R, 4) signed: which steps a rung's gain sums
+    prior_mean: Vector  # (P,) prior means of skills, steps, type means, deviations, log spread
+    prior_sd: Vector  # (P,)
 
     @property
     def cell_type(self) -> Ints:
         return self.type_of[self.cell_pattern]
 
+    @property
+    def key(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return tuple(self.rungs), tuple(self.types)
+
 
 def fit(
-    observations: list[Observation], prior: Prior, task_types: list[str], settings: FitSettings | None = None
+    observations: list[Observation],
+    prior: Prior,
+    task_types: list[str],
+    settings: FitSettings | None = None,
+    *,
+    start: Estimates | None = None,
 ) -> Estimates:
     """Fit the model to `observations` (see the module docstring); every rung of the prior or the data
-    and every type of `task_types` or the data gets an estimate."""
+    and every type of `task_types` or the data gets an estimate. `start`: an earlier fit to warm-start from."""
     settings = settings or FitSettings()
-    data = _compress(observations, prior, task_types)
-    R, T = len(data.rungs), len(data.types)
-    x0 = np.concatenate(
-        [
-            [ability_for_rate(prior.rate(rung), settings.spread) for rung in data.rungs],
-            np.zeros(T + T * R),
-            [math.log(settings.spread)],
-        ]
+    data = _compress(observations, prior, task_types, settings)
+    x0 = data.prior_mean.copy()
+    if start is not None and isinstance(start.fit_state, tuple) and start.fit_state[0] == data.key:
+        x0 = np.array(start.fit_state[1], dtype=float)
+    x = lbfgs(lambda x: _objective(x, data), x0, settings.iterations)
+    samples = x[None, :] if settings.draws <= 1 else _monotone_draws(x, data, settings)
+    return _estimates(observations, prior, data, settings, samples, (data.key, x))
+
+
+def _monotone_draws(x: Vector, data: _Data, settings: FitSettings) -> Vector:
+    """`settings.draws` Laplace draws projected onto the monotone curves: a negative effort step is 0
+    (the antithetic pairs of every other parameter are kept, so their draws' mean stays the MAP)."""
+    M = len(data.models)
+    samples = laplace_draws(lambda x: _objective(x, data), x, settings.draws, settings.seed)
+    samples[:, M : M + 4] = np.maximum(samples[:, M : M + 4], 0.0)
+    return samples
+
+
+def _estimates(
+    observations: list[Observation], prior: Prior, data: _Data, settings: FitSettings, samples: Vector, state: tuple
+) -> Estimates:
+    """The fitted `Estimates`: abilities per draw (types fitted, and pooled for a type never seen)."""
+    costs = attempt_costs(
+        observations,
+        prior,
+        data.rungs,
+        data.types,
+        cost_pooling=settings.cost_pooling,
+        prior_cost_strength=settings.prior_cost_strength,
     )
-    x = _lbfgs(lambda x: _objective(x, data, settings), x0, settings.iterations)
-    theta, mu, delta, spread = _unpack(x, R, T)
-    info = _information(x, data)  # (T, R)
-    prior_info = np.array([prior.strength * r * (1 - r) for r in (prior.rate(rung) for rung in data.rungs)])
-    pooled_var = 1.0 / (info.sum(0) + prior_info)
-    type_var = 1.0 / (info + 1.0 / (settings.type_rung_sd**2 + pooled_var))
-    costs = _costs(observations, prior, data, settings)
-    pooled = {
-        rung: RungEstimate(float(theta[r]), math.sqrt(pooled_var[r]), *costs[("", rung)])
-        for r, rung in enumerate(data.rungs)
-    }
+    unpacked = [_unpack(sample, data) for sample in samples]
+    abilities = np.stack([ability for ability, _, _ in unpacked])  # (S, T, R)
+    base = np.stack([_base(sample, data) for sample in samples])  # (S, R): skill + gain, no type deviation
+    pooled = {rung: RungEstimate(base[:, r], *costs[("", rung)]) for r, rung in enumerate(data.rungs)}
     by_type = {
         task_type: {
-            rung: RungEstimate(float(theta[r] + delta[t, r]), math.sqrt(type_var[t, r]), *costs[(task_type, rung)])
-            for r, rung in enumerate(data.rungs)
+            rung: RungEstimate(abilities[:, t, r], *costs[(task_type, rung)]) for r, rung in enumerate(data.rungs)
         }
         for t, task_type in enumerate(data.types)
     }
-    difficulty = {task_type: float(mu[t]) for t, task_type in enumerate(data.types)}
-    return Estimates(pooled, by_type, difficulty, spread)
+    difficulty = {task_type: np.array([mu[t] for _, mu, _ in unpacked]) for t, task_type in enumerate(data.types)}
+    spread = np.array([spread for _, _, spread in unpacked])
+    return Estimates(pooled, by_type, difficulty, spread, fit_state=state)
 
 
-def _compress(observations: list[Observation], prior: Prior, task_types: list[str]) -> _Data:
-    rungs = sorted(set(prior.rung_rates) | {o.rung for o in observations})
+def _compress(observations: list[Observation], prior: Prior, task_types: list[str], settings: FitSettings) -> _Data:
+    rungs = sorted(set(prior.rungs) | {o.rung for o in observations})
     types = sorted(set(task_types) | {o.task_type for o in observations})
+    models = sorted({model_of(rung) for rung in rungs})
     rung_index, type_index = {rung: r for r, rung in enumerate(rungs)}, {t: i for i, t in enumerate(types)}
     tasks: dict[tuple[str, str], dict[int, list[int]]] = {}
     for o in observations:
@@ -134,10 +171,23 @@ def _compress(observations: list[Observation], prior: Prior, task_types: list[st
         patterns[key] = patterns.get(key, 0) + 1
     keys = sorted(patterns)
     cells = [(n, *cell) for n, (_, row) in enumerate(keys) for cell in row]
-    rates = np.array([prior.rate(rung) for rung in rungs])
+    M, T = len(models), len(types)
+    prior_mean = np.concatenate(
+        [[prior.skill(model) for model in models], _step_means(prior), np.zeros(T + T * M), [math.log(settings.spread)]]
+    )
+    prior_sd = np.concatenate(
+        [
+            np.full(M, prior.skill_sd),
+            np.full(4, prior.gain_sd),
+            np.full(T, settings.type_sd),
+            np.full(T * M, settings.type_model_sd),
+            [settings.spread_sd],
+        ]
+    )
     return _Data(
         rungs=rungs,
         types=types,
+        models=models,
         type_of=np.array([key[0] for key in keys], dtype=int),
         weight=np.array([patterns[key] for key in keys], dtype=float),
         starts=np.cumsum([0] + [len(key[1]) for key in keys[:-1]], dtype=int) if keys else np.zeros(0, dtype=int),
@@ -145,148 +195,90 @@ def _compress(observations: list[Observation], prior: Prior, task_types: list[st
         cell_rung=np.array([cell[1] for cell in cells], dtype=int),
         passes=np.array([cell[2] for cell in cells], dtype=float),
         fails=np.array([cell[3] for cell in cells], dtype=float),
-        a=prior.strength * rates,
-        b=prior.strength * (1 - rates),
+        model_of=np.array([[model_of(rung) == model for model in models] for rung in rungs], dtype=float).reshape(
+            len(rungs), M
+        ),
+        steps_of=np.array([_steps(effort_of(rung)) for rung in rungs], dtype=float).reshape(len(rungs), 4),
+        prior_mean=prior_mean,
+        prior_sd=prior_sd,
     )
 
 
-def _unpack(x: Vector, R: int, T: int) -> tuple[Vector, Vector, Vector, float]:
-    return x[:R], x[R : R + T], x[R + T : R + T + T * R].reshape(T, R), float(math.exp(x[-1]))
+def _step_means(prior: Prior) -> list[float]:
+    """The sizes of the prior's four effort steps (see STEPS)."""
+    gains = prior.gains
+    sizes = [
+        gains[EffortLevel.MEDIUM] - gains[EffortLevel.LOW],
+        gains[EffortLevel.HIGH] - gains[EffortLevel.MEDIUM],
+        gains[EffortLevel.XHIGH] - gains[EffortLevel.HIGH],
+        gains[EffortLevel.MAX] - gains[EffortLevel.XHIGH],
+    ]
+    return [max(size, 0.0) for size in sizes]
 
 
-def _posterior(x: Vector, data: _Data) -> tuple[Vector, Vector, Vector]:
-    """Per pattern, the log marginal likelihood (N,) and the posterior weights over the grid (N, G);
-    per cell, sigmoid(eta - d) on the grid (M, G). The logistic terms depend only on the cell's type
-    and rung, so they are computed once per (type, rung) and gathered."""
-    R, T = len(data.rungs), len(data.types)
-    theta, mu, delta, spread = _unpack(x, R, T)
-    u = ((theta[None, :] + delta - mu[:, None]).ravel())[:, None] - spread * Z_GRID[None, :]  # (T*R, G)
+def _steps(effort: EffortLevel | None) -> list[float]:
+    """The signed steps whose sizes sum to the effort's gain (a rung without a known effort: medium's 0)."""
+    row = [0.0] * 4
+    for step, (level, sign, below) in enumerate(STEPS):
+        if effort == level:
+            row[step] = sign
+            for other in below:
+                row[other] = sign
+    return row
+
+
+def _base(x: Vector, data: _Data) -> Vector:
+    """(R,) skill + gain of each rung."""
+    M = len(data.models)
+    return data.model_of @ x[:M] + data.steps_of @ x[M : M + 4]
+
+
+def _unpack(x: Vector, data: _Data) -> tuple[Vector, Vector, float]:
+    """(abilities (T, R), type means (T,), spread) of the parameter vector x."""
+    M, T = len(data.models), len(data.types)
+    mu = x[M + 4 : M + 4 + T]
+    delta = x[M + 4 + T : M + 4 + T + T * M].reshape(T, M)
+    return _base(x, data)[None, :] + delta @ data.model_of.T, mu, float(math.exp(x[-1]))
+
+
+def _objective(x: Vector, data: _Data) -> tuple[float, Vector]:
+    """The negative log posterior and its gradient."""
+    M, T, R = len(data.models), len(data.types), len(data.rungs)
+    ability, mu, spread = _unpack(x, data)
+    value, g_ability, g_mu, g_log_spread = 0.0, np.zeros((T, R)), np.zeros(T), 0.0
+    if len(data.weight):
+        value, g_ability, g_mu, g_log_spread = _likelihood(ability, mu, spread, data)
+    grad = np.zeros_like(x)
+    per_rung = g_ability.sum(0)
+    grad[:M] = per_rung @ data.model_of
+    grad[M : M + 4] = per_rung @ data.steps_of
+    grad[M + 4 : M + 4 + T] = g_mu
+    grad[M + 4 + T : M + 4 + T + T * M] = (g_ability @ data.model_of).ravel()
+    grad[-1] = g_log_spread
+    offset = (x - data.prior_mean) / data.prior_sd
+    value -= 0.5 * float((offset**2).sum())
+    grad -= offset / data.prior_sd
+    return -value, -grad
+
+
+def _likelihood(ability: Vector, mu: Vector, spread: float, data: _Data) -> tuple[float, Vector, Vector, float]:
+    """The log likelihood and its gradient in the abilities (T, R), type means (T,) and log spread.
+    The logistic terms depend only on the cell's type and rung: computed once per (type, rung), gathered."""
+    T, R = len(data.types), len(data.rungs)
+    u = (ability - mu[:, None]).ravel()[:, None] - spread * Z_GRID[None, :]  # (T*R, G)
     small = np.exp(-np.abs(u))
     log_pass = np.minimum(u, 0) - np.log1p(small)  # log sigmoid(u); log(1 - sigmoid(u)) = log_pass - u
-    p = np.where(u >= 0, 1.0, small) / (1.0 + small)
+    p_all = np.where(u >= 0, 1.0, small) / (1.0 + small)
     cell = data.cell_type * R + data.cell_rung
     cell_loglik = (data.passes + data.fails)[:, None] * log_pass[cell] - data.fails[:, None] * u[cell]
     loglik = np.add.reduceat(cell_loglik, data.starts, axis=0) + np.log(Z_WEIGHTS)[None, :]
     top = loglik.max(1, keepdims=True)
     marginal = top[:, 0] + np.log(np.exp(loglik - top).sum(1))
-    return marginal, np.exp(loglik - marginal[:, None]), p[cell]
-
-
-def _objective(x: Vector, data: _Data, settings: FitSettings) -> tuple[float, Vector]:
-    """The negative log posterior and its gradient."""
-    R, T = len(data.rungs), len(data.types)
-    theta, mu, delta, spread = _unpack(x, R, T)
-    grad = np.zeros_like(x)
-    value = 0.0
-    if len(data.weight):
-        marginal, post, p = _posterior(x, data)
-        residual = data.passes[:, None] - (data.passes + data.fails)[:, None] * p  # d loglik / d eta, (M, G)
-        g_cell = (post[data.cell_pattern] * residual).sum(1) * data.weight[data.cell_pattern]  # (M,)
-        value += float((data.weight * marginal).sum())
-        grad[:R] += np.bincount(data.cell_rung, g_cell, R)
-        grad[R : R + T] -= np.bincount(data.cell_type, g_cell, T)
-        grad[R + T : R + T + T * R] += np.bincount(data.cell_type * R + data.cell_rung, g_cell, T * R)
-        g_points = -post * np.add.reduceat(residual, data.starts, axis=0) * data.weight[:, None]  # (N, G)
-        grad[-1] += float((g_points * Z_GRID[None, :]).sum()) * spread
-    # the rules' prior on each rung's pass rate for an average task
-    p0 = sigmoid(theta[:, None] - spread * Z_GRID[None, :])  # (R, G)
-    mean = np.clip((Z_WEIGHTS * p0).sum(1), 1e-12, 1 - 1e-12)
-    slope = data.a / mean - data.b / (1 - mean)
-    value += float((data.a * np.log(mean) + data.b * np.log(1 - mean)).sum())
-    grad[:R] += slope * (Z_WEIGHTS * p0 * (1 - p0)).sum(1)
-    grad[-1] += float((slope * (Z_WEIGHTS * p0 * (1 - p0) * -Z_GRID).sum(1)).sum()) * spread
-    # shrinkage
-    value -= float((mu**2).sum()) / (2 * settings.type_sd**2) + float((delta**2).sum()) / (2 * settings.type_rung_sd**2)
-    grad[R : R + T] -= mu / settings.type_sd**2
-    grad[R + T : R + T + T * R] -= delta.ravel() / settings.type_rung_sd**2
-    log_spread = x[-1] - math.log(settings.spread)
-    value -= log_spread**2 / (2 * settings.spread_sd**2)
-    grad[-1] -= log_spread / settings.spread_sd**2
-    return -value, -grad
-
-
-def _information(x: Vector, data: _Data) -> Vector:
-    """Per type and rung, the data's (Fisher) information about the ability: sum of tries x p(1-p)."""
-    R, T = len(data.rungs), len(data.types)
-    if not len(data.weight):
-        return np.zeros((T, R))
-    _, post, p = _posterior(x, data)
-    tries = (data.passes + data.fails)[:, None]
-    per_cell = (post[data.cell_pattern] * tries * p * (1 - p)).sum(1) * data.weight[data.cell_pattern]
-    info: Vector = np.bincount(data.cell_type * R + data.cell_rung, per_cell, T * R).astype(np.float64)
-    return info.reshape(T, R)
-
-
-def _costs(
-    observations: list[Observation], prior: Prior, data: _Data, settings: FitSettings
-) -> dict[tuple[str, str], tuple[float | None, float, int]]:
-    """(API $, review minutes, attempts) per (type, rung), and per ("", rung) pooled over types."""
-    api: dict[tuple[str, str], list[float]] = {}
-    review: dict[tuple[str, str], list[float]] = {}
-    for o in observations:
-        for key in ((o.task_type, o.rung), ("", o.rung)):
-            review.setdefault(key, []).append(o.review_minutes)
-            if o.api_usd is not None:
-                api.setdefault(key, []).append(o.api_usd)
-    k0, k = settings.prior_cost_strength, settings.cost_pooling
-    out: dict[tuple[str, str], tuple[float | None, float, int]] = {}
-    for rung in data.rungs:
-        pooled_api = _priced_mean(api.get(("", rung), []), prior.api_usd.get(rung), k0)
-        pooled_review = _mean(review.get(("", rung), []), prior.review_minutes, k0)
-        out[("", rung)] = (pooled_api, pooled_review, len(review.get(("", rung), [])))
-        for task_type in data.types:
-            key = (task_type, rung)
-            type_api = _priced_mean(api.get(key, []), pooled_api, k)
-            out[key] = (type_api, _mean(review.get(key, []), pooled_review, k), len(review.get(key, [])))
-    return out
-
-
-def _mean(values: list[float], towards: float, strength: float) -> float:
-    """The mean of `values` with `strength` pseudo-values at `towards`."""
-    return (sum(values) + strength * towards) / (len(values) + strength)
-
-
-def _priced_mean(values: list[float], towards: float | None, strength: float) -> float | None:
-    """`_mean`, or the plain mean when there is nothing to shrink towards; None when nothing is priced."""
-    if towards is None:
-        return sum(values) / len(values) if values else None
-    return _mean(values, towards, strength)
-
-
-def _lbfgs(fun: Callable[[Vector], tuple[float, Vector]], x: Vector, iterations: int, memory: int = 10) -> Vector:
-    """Minimise `fun` (value, gradient) by L-BFGS with a backtracking (Armijo) line search."""
-    value, grad = fun(x)
-    steps: list[tuple[Vector, Vector, float]] = []
-    for _ in range(iterations):
-        if float(np.abs(grad).max()) < 1e-5:
-            break
-        direction = -grad
-        alphas = []
-        for s, y, rho in reversed(steps):
-            alpha = rho * float(s @ direction)
-            direction = direction - alpha * y
-            alphas.append(alpha)
-        if steps:
-            s, y, _ = steps[-1]
-            direction = direction * float(s @ y) / float(y @ y)
-        for (s, y, rho), alpha in zip(steps, reversed(alphas), strict=True):
-            direction = direction + s * (alpha - rho * float(y @ direction))
-        slope = float(grad @ direction)
-        if slope >= 0:
-            direction, slope, steps = -grad, -float(grad @ grad), []
-        step = 1.0
-        while True:
-            candidate = x + step * direction
-            new_value, new_grad = fun(candidate)
-            if new_value <= value + 1e-4 * step * slope:
-                break
-            step /= 2
-            if step < 1e-6:
-                return x  # no descent left that rounding can show: converged
-        if value - new_value <= 1e-12 * max(1.0, abs(value)):
-            return candidate
-        s, y = candidate - x, new_grad - grad
-        if float(s @ y) > 1e-12:
-            steps = [*steps[-(memory - 1) :], (s, y, 1.0 / float(s @ y))]
-        x, value, grad = candidate, new_value, new_grad
-    return x
+    post, p = np.exp(loglik - marginal[:, None]), p_all[cell]
+    residual = data.passes[:, None] - (data.passes + data.fails)[:, None] * p  # d loglik / d eta, (M, G)
+    g_cell = (post[data.cell_pattern] * residual).sum(1) * data.weight[data.cell_pattern]  # (M,)
+    g_ability: Vector = np.bincount(cell, g_cell, T * R).astype(np.float64).reshape(T, R)
+    g_mu: Vector = -np.bincount(data.cell_type, g_cell, T).astype(np.float64)
+    g_points = -post * np.add.reduceat(residual, data.starts, axis=0) * data.weight[:, None]  # (N, G)
+    g_log_spread = float((g_points * Z_GRID[None, :]).sum()) * spread
+    return float((data.weight * marginal).sum()), g_ability, g_mu, g_log_spread

@@ -1,39 +1,45 @@
-"""Choosing a ladder: the sequence of rungs with the lowest expected total cost per solved issue.
+"""Choosing a ladder: the sequence of rungs with the lowest expected total cost of an issue, counting
+the issue left unsolved at its price V.
 
 For a ladder r_1..r_n and a task of the type, with F_k = "rungs r_1..r_k all failed":
-    E[$] = sum_k P(F_{k-1}) * (api_k + review_min_k * hourly_rate / 60)      (attempt k runs iff F_{k-1})
-    P(solved) = 1 - P(F_n)        objective: E[$] / P(solved)
-P(F_k) integrates the product of the failure probabilities over the task's difficulty, so it depends
-only on the multiset of rungs tried, not their order: the search tabulates it once per multiset (at
-most C(n+L, L) of them) and then walks every ordered ladder of length <= L (a rung at most
-`max_repeats` times) depth-first in O(1) per ladder, pruning a prefix whose expected $ alone already
-exceeds the worst of the `top` ladders kept (P(solved) <= 1 bounds every extension's cost per solved).
+    E[total] = sum_k P(F_{k-1}) * api_k                                  (attempt k runs iff F_{k-1})
+             + review $ (each_attempt: sum_k P(F_{k-1}) * review_k;  delivered: sum_k (P(F_{k-1}) - P(F_k)) * review_k)
+             + V * P(F_n)                                                (unsolved: someone still has to fix it)
+with review_k = the rung's review minutes x hourly rate / 60. This is optimal stopping: the only thing
+a climb learns before rung k is that the rungs before it failed, so the best adaptive policy is a
+fixed ladder that stops where trying the next rung, P(pass | all failed so far) x V (and what rungs
+after it add), is worth less than its expected cost; the search weighs every stopping point, no
+floor on P(solved) needed. P(F_k) integrates the product of the failure probabilities over the
+task's difficulty and the posterior draws (`Estimates`), so a ladder is judged by its posterior
+expected total, not by a plug-in estimate, and depends on the multiset of rungs tried only: the search
+tabulates P(F) once per multiset of length 1..L (a rung at most `max_repeats` times; at most C(n+L, L)
+of them), and finds the cheapest order of each multiset by dynamic programming over multisets (the
+$ of a ladder is a sum of terms that each depend on one prefix's multiset only); the candidates shown
+are the best `top` multisets, each in its cheapest order.
 
-Constraints: the ladder's API $ if every rung runs (the sum of the rungs' expected $ per attempt)
-stays within `max_api_usd`; and P(solved) is at most `max_solve_gap` below the best any allowed ladder
-reaches. The gap exists because per solved issue, giving up early is cheap: an issue left unsolved
-costs nothing in the objective yet someone still has to solve it. The default 0.05 keeps the learned
-ladder within five points of the best solve rate. (A floor set by the best single attempt instead
-lets one attempt at the strongest rung compete when review time dominates; measured on the sim grid
-it chose cheap ladders whose solve rate the fit overestimated: 47% solved instead of 87%.)
+Constraint: the ladder's API $ if every rung runs (the sum of the rungs' expected $ per attempt)
+stays within `max_api_usd`.
 
-Exploration (Thompson sampling): the abilities are drawn from their approximate posterior (costs stay
-at their means), the search runs on the draw, and the first of its best `EXPLORE_POOL` ladders whose
-cost per solved under the fitted estimates is within `explore_cap` of the greedy choice (and meets the
-solve floor) is taken; when none is, the greedy choice stands. Given `rng`, the draw is reproducible.
+Exploration (Thompson sampling): one posterior draw (`Estimates.sample`), the search on it, and the
+first of its best `EXPLORE_POOL` ladders whose expected total under the full posterior is within
+`explore_cap` (a share) of the greedy choice's; when none is, the greedy choice stands. Given `rng`,
+the draw is reproducible.
 """
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
+import heapq
 import math
 import random
 from dataclasses import dataclass
 from itertools import combinations_with_replacement
-from typing import Any
+from typing import Any, Literal
 
 from agent.learning.estimates import Estimates, Vector
+
+ReviewBill = Literal["each_attempt", "delivered"]
+"""Whose review is billed: every attempt's (`[review] bill = "each_attempt"`) or the delivered patch's only."""
 
 THIN_DATA = 10
 """Fewer attempts than this of a type at a rung get a "thin data" note."""
@@ -47,6 +53,7 @@ class Candidate:
     p_solved: float
     api_usd: float  # expected API $ per issue (unpriced rungs count $0, and say so in `per_rung`)
     review_minutes: float  # expected billed review minutes per issue
+    expected_total_usd: float  # api_usd + review_minutes x hourly rate / 60 + V x (1 - p_solved): what is minimised
     usd_per_solved: float  # (api_usd + review_minutes x hourly rate / 60) / p_solved; inf when p_solved is 0
     per_rung: list[dict[str, Any]]  # rung, p_reach, p_pass_given_failed, attempts, api_usd, review_minutes, thin
 
@@ -59,37 +66,52 @@ class Decision:
     candidates: list[Candidate]  # the best `top` under the fitted estimates, and the chosen one
     explored: bool  # the chosen ladder is not the greedy one
     notes: list[str]
+    unsolved_usd: float = 0.0  # V, the price of an unsolved issue the choice was made at
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, as the ledger records the decision."""
         return dataclasses.asdict(self)
 
+    @property
+    def chosen(self) -> Candidate | None:
+        return next((candidate for candidate in self.candidates if candidate.ladder == self.ladder), None)
+
 
 @dataclass
 class _World:
-    """One task type's view of some rungs on the difficulty grid."""
+    """One task type's view of some rungs on the difficulty x posterior grid."""
 
     rungs: list[str]
-    weights: Vector  # prior weights of the difficulty points
-    fail: list[Vector]  # per rung: P(fail | d) at each point
+    weights: Vector  # prior weights of the points
+    fail: list[Vector]  # per rung: P(fail | point) at each point
     api: list[float]
-    review: list[float]
-    rate: float  # $ per review minute
+    minutes: list[float]  # review minutes of one attempt with a change
+    per_minute: float  # review $ per minute
+    unsolved: float  # V
+    delivered: bool  # review billed for the passing attempt only
+
+    def cost(self, r: int, reach: float, after: float) -> float:
+        """Expected $ of trying rung r when the ladder reaches it with P `reach` and fails it with P `after`."""
+        reviewed = reach - after if self.delivered else reach
+        return reach * self.api[r] + reviewed * self.minutes[r] * self.per_minute
 
 
 @dataclass(frozen=True)
 class _Scored:
     ladder: tuple[int, ...]
-    usd_per_solved: float
+    total: float
     p_solved: float
 
     @property
     def rank(self) -> tuple[float, float, int, tuple[int, ...]]:
-        """Lower is better: cost per solved, then more solved, then shorter."""
-        return (round(self.usd_per_solved, 9), -round(self.p_solved, 12), len(self.ladder), self.ladder)
+        """Lower is better: expected total, then more solved, then shorter."""
+        return (round(self.total, 9), -round(self.p_solved, 12), len(self.ladder), self.ladder)
 
 
-def _world(estimates: Estimates, task_type: str, rungs: list[str], hourly_rate: float) -> _World:
+def _world(
+    estimates: Estimates, task_type: str, rungs: list[str], economics: tuple[float, float, ReviewBill]
+) -> _World:
+    hourly_rate, unsolved_usd, bill = economics
     _, weights = estimates.grid(task_type)
     costs = [estimates.cost(task_type, rung) for rung in rungs]
     return _World(
@@ -97,66 +119,58 @@ def _world(estimates: Estimates, task_type: str, rungs: list[str], hourly_rate: 
         weights=weights,
         fail=[1.0 - estimates.pass_curve(task_type, rung) for rung in rungs],
         api=[api or 0.0 for api, _ in costs],
-        review=[review for _, review in costs],
-        rate=hourly_rate / 60,
+        minutes=[minutes for _, minutes in costs],
+        per_minute=hourly_rate / 60,
+        unsolved=unsolved_usd,
+        delivered=bill == "delivered",
     )
 
 
 class _Search:
     def __init__(self, world: _World, max_length: int, max_repeats: int, max_api: float | None) -> None:
         self.world, self.max_length, self.max_repeats, self.max_api = world, max_length, max_repeats, max_api
-        self.vectors: dict[tuple[int, ...], Vector] = {(): world.weights}
         self.unsolved: dict[tuple[int, ...], float] = {(): 1.0}  # multiset tried -> P(all failed)
 
     def fits(self, multiset: tuple[int, ...]) -> bool:
-        if self.max_api is None:
-            return True
-        return sum(self.world.api[r] for r in multiset) <= self.max_api + 1e-9
+        if max(multiset.count(r) for r in set(multiset)) > self.max_repeats:
+            return False
+        return self.max_api is None or sum(self.world.api[r] for r in multiset) <= self.max_api + 1e-9
 
-    def tabulate(self) -> float:
-        """P(all failed) for every multiset within the limits; returns the best P(solved) any ladder reaches."""
-        best = 0.0
+    def tabulate(self) -> None:
+        """P(all failed) for every multiset within the limits, a length at a time (the vectors of the
+        length before are all the next one needs)."""
+        vectors: dict[tuple[int, ...], Vector] = {(): self.world.weights}
         for length in range(1, self.max_length + 1):
+            longer: dict[tuple[int, ...], Vector] = {}
             for multiset in combinations_with_replacement(range(len(self.world.rungs)), length):
-                if max(multiset.count(r) for r in set(multiset)) > self.max_repeats or not self.fits(multiset):
-                    continue
-                vector = self.vectors[multiset[:-1]] * self.world.fail[multiset[-1]]
-                self.vectors[multiset] = vector
-                self.unsolved[multiset] = float(vector.sum())
-                best = max(best, 1.0 - self.unsolved[multiset])
-        return best
+                if multiset[:-1] in vectors and self.fits(multiset):
+                    longer[multiset] = vectors[multiset[:-1]] * self.world.fail[multiset[-1]]
+                    self.unsolved[multiset] = float(longer[multiset].sum())
+            vectors = longer
 
-    def ranked(self, floor: float, keep: int) -> list[_Scored]:
-        """The `keep` best ordered ladders with P(solved) >= floor."""
-        world, kept = self.world, list[_Scored]()
-        n = len(world.rungs)
-        cost = [world.api[r] + world.review[r] * world.rate for r in range(n)]
-        counts = [0] * n
-
-        def visit(ladder: tuple[int, ...], multiset: tuple[int, ...], spent: float) -> None:
-            reach = self.unsolved[multiset]
-            for r in range(n):
-                if counts[r] >= self.max_repeats:
-                    continue
-                grown = tuple(sorted((*multiset, r)))
-                if grown not in self.unsolved:  # over the budget
-                    continue
-                total = spent + reach * cost[r]
-                if len(kept) >= keep and total > kept[-1].usd_per_solved:
-                    continue  # no extension can do better: P(solved) <= 1
-                p_solved = 1.0 - self.unsolved[grown]
-                longer = (*ladder, r)
-                if p_solved >= floor - 1e-12 and p_solved > 0:
-                    scored = _Scored(longer, total / p_solved, p_solved)
-                    bisect.insort(kept, scored, key=lambda s: s.rank)
-                    del kept[keep:]
-                if len(longer) < self.max_length:
-                    counts[r] += 1
-                    visit(longer, grown, total)
-                    counts[r] -= 1
-
-        visit((), (), 0.0)
-        return kept
+    def ranked(self, keep: int) -> list[_Scored]:
+        """The cheapest order of each multiset, the `keep` best of them by expected total. A ladder's $
+        is a sum of terms that each depend on one prefix's multiset only, so the cheapest order of a
+        multiset extends the cheapest order of one of the multisets a rung shorter (dynamic programming)."""
+        world = self.world
+        orders: dict[tuple[int, ...], tuple[float, tuple[int, ...]]] = {(): (0.0, ())}
+        for multiset in sorted(self.unsolved, key=len)[1:]:
+            after, best = self.unsolved[multiset], None
+            for position, r in enumerate(multiset):
+                if position and multiset[position - 1] == r:
+                    continue  # one shorter multiset per distinct rung
+                before = multiset[:position] + multiset[position + 1 :]
+                paid, ladder = orders[before]
+                option = (round(paid + world.cost(r, self.unsolved[before], after), 12), (*ladder, r))
+                best = option if best is None or option < best else best
+            assert best is not None
+            orders[multiset] = best
+        scored = (
+            _Scored(ladder, paid + world.unsolved * self.unsolved[multiset], 1.0 - self.unsolved[multiset])
+            for multiset, (paid, ladder) in orders.items()
+            if multiset
+        )
+        return heapq.nsmallest(keep, scored, key=lambda s: s.rank)
 
 
 def _candidate(estimates: Estimates, world: _World, task_type: str, ladder: tuple[int, ...]) -> Candidate:
@@ -166,7 +180,7 @@ def _candidate(estimates: Estimates, world: _World, task_type: str, ladder: tupl
         reach = float(vector.sum())
         after = vector * world.fail[r]
         api += reach * world.api[r]
-        review += reach * world.review[r]
+        review += (reach - float(after.sum()) if world.delivered else reach) * world.minutes[r]
         unpriced = estimates.cost(task_type, rung)[0] is None
         per_rung.append(
             {
@@ -175,15 +189,16 @@ def _candidate(estimates: Estimates, world: _World, task_type: str, ladder: tupl
                 "p_pass_given_failed": 1.0 - float(after.sum()) / reach if reach > 0 else 0.0,
                 "attempts": estimates.attempts(task_type, rung),
                 "api_usd": None if unpriced else world.api[r],
-                "review_minutes": world.review[r],
+                "review_minutes": world.minutes[r],
                 "thin": thin_note(estimates, task_type, rung),
             }
         )
         vector = after
     p_solved = 1.0 - float(vector.sum())
-    total = api + review * world.rate
-    per_solved = total / p_solved if p_solved > 0 else math.inf
-    return Candidate([world.rungs[r] for r in ladder], p_solved, api, review, per_solved, per_rung)
+    spent = api + review * world.per_minute
+    per_solved = spent / p_solved if p_solved > 0 else math.inf
+    total = spent + world.unsolved * (1.0 - p_solved)
+    return Candidate([world.rungs[r] for r in ladder], p_solved, api, review, total, per_solved, per_rung)
 
 
 def thin_note(estimates: Estimates, task_type: str, rung: str) -> str | None:
@@ -198,10 +213,17 @@ def thin_note(estimates: Estimates, task_type: str, rung: str) -> str | None:
     return f"{note} ({pooled} over all task types)" if pooled != attempts else note
 
 
-def expected_outcome(estimates: Estimates, task_type: str, ladder: list[str], hourly_rate: float) -> Candidate:
-    """The expected API $, review minutes, P(solved) and cost per solved of any ladder."""
+def expected_outcome(
+    estimates: Estimates,
+    task_type: str,
+    ladder: list[str],
+    hourly_rate: float,
+    unsolved_usd: float = 0.0,
+    review_bill: ReviewBill = "each_attempt",
+) -> Candidate:
+    """The expected API $, review minutes, P(solved), total and cost per solved of any ladder."""
     rungs = list(dict.fromkeys(ladder))
-    world = _world(estimates, task_type, rungs, hourly_rate)
+    world = _world(estimates, task_type, rungs, (hourly_rate, unsolved_usd, review_bill))
     return _candidate(estimates, world, task_type, tuple(rungs.index(rung) for rung in ladder))
 
 
@@ -211,38 +233,60 @@ def choose_ladder(
     allowed: list[str],
     *,
     hourly_rate: float,
+    unsolved_usd: float,
+    review_bill: ReviewBill = "each_attempt",
     max_api_usd: float | None = None,
     explore: bool = False,
     rng: random.Random | None = None,
-    max_length: int = 4,
+    max_length: int = 5,
     top: int = 5,
     max_repeats: int = 3,
-    max_solve_gap: float = 0.05,
     explore_cap: float = 0.10,
 ) -> Decision:
-    """The ladder over `allowed` rungs with the lowest expected cost per solved issue (see the module
-    docstring), or with `explore` a Thompson-sampled one costing at most `explore_cap` more."""
+    """The ladder over `allowed` rungs with the lowest expected total cost, V x P(unsolved) included
+    (see the module docstring), or with `explore` a Thompson-sampled one costing at most `explore_cap` more."""
     rungs, notes = _usable(estimates, task_type, list(dict.fromkeys(allowed)))
-    world = _world(estimates, task_type, rungs, hourly_rate)
+    economics = (hourly_rate, unsolved_usd, review_bill)
+    world = _world(estimates, task_type, rungs, economics)
     search = _Search(world, max_length, max_repeats, max_api_usd)
-    best = search.tabulate()
-    floor = best - max_solve_gap
-    ranked = search.ranked(floor, max(top, 1))
+    search.tabulate()
+    ranked = search.ranked(max(top, 1))
     if not ranked:
         fits = f"no ladder of the {len(rungs)} usable rungs fits max_api_usd {max_api_usd}"
         notes.append(fits if rungs else "no usable rung")
-        return Decision("greedy", task_type, [], [], False, notes)
-    notes.append(f"P(solved) floor {floor:.4f}: the best reachable {best:.4f} less the gap {max_solve_gap}")
+        return Decision("greedy", task_type, [], [], False, notes, unsolved_usd)
     candidates = [_candidate(estimates, world, task_type, scored.ladder) for scored in ranked[:top]]
-    greedy = _candidate(estimates, world, task_type, ranked[0].ladder)
+    greedy = candidates[0]
+    notes.append(_stopping_note(search, ranked[0].ladder, unsolved_usd))
     chosen, policy = greedy, "greedy"
     if explore:
         policy = "thompson"
-        chosen, why = _explore(estimates, task_type, search, greedy, (floor, max_solve_gap), explore_cap, rng)
+        chosen, why = _explore(estimates, task_type, search, greedy, explore_cap, rng)
         notes.append(why)
     if chosen.ladder not in [candidate.ladder for candidate in candidates]:
         candidates.append(chosen)
-    return Decision(policy, task_type, chosen.ladder, candidates, chosen.ladder != greedy.ladder, notes)
+    return Decision(policy, task_type, chosen.ladder, candidates, chosen.ladder != greedy.ladder, notes, unsolved_usd)
+
+
+def _stopping_note(search: _Search, ladder: tuple[int, ...], unsolved_usd: float) -> str:
+    """Why the ladder stops where it does: what the best next rung would add against its cost."""
+    world, multiset = search.world, tuple(sorted(ladder))
+    reach = search.unsolved[multiset]
+    stop = f"V ${unsolved_usd:g}: stops after {len(ladder)} rung(s) with P(unsolved) {reach:.3f}"
+    if len(ladder) >= search.max_length:
+        return f"{stop} (the longest ladder searched)"
+    nexts = [
+        (r, tuple(sorted((*multiset, r)))) for r in range(len(world.rungs)) if ladder.count(r) < search.max_repeats
+    ]
+    worth = [
+        (world.unsolved * (reach - search.unsolved[grown]) - world.cost(r, reach, search.unsolved[grown]), r)
+        for r, grown in nexts
+        if grown in search.unsolved
+    ]
+    if not worth:
+        return stop
+    net, r = max(worth)
+    return f"{stop}; one more attempt at {world.rungs[r]} would add ${net:+.4f} (expected V saved less its cost)"
 
 
 def _explore(
@@ -250,25 +294,24 @@ def _explore(
     task_type: str,
     search: _Search,
     greedy: Candidate,
-    floor_and_gap: tuple[float, float],
     cap: float,
     rng: random.Random | None,
 ) -> tuple[Candidate, str]:
-    """Thompson sampling: the best ladders of one draw of the abilities, the first of them within
-    `cap` of the greedy cost per solved (and above the solve floor) under the fitted estimates."""
-    floor, gap = floor_and_gap
+    """Thompson sampling: the best ladders of one posterior draw, the first of them within `cap` of
+    the greedy expected total under the full posterior."""
     world = search.world
-    drawn = _world(estimates.sample(rng or random.Random()), task_type, world.rungs, world.rate * 60)
+    economics = (world.per_minute * 60, world.unsolved, "delivered" if world.delivered else "each_attempt")
+    drawn = _world(estimates.sample(rng or random.Random()), task_type, world.rungs, economics)  # type: ignore[arg-type]
     drawn_search = _Search(drawn, search.max_length, search.max_repeats, search.max_api)
-    drawn_floor = drawn_search.tabulate() - gap
-    limit = greedy.usd_per_solved * (1 + cap)
-    for scored in drawn_search.ranked(drawn_floor, EXPLORE_POOL):
+    drawn_search.tabulate()
+    limit = greedy.expected_total_usd * (1 + cap)
+    for scored in drawn_search.ranked(EXPLORE_POOL):
         candidate = _candidate(estimates, world, task_type, scored.ladder)
-        if candidate.usd_per_solved <= limit + 1e-9 and candidate.p_solved >= floor - 1e-12:
-            extra = candidate.usd_per_solved / greedy.usd_per_solved - 1
+        if candidate.expected_total_usd <= limit + 1e-9:
+            extra = candidate.expected_total_usd / greedy.expected_total_usd - 1 if greedy.expected_total_usd else 0.0
             ladder = ",".join(candidate.ladder)
-            return candidate, f"thompson: sampled {ladder} at +{extra:.1%} per solved (cap {cap:.0%})"
-    return greedy, f"thompson: no sampled ladder within +{cap:.0%} per solved; greedy kept"
+            return candidate, f"thompson: sampled {ladder} at {extra:+.1%} expected total (cap {cap:.0%})"
+    return greedy, f"thompson: no sampled ladder within +{cap:.0%} expected total; greedy kept"
 
 
 def _usable(estimates: Estimates, task_type: str, allowed: list[str]) -> tuple[list[str], list[str]]:

@@ -34,8 +34,10 @@ def observations_from_ledger(
     *,
     review_minutes_for: Callable[[AttemptRow], float] | None = None,
     review_estimate_minutes: float = 10.0,
+    issue_ids: set[int] | None = None,
 ) -> list[Observation]:
-    """The finished attempts of the measured issues of `run_ids` (default: every run in the ledger).
+    """The finished attempts of the measured issues of `run_ids` (default: every run in the ledger;
+    only the issues `issue_ids` when given).
 
     API $ is the attempt's calls (each settled call at its cost, an unsettled one at its reserved worst
     case; None when none was priced); the classifier's calls belong to no rung and are left out.
@@ -46,7 +48,11 @@ def observations_from_ledger(
         run_ids = [run.id for run in ledger.runs(limit=1_000_000)]
     observations: list[Observation] = []
     for run_id in run_ids:
-        issues = {issue.id: issue for issue in ledger.issues(run_id) if issue.status in MEASURED_ISSUES}
+        issues = {
+            issue.id: issue
+            for issue in ledger.issues(run_id)
+            if issue.status in MEASURED_ISSUES and (issue_ids is None or issue.id in issue_ids)
+        }
         walked: dict[int, int] = {}
         for attempt in ledger.attempts(run_id):
             order = walked.get(attempt.issue_id, 0)

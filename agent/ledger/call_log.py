@@ -1,5 +1,8 @@
 """The calls and fallbacks tables: every model request recorded before it is sent and settled when it
-ends, what a run has spent, and the switches to a fallback rung within an attempt."""
+ends, what a run has spent, and the switches to a fallback rung within an attempt.
+
+Every call names its run. One made before its issue has a row (the classifier's) is recorded under
+the run alone, and its issue claims it when it opens (`settle_call` with `issue_id`)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ SETTLED_COLUMNS = {
     "status",
     "error_kind",
     "cost_reason",
+    "cost_basis",
     "validation",
     "turn_s",
 }
@@ -33,9 +37,15 @@ def call_outcome(call: CallRecord) -> dict[str, Any]:
 
 
 def insert_call(
-    db: sqlite3.Connection, issue_id: int | None, attempt_id: int | None, purpose: str, call: CallRecord
+    db: sqlite3.Connection,
+    run_id: str | None,
+    issue_id: int | None,
+    attempt_id: int | None,
+    purpose: str,
+    call: CallRecord,
 ) -> int:
     values = {
+        "run_id": run_id,
         "issue_id": issue_id,
         "attempt_id": attempt_id,
         "purpose": purpose,
@@ -63,17 +73,27 @@ class CallLog(LedgerDB):
         """Record a call an attempt made (under the attempt's issue too); a `pending` one is settled
         later with `settle_call`. Returns the call's row id."""
         with self.transaction() as db:
-            row = db.execute("SELECT issue_id FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
-            return insert_call(db, row[0] if row else None, attempt_id, "attempt", call)
+            row = db.execute("SELECT run_id, issue_id FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
+            run_id, issue_id = (row[0], row[1]) if row else (None, None)
+            return insert_call(db, run_id, issue_id, attempt_id, "attempt", call)
 
     def record_issue_call(self, issue_id: int, call: CallRecord, purpose: str) -> int:
         """Record a call made for an issue outside its attempts (`purpose` "classify": the classifier model)."""
         with self.transaction() as db:
-            return insert_call(db, issue_id, None, purpose, call)
+            row = db.execute("SELECT run_id FROM issues WHERE id = ?", (issue_id,)).fetchone()
+            return insert_call(db, row[0] if row else None, issue_id, None, purpose, call)
 
-    def settle_call(self, call_id: int, call: CallRecord) -> None:
-        """Settle a pending call: its reply's usage and cost (`ok`), or its failure (`failed`, $0)."""
-        self._update("calls", call_id, call_outcome(call))
+    def record_run_call(self, run_id: str, call: CallRecord, purpose: str) -> int:
+        """Record a call made for a run before its issue has a row (`purpose` "classify"), usually
+        pending; its issue claims it when it opens (`settle_call` with `issue_id`)."""
+        with self.transaction() as db:
+            return insert_call(db, run_id, None, None, purpose, call)
+
+    def settle_call(self, call_id: int, call: CallRecord, issue_id: int | None = None) -> None:
+        """Settle a pending call: its reply's usage and cost (`ok`), or its failure (`failed`, billed as
+        `cost_basis` says); `issue_id` puts a call recorded under its run alone under its issue."""
+        claimed = {} if issue_id is None else {"issue_id": issue_id}
+        self._update("calls", call_id, call_outcome(call) | claimed)
 
     def mark_unsettled(self, run_id: str) -> int:
         """Calls of `run_id` still pending whose runner is gone become `unsettled` (a resume does this
@@ -81,7 +101,7 @@ class CallLog(LedgerDB):
         with self.transaction() as db:
             cursor = db.execute(
                 "UPDATE calls SET status = 'unsettled', cost_reason = 'worst case: in flight when its runner died'"
-                " WHERE status = 'pending' AND issue_id IN (SELECT id FROM issues WHERE run_id = ?)",
+                " WHERE status = 'pending' AND run_id = ?",
                 (run_id,),
             )
             return cursor.rowcount
@@ -94,20 +114,25 @@ class CallLog(LedgerDB):
         """The calls made for an issue outside its attempts (the classifier's), in order."""
         return self._calls("SELECT * FROM calls WHERE issue_id = ? AND attempt_id IS NULL ORDER BY id", (issue_id,))
 
+    def run_calls(self, run_id: str) -> list[CallRow]:
+        """The calls of a run that no issue claimed (a classifier's call in flight when its runner died)."""
+        return self._calls("SELECT * FROM calls WHERE run_id = ? AND issue_id IS NULL ORDER BY id", (run_id,))
+
     def _calls(self, sql: str, params: tuple[Any, ...]) -> list[CallRow]:
         return [read_call(row) for row in self._rows(sql, params)]
 
     def spent(self, run_id: str, issue_id: int | None = None) -> Decimal:
-        """The priced API spend of a run (or of one of its issues): every call, attempts' and classifier's,
-        each settled call at its cost and each unsettled one (pending, or left in flight by a dead runner)
-        at the worst case reserved for it."""
+        """The priced API spend of a run (or of one of its issues): every call, attempts' and classifier's
+        (those no issue claimed too), each settled call at its cost (a failed one at what its provider
+        may bill) and each unsettled one (pending, or left in flight by a dead runner) at the worst case
+        reserved for it."""
         sql = (
-            "SELECT CASE WHEN calls.status IN ('pending', 'unsettled') THEN calls.reserved_usd ELSE calls.cost_usd END"
-            " FROM calls JOIN issues ON issues.id = calls.issue_id WHERE issues.run_id = ?"
+            "SELECT CASE WHEN status IN ('pending', 'unsettled') THEN reserved_usd ELSE cost_usd END"
+            " FROM calls WHERE run_id = ?"
         )
         params: tuple[Any, ...] = (run_id,)
         if issue_id is not None:
-            sql, params = sql + " AND issues.id = ?", (run_id, issue_id)
+            sql, params = sql + " AND issue_id = ?", (run_id, issue_id)
         rows = self._rows(sql, params)
         return sum((Decimal(row[0]) for row in rows if row[0] is not None), Decimal(0))
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from agent.core.events import Event
 from agent.ledger.calls import CallRecord, Fallback
+from agent.ledger.events import Abandonment, TurnProgress
 
 
 class IssueOpened(BaseModel):
@@ -54,12 +55,14 @@ class AttemptClosed(BaseModel):
 
 class CallSent(BaseModel):
     """A request about to be sent (`record` is pending, its worst case reserved): under an attempt,
-    or under an issue outside its attempts (`purpose`, e.g. "classify", with `record` settled)."""
+    or under an issue outside its attempts (`purpose`, e.g. "classify", with `record` settled), or
+    under the run alone (`run_id`: the classifier's, before its issue has a row)."""
 
     kind: Literal["call_sent"] = "call_sent"
     record: CallRecord
     attempt_id: int | None = None
     issue_id: int | None = None
+    run_id: str | None = None
     purpose: str = "attempt"
 
 
@@ -70,12 +73,30 @@ class CallSettled(BaseModel):
     call_id: int
     record: CallRecord
     attempt_id: int | None = None
+    issue_id: int | None = None
+    """Set when the issue claims a call recorded under its run before the issue had a row."""
 
 
 class FallbackTaken(BaseModel):
     kind: Literal["fallback_taken"] = "fallback_taken"
     attempt_id: int
     fallback: Fallback
+
+
+class ProgressNoted(BaseModel):
+    """What an attempt had done after one of its turns (edits, test runs, turns left, $ spent)."""
+
+    kind: Literal["progress_noted"] = "progress_noted"
+    attempt_id: int
+    progress: TurnProgress
+
+
+class AttemptAbandoned(BaseModel):
+    """An attempt ended early to climb to the ladder's next rung: its progress said continuing was worth less."""
+
+    kind: Literal["attempt_abandoned"] = "attempt_abandoned"
+    attempt_id: int
+    abandonment: Abandonment
 
 
 class Logged(BaseModel):
@@ -85,4 +106,15 @@ class Logged(BaseModel):
     event: Event
 
 
-Fact = IssueOpened | IssueClosed | AttemptOpened | AttemptClosed | CallSent | CallSettled | FallbackTaken | Logged
+Fact = (
+    IssueOpened
+    | IssueClosed
+    | AttemptOpened
+    | AttemptClosed
+    | CallSent
+    | CallSettled
+    | FallbackTaken
+    | ProgressNoted
+    | AttemptAbandoned
+    | Logged
+)

@@ -7,6 +7,7 @@ records. Never rename, reorder or edit one that has shipped: add a new one at th
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 
@@ -258,6 +259,91 @@ def m005_routing(db: sqlite3.Connection) -> None:
             created_at REAL NOT NULL
         );
         CREATE INDEX fallbacks_attempt ON fallbacks(attempt_id)
+        """,
+    )
+
+
+@migration
+def m006_attempt_progress(db: sqlite3.Connection) -> None:
+    """What an attempt had done after each turn, and the attempts abandoned on it (escalation inside an attempt).
+
+    `attempt_progress`: one row per turn of an attempt: `edits` (turns after which the work tree's diff
+    had changed), `test_runs` and `failed_test_runs` (the model's runs of the tests), `last_test_passed`
+    (NULL: no run yet), `turns_left` of the effort's budget, `spent_usd` (API $ of the attempt so far,
+    Decimal as text, NULL = unpriced). `abandonments`: one row per attempt ended early to climb to the
+    next rung, with the estimate behind it: `p_pass` (P(this attempt passes | its progress)),
+    `remaining_usd` (expected API $ to its end) and `at_stake_usd` (what a pass here saves: the rest of
+    the ladder's expected cost with the price of leaving the issue unsolved).
+    """
+    _execute_all(
+        db,
+        """
+        CREATE TABLE attempt_progress (
+            id INTEGER PRIMARY KEY,
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+            turn INTEGER NOT NULL,
+            edits INTEGER NOT NULL,
+            test_runs INTEGER NOT NULL,
+            failed_test_runs INTEGER NOT NULL,
+            last_test_passed INTEGER,
+            turns_left INTEGER NOT NULL,
+            spent_usd TEXT,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX attempt_progress_attempt ON attempt_progress(attempt_id);
+        CREATE TABLE abandonments (
+            id INTEGER PRIMARY KEY,
+            issue_id INTEGER NOT NULL REFERENCES issues(id),
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+            turn INTEGER NOT NULL,
+            from_rung TEXT NOT NULL,
+            to_rung TEXT NOT NULL,
+            p_pass REAL NOT NULL,
+            remaining_usd REAL NOT NULL,
+            at_stake_usd REAL NOT NULL,
+            reason TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX abandonments_attempt ON abandonments(attempt_id)
+        """,
+    )
+
+
+@migration
+def m007_call_cost_basis(db: sqlite3.Connection) -> None:
+    """What a failed call is billed at, and calls made for a run before their issue has a row.
+
+    `calls.cost_basis`: usage (answered: the reply's usage) | not_billed (refused before any
+    generation, $0) | known_input (the stream failed after the provider counted its input: that
+    input and the output streamed) | worst_case (nothing known: the worst case reserved). The last
+    two are uncertain. Answered rows written before this migration get `usage`; failed ones stay NULL.
+    `calls.run_id`: every call names its run. The classifier's call is recorded (pending) under the
+    run before it is sent, when its issue has no row yet; the issue claims it when it opens. So the
+    table is rebuilt without the check that a call names an issue or an attempt (its other columns
+    kept as they are), and `run_id` is filled from each call's issue.
+    """
+    (table_sql,) = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'calls'").fetchone()
+    indexes = [
+        row[0]
+        for row in db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls'")
+        if row[0] is not None
+    ]
+    rebuilt = re.sub(r",\s*CHECK \(issue_id IS NOT NULL OR attempt_id IS NOT NULL\)", "", table_sql)
+    rebuilt = re.sub(r'^CREATE TABLE\s+"?calls"?', "CREATE TABLE calls_rebuilt", rebuilt)
+    db.execute(rebuilt)
+    db.execute("INSERT INTO calls_rebuilt SELECT * FROM calls")
+    db.execute("DROP TABLE calls")
+    db.execute("ALTER TABLE calls_rebuilt RENAME TO calls")
+    for index in indexes:
+        db.execute(index)
+    _execute_all(
+        db,
+        """
+        ALTER TABLE calls ADD COLUMN run_id TEXT REFERENCES runs(id);
+        UPDATE calls SET run_id = (SELECT issues.run_id FROM issues WHERE issues.id = calls.issue_id);
+        CREATE INDEX calls_run ON calls(run_id);
+        ALTER TABLE calls ADD COLUMN cost_basis TEXT;
+        UPDATE calls SET cost_basis = 'usage' WHERE status = 'ok'
         """,
     )
 

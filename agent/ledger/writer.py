@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from agent.core.events import LIVE_ONLY
 from agent.ledger.facts import (
+    AttemptAbandoned,
     AttemptClosed,
     AttemptOpened,
     CallSent,
@@ -19,6 +20,7 @@ from agent.ledger.facts import (
     IssueClosed,
     IssueOpened,
     Logged,
+    ProgressNoted,
 )
 from agent.ledger.store import Ledger
 
@@ -44,12 +46,18 @@ class LedgerWriter:
                 return ledger.record_call(attempt_id, fact.record)
             case CallSent(issue_id=int(issue_id)):
                 return ledger.record_issue_call(issue_id, fact.record, fact.purpose)
+            case CallSent(run_id=str(run_id)):
+                return ledger.record_run_call(run_id, fact.record, fact.purpose)
             case CallSettled():
-                ledger.settle_call(fact.call_id, fact.record)
+                ledger.settle_call(fact.call_id, fact.record, fact.issue_id)
                 if fact.attempt_id is not None:
                     ledger.update_attempt(fact.attempt_id, turns=fact.record.turn)
             case FallbackTaken():
                 ledger.record_fallback(fact.attempt_id, fact.fallback)
+            case ProgressNoted():
+                ledger.record_progress(fact.attempt_id, fact.progress)
+            case AttemptAbandoned():
+                ledger.record_abandonment(fact.attempt_id, fact.abandonment)
             case Logged(event=event) if event.kind not in LIVE_ONLY:
                 ledger.record_event(event.run_id, event.kind, event.data, event.issue_id, event.attempt_id)
         return None

@@ -18,7 +18,7 @@ from agent.core.protocols import TextSink
 from agent.core.tool_specs import BASH, EDITOR
 from agent.providers.errors import api_message
 from agent.providers.resolve import ResolvedModel
-from agent.providers.sdk_model import SdkErrors, SdkModel
+from agent.providers.sdk_model import SdkErrors, SdkModel, StreamSeen
 from agent.providers.tool_calls import parse_call
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -88,18 +88,36 @@ def handed_over(messages: Sequence[Message], name: str) -> bool:
     return False
 
 
-class MessageStream:
-    """The final Message of a stream of raw events, as the API's JSON, and each tool_use block's input text."""
+def usage_of(usage: dict[str, Any]) -> Usage:
+    """Our usage of the API's: input counts the cache reads and writes it reports apart."""
+    read = usage.get("cache_read_input_tokens") or 0
+    write = usage.get("cache_creation_input_tokens") or 0
+    details = usage.get("output_tokens_details") or {}
+    return Usage(
+        input_tokens=(usage.get("input_tokens") or 0) + read + write,
+        cache_read_tokens=read,
+        cache_write_tokens=write,
+        output_tokens=usage.get("output_tokens") or 0,
+        reasoning_tokens=details.get("thinking_tokens"),
+    )
 
-    def __init__(self, on_text: TextSink | None) -> None:
+
+class MessageStream:
+    """The final Message of a stream of raw events, as the API's JSON, and each tool_use block's input
+    text; `seen` is told of the usage `message_start` reports and of each piece of output."""
+
+    def __init__(self, on_text: TextSink | None, seen: StreamSeen | None = None) -> None:
         self.on_text = on_text
+        self.seen = seen or StreamSeen()
         self.message: dict[str, Any] | None = None
         self.blocks: dict[int, dict[str, Any]] = {}
         self.inputs: dict[int, str] = {}
 
     def add(self, event: Any) -> None:
+        self.seen.started = True
         if event.type == "message_start":
             self.message = event.message.to_dict()
+            self.seen.usage = usage_of(self.message["usage"])
         elif self.message is None:
             raise ValueError(f"a {event.type} event came before message_start")
         elif event.type == "content_block_start":
@@ -116,18 +134,22 @@ class MessageStream:
             # Usage on message_delta is cumulative; the counts it leaves out keep their message_start value.
             sent = event.usage.to_dict()
             self.message["usage"].update({key: value for key, value in sent.items() if value is not None})
+            self.seen.usage = usage_of(self.message["usage"])
 
     def _delta(self, block: dict[str, Any], index: int, delta: Any) -> None:
         if delta.type == "text_delta":
             block["text"] += delta.text
+            self.seen.streamed_chars += len(delta.text)
             if self.on_text is not None:
                 self.on_text(delta.text)
         elif delta.type == "thinking_delta":
             block["thinking"] += delta.thinking
+            self.seen.streamed_chars += len(delta.thinking)
         elif delta.type == "signature_delta":
             block["signature"] = delta.signature
         elif delta.type == "input_json_delta":
             self.inputs[index] += delta.partial_json
+            self.seen.streamed_chars += len(delta.partial_json)
 
     def turn(self) -> ModelTurn:
         if self.message is None:
@@ -145,21 +167,11 @@ class MessageStream:
                 thinking.append(ThinkingBlock(thinking=block["thinking"], signature=block.get("signature"), raw=block))
             elif block["type"] == "redacted_thinking":
                 thinking.append(ThinkingBlock(redacted=True, raw=block))
-        usage = self.message["usage"]
-        read = usage.get("cache_read_input_tokens") or 0
-        write = usage.get("cache_creation_input_tokens") or 0
-        details = usage.get("output_tokens_details") or {}
         return ModelTurn(
             text="".join(text),
             tool_calls=calls,
             thinking=thinking,
-            usage=Usage(
-                input_tokens=usage["input_tokens"] + read + write,
-                cache_read_tokens=read,
-                cache_write_tokens=write,
-                output_tokens=usage["output_tokens"],
-                reasoning_tokens=details.get("thinking_tokens"),
-            ),
+            usage=usage_of(self.message["usage"]),
             stop_reason=self.message.get("stop_reason"),
             raw={**self.message, "content": content},
         )
@@ -195,8 +207,8 @@ class AnthropicModel(SdkModel):
             params["tools"] = tool_params
         return params
 
-    def stream(self, params: dict[str, Any], on_text: TextSink | None) -> ModelTurn:
-        received = MessageStream(on_text)
+    def stream(self, params: dict[str, Any], on_text: TextSink | None, seen: StreamSeen) -> ModelTurn:
+        received = MessageStream(on_text, seen)
         with self.client.messages.create(**cast(Any, params), stream=True) as stream:
             for event in stream:
                 received.add(event)

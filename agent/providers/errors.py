@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.core.errors import ContextWindowError, ProviderError
+from agent.core.messages import Usage
 from agent.providers.resolve import ResolvedModel
 
 
@@ -30,24 +31,48 @@ def api_message(exc: Any) -> str:
     return str(getattr(exc, "message", exc))
 
 
-def unreachable(model: ResolvedModel, base_url: str, detail: str, retries: int) -> ProviderUnreachable:
+def unreachable(
+    model: ResolvedModel, base_url: str, detail: str, retries: int, *, refused: bool, usage: Usage | None = None
+) -> ProviderUnreachable:
+    """The connection failed: never made (`refused`: the request did not reach the provider), or
+    dropped after the request went out (it may be billed)."""
     where = f" (set {model.provider_config.base_url_env} to change it)" if model.provider_config.base_url_env else ""
+    message = f"cannot reach {model.provider} at {base_url}{where} after {retries} retries: {detail}"
+    if not refused:
+        message = f"the connection to {model.provider} dropped while {model.name} answered ({detail}): try again"
     return ProviderUnreachable(
-        f"cannot reach {model.provider} at {base_url}{where} after {retries} retries: {detail}",
+        message,
         retries=retries,
+        refused=refused,
+        usage=usage,
     )
 
 
 def status_error(
-    model: ResolvedModel, status: int, message: str, *, context_window: bool, retries: int
+    model: ResolvedModel,
+    status: int,
+    message: str,
+    *,
+    context_window: bool,
+    retries: int,
+    refused: bool = True,
+    usage: Usage | None = None,
 ) -> ProviderError:
-    """The error for an HTTP error status the SDK gave up on (or never retries)."""
+    """The error for an HTTP error status the SDK gave up on (or never retries): `refused`, answered
+    before any generation (not billed); else an error the provider sent inside its stream."""
+    if not refused:
+        return ProviderError(
+            f"{model.provider}'s stream for {model.name} broke off with an error: {message}",
+            status=status,
+            retries=retries,
+            usage=usage,
+        )
     key_env = model.provider_config.api_key_env
     if status in (401, 403):
         what = "rejected the API key" if status == 401 else "refused access"
         hint = f"check {key_env}" if key_env else "check the endpoint's credentials"
         return ProviderAuthError(
-            f"{model.provider} {what} ({status}: {message}): {hint}", status=status, retries=retries
+            f"{model.provider} {what} ({status}: {message}): {hint}", status=status, retries=retries, refused=True
         )
     if context_window:
         return ContextWindowError(
@@ -55,26 +80,36 @@ def status_error(
             "start a new attempt with less history or use a model with a larger window",
             status=status,
             retries=retries,
+            refused=True,
         )
     return ProviderError(
         f"{model.provider} returned {status} for {model.name} after {retries} retries: {message}",
         status=status,
         retries=retries,
+        refused=True,
     )
 
 
-def malformed(model: ResolvedModel, detail: str, retries: int) -> MalformedResponse:
+def malformed(model: ResolvedModel, detail: str, retries: int, usage: Usage | None = None) -> MalformedResponse:
+    """A 200 whose body is not the API's: the provider answered, so it may have billed the request."""
     return MalformedResponse(
         f"{model.provider} sent a malformed response for {model.name} ({detail}); "
         "check that the base URL points at a compatible API",
         retries=retries,
+        usage=usage,
     )
 
 
-def timed_out(model: ResolvedModel, retries: int) -> ProviderError:
+def timed_out(
+    model: ResolvedModel, retries: int, usage: Usage | None = None, *, refused: bool = False
+) -> ProviderError:
+    """No answer (or no more of the stream) in time: the request may be billed in full, unless the
+    connection itself was never made (`refused`)."""
     seconds = model.provider_config.timeout_s
     return ProviderError(
         f"{model.provider} did not answer {model.name} within {seconds:g}s after {retries} retries: "
         f"try again, or raise providers.{model.provider}.timeout_s",
         retries=retries,
+        refused=refused,
+        usage=usage,
     )

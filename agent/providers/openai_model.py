@@ -13,7 +13,7 @@ from agent.core.model_request import ModelRequest
 from agent.core.protocols import TextSink
 from agent.providers.errors import api_message
 from agent.providers.resolve import ResolvedModel
-from agent.providers.sdk_model import SdkErrors, SdkModel
+from agent.providers.sdk_model import SdkErrors, SdkModel, StreamSeen
 from agent.providers.tool_calls import parse_call
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -72,10 +72,12 @@ def usage_from(usage: Any) -> Usage:
 
 class ChatStream:
     """A streamed Chat Completions reply as it arrives: text (each piece also to `on_text`), reasoning,
-    tool calls by index, the finish reason and the usage; `turn` makes the ModelTurn of it."""
+    tool calls by index, the finish reason and the usage; `turn` makes the ModelTurn of it. `seen` is
+    told of the usage (the last chunk carries it, when asked for) and of each piece of output."""
 
-    def __init__(self, on_text: TextSink | None) -> None:
+    def __init__(self, on_text: TextSink | None, seen: StreamSeen | None = None) -> None:
         self.on_text = on_text
+        self.seen = seen or StreamSeen()
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.calls: dict[int, dict[str, str]] = {}
@@ -84,17 +86,21 @@ class ChatStream:
         self.response_id = ""
 
     def add(self, chunk: Any) -> None:
+        self.seen.started = True
         self.response_id = chunk.id or self.response_id
         if chunk.usage is not None:
             self.usage = chunk.usage
+            self.seen.usage = usage_from(chunk.usage)
         for choice in chunk.choices:
             delta = choice.delta
             self.finish = choice.finish_reason or self.finish
             thought = (delta.model_extra or {}).get("reasoning_content")
             if thought:
                 self.reasoning.append(thought)
+                self.seen.streamed_chars += len(thought)
             if delta.content:
                 self.text.append(delta.content)
+                self.seen.streamed_chars += len(delta.content)
                 if self.on_text is not None:
                     self.on_text(delta.content)
             for part in delta.tool_calls or []:
@@ -103,6 +109,7 @@ class ChatStream:
                 if part.function is not None:
                     call["name"] += part.function.name or ""
                     call["arguments"] += part.function.arguments or ""
+                    self.seen.streamed_chars += len(part.function.arguments or "")
 
     def turn(self, wire_name: str) -> ModelTurn:
         """The reply, its `raw` a non-streamed response's shape; timing and retries are the caller's."""
@@ -154,8 +161,8 @@ class OpenAIModel(SdkModel):
             params["tools"] = [tool_param(spec) for spec in request.tools]
         return params
 
-    def stream(self, params: dict[str, Any], on_text: TextSink | None) -> ModelTurn:
-        received = ChatStream(on_text)
+    def stream(self, params: dict[str, Any], on_text: TextSink | None, seen: StreamSeen) -> ModelTurn:
+        received = ChatStream(on_text, seen)
         for chunk in self.client.chat.completions.create(**cast(Any, params)):
             received.add(chunk)
         return received.turn(self.resolved.wire_name)

@@ -3,10 +3,17 @@ with the SDK's failures turned into ours (`agent.providers.errors`).
 
 An adapter says how to make its client, its request and its stream into a turn; `SdkModel.reply`
 does the rest the same way for both wires. It imports no SDK: each adapter names its own classes.
+
+A failure carries what the provider is known to bill (`ProviderError.refused`, `.usage`): an HTTP
+error before any stream was refused (not billed); a stream that failed after the provider reported
+usage (Anthropic's `message_start`, OpenAI's usage chunk) carries that usage, with the output
+streamed so far; anything else (a timeout, a dropped connection) carries nothing: it may be billed
+in full.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from abc import abstractmethod
 from collections.abc import Mapping
@@ -14,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from agent.core.effort import EffortLevel
-from agent.core.messages import ModelTurn
+from agent.core.errors import ProviderError
+from agent.core.messages import ModelTurn, Usage
 from agent.core.model_request import ModelRequest, RequestModel
 from agent.core.protocols import TextSink
 from agent.providers.errors import api_message, malformed, status_error, timed_out, unreachable
@@ -30,11 +38,51 @@ class SdkErrors:
     timeout: type[Exception]
     connection: type[Exception]
     validation: type[Exception]
+    other: type[Exception]
+    """The SDK's base API error (OpenAI raises it for an error sent inside a stream)."""
 
     @classmethod
     def of(cls, sdk: Any) -> SdkErrors:
         """The classes of the `anthropic` or `openai` module."""
-        return cls(sdk.APIStatusError, sdk.APITimeoutError, sdk.APIConnectionError, sdk.APIResponseValidationError)
+        return cls(
+            sdk.APIStatusError,
+            sdk.APITimeoutError,
+            sdk.APIConnectionError,
+            sdk.APIResponseValidationError,
+            sdk.APIError,
+        )
+
+
+CHARS_PER_TOKEN = 4
+"""How many characters of streamed text make a token, for the output of a stream cut short."""
+
+
+@dataclass
+class StreamSeen:
+    """What a stream showed before it ended: whether any event arrived (the provider answered and
+    began), the usage it reported so far, and the characters of output it streamed."""
+
+    started: bool = False
+    usage: Usage | None = None
+    streamed_chars: int = 0
+
+    def billed(self) -> Usage | None:
+        """The tokens the provider counted before a failure (None: it reported none): its usage, with
+        the output streamed so far (its count, or the characters that arrived at ~4 a token if more)."""
+        if self.usage is None:
+            return None
+        streamed = math.ceil(self.streamed_chars / CHARS_PER_TOKEN)
+        return self.usage.model_copy(update={"output_tokens": max(self.usage.output_tokens, streamed)})
+
+
+NEVER_SENT = ("ConnectError", "ConnectTimeout")
+"""The HTTP client's errors (httpx's, or the copy an SDK vendors) for a connection never made."""
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the SDK's error comes of a connection never made: the request did not reach the provider."""
+    cause = exc.__cause__
+    return cause is not None and any(kind.__name__ in NEVER_SENT for kind in type(cause).__mro__)
 
 
 class SdkModel(RequestModel):
@@ -70,8 +118,9 @@ class SdkModel(RequestModel):
         """The keyword arguments of the SDK's create call for one request."""
 
     @abstractmethod
-    def stream(self, params: dict[str, Any], on_text: TextSink | None) -> ModelTurn:
-        """Send `params` streamed and put the reply together; timing and retries are `complete`'s."""
+    def stream(self, params: dict[str, Any], on_text: TextSink | None, seen: StreamSeen) -> ModelTurn:
+        """Send `params` streamed and put the reply together, telling `seen` what arrives; timing and
+        retries are `complete`'s."""
 
     @abstractmethod
     def too_long(self, exc: Any) -> bool:
@@ -81,16 +130,14 @@ class SdkModel(RequestModel):
         params = self.request_params(request)
         started = time.monotonic()
         self._attempts.reset()
+        seen = StreamSeen()
         try:
-            turn = self.stream(params, on_text)
-        except self.errors.status as exc:
-            raise self._status_error(exc) from exc
-        except self.errors.timeout as exc:
-            raise timed_out(self.resolved, self._attempts.retries) from exc
-        except self.errors.connection as exc:
-            raise unreachable(self.resolved, self.base_url, str(exc), self._attempts.retries) from exc
-        except (self.errors.validation, ValueError) as exc:
-            raise malformed(self.resolved, str(exc).splitlines()[0][:200], self._attempts.retries) from exc
+            turn = self.stream(params, on_text, seen)
+        except Exception as exc:
+            failure = self._failure(exc, seen)
+            if failure is None:
+                raise
+            raise failure from exc
         return turn.model_copy(
             update={
                 "duration_s": time.monotonic() - started,
@@ -100,11 +147,31 @@ class SdkModel(RequestModel):
             }
         )
 
-    def _status_error(self, exc: Any) -> Exception:
+    def _failure(self, exc: Exception, seen: StreamSeen) -> ProviderError | None:
+        """Our error for an SDK failure, with what the provider is known to bill; None for anything else."""
+        retries, billed = self._attempts.retries, seen.billed()
+        if isinstance(exc, self.errors.status):
+            refused = not seen.started
+            return self._status_error(exc, refused=refused, usage=billed, context_window=refused and self.too_long(exc))
+        if isinstance(exc, self.errors.timeout):
+            return timed_out(self.resolved, retries, billed, refused=not seen.started and _never_connected(exc))
+        if isinstance(exc, self.errors.connection):
+            refused = not seen.started and _never_connected(exc)
+            return unreachable(self.resolved, self.base_url, str(exc), retries, refused=refused, usage=billed)
+        if isinstance(exc, self.errors.validation | ValueError):
+            return malformed(self.resolved, str(exc).splitlines()[0][:200], retries, billed)
+        if isinstance(exc, self.errors.other):
+            return self._status_error(exc, refused=False, usage=billed, context_window=False)  # sent inside the stream
+        return None
+
+    def _status_error(self, exc: Any, *, refused: bool, usage: Usage | None, context_window: bool) -> ProviderError:
+        """An HTTP error status (refused: before any stream), or an error the provider sent inside its stream."""
         return status_error(
             self.resolved,
-            exc.status_code,
+            getattr(exc, "status_code", None) or 200,
             api_message(exc),
-            context_window=self.too_long(exc),
+            context_window=context_window,
             retries=self._attempts.retries,
+            refused=refused,
+            usage=usage,
         )

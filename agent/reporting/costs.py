@@ -6,6 +6,10 @@ hourly rate / 60. Review time is billed only for an attempt with something to re
 measured minutes when a review was recorded, else, when its diff against the base commit is not
 empty, the configured estimate (flat, optionally scaled by its changed lines). An attempt with no
 change, or no recorded diff, bills no review time, and says why (`review_reason`).
+
+Which attempts are reviewed is `[review] bill`: "each_attempt" (every attempt that changed the code is
+read, passed or not) or "delivered" (only the patch a developer receives: the passing attempt of a
+solved issue; an unsolved issue delivers nothing, so it bills no review at all).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -33,6 +38,11 @@ NO_DIFF = "no diff recorded"
 """Not billed: the attempt ended before its diff was taken, so there is nothing to review."""
 RUNNING = "running"
 """Not billed yet: the attempt is running and has no diff yet."""
+NOT_DELIVERED = "not delivered"
+"""Not billed under `[review] bill = "delivered"`: the attempt's patch is not the one a developer receives."""
+
+ReviewBill = Literal["each_attempt", "delivered"]
+"""`[review] bill`: whose review is billed (see the module docstring)."""
 
 
 INTERRUPTED = "interrupted"
@@ -94,9 +104,29 @@ class ReviewCharge(BaseModel):
     measured: bool
 
 
-def review_charge(attempt: AttemptRow, reviews: list[ReviewRow], review: ReviewConfig) -> ReviewCharge:
+def delivers(attempt: AttemptRow, issue: IssueRow | None = None) -> bool:
+    """Whether the attempt's patch is the one delivered: it passed (and its issue, when given, is solved)."""
+    passed = attempt.state == "finished" and bool(attempt.tests_passed)
+    return passed and (issue is None or issue.status == "solved")
+
+
+def review_charge(
+    attempt: AttemptRow,
+    reviews: list[ReviewRow],
+    review: ReviewConfig,
+    *,
+    bill: ReviewBill | None = None,
+    delivered: bool | None = None,
+) -> ReviewCharge:
     """Measured minutes when reviewed (a reviewer really spent them), else the estimate when the
-    attempt's recorded diff is not empty, else nothing: there is no change to review."""
+    attempt's recorded diff is not empty, else nothing: there is no change to review.
+
+    `bill` (default `review.bill`) picks the rule: under "delivered" an attempt whose patch is not
+    delivered (`delivered`, default `delivers(attempt)`) bills nothing. `bill="each_attempt"` gives the
+    minutes an attempt's review takes whatever the rule (what a learner needs per attempt)."""
+    rule = bill or review.bill
+    if rule == "delivered" and not (delivers(attempt) if delivered is None else delivered):
+        return ReviewCharge(billed=False, reason=NOT_DELIVERED, minutes=0.0, measured=False)
     if reviews:
         return ReviewCharge(billed=True, reason=MEASURED, minutes=reviews[-1].minutes, measured=True)
     if attempt.patch is None:
@@ -188,7 +218,10 @@ class CostSummary(BaseModel):
 
 
 def attempt_cost(ledger: Ledger, attempt: AttemptRow, review: ReviewConfig) -> AttemptCost:
-    charge = review_charge(attempt, ledger.reviews(attempt.id), review)
+    """The attempt's calls and the review it bills under `review.bill` (delivered: it passed and its issue
+    was solved)."""
+    issue = ledger.issue(attempt.issue_id) if review.bill == "delivered" and delivers(attempt) else None
+    charge = review_charge(attempt, ledger.reviews(attempt.id), review, delivered=delivers(attempt, issue))
     review_fields = {f"review_{name}": value for name, value in charge}  # AttemptCost's review_* fields
     calls = dict(calls_cost(ledger.calls(attempt.id)))
     return AttemptCost(**calls, **review_fields, attempt=attempt, fallbacks=ledger.fallbacks(attempt.id))

@@ -8,6 +8,10 @@ a round number above the largest value. Point labels are placed so that no two o
 The router's sections (`agent.reporting.stats`) follow: fallback rates with their advice, API $ per
 model per day as a table and a stacked bar chart (priced $ only; unpriced calls named under it),
 validation failures by reason and latency percentiles per model.
+
+With a learned policy, its calibration (`agent.reporting.calibration`) follows the policies: the
+reliability tables and a reliability diagram, predicted P(solved) against the realised solve rate per
+bin of the forecast (with its Wilson 95% interval) and per fold, over the diagonal of a calibrated policy.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from matplotlib.text import Annotation
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from matplotlib.transforms import Bbox
 
-from agent.reporting.report import COLUMNS, cell, policy_notes, report_notes
+from agent.reporting.calibration import RELIABILITY_NUMBERS, calibration_notes, reliability_tables
+from agent.reporting.report import cell, policy_notes, report_notes, rows_with_v, shown_columns
 from agent.reporting.stats import SPEND_TITLE, StatsTable, stats_notes, stats_tables
 
 DPI = 110
@@ -232,6 +237,62 @@ def spend_plot(stats: dict[str, Any]) -> Plot:
     return Plot(title, figure, notes)
 
 
+def calibration_plot(name: str, calibrated: dict[str, Any]) -> Plot:
+    """A reliability diagram: per bin of predicted P(solved) with a task in it, the bin's mean forecast
+    against its realised solve rate (Wilson 95% interval as error bars), each fold's the same way, and
+    the diagonal a calibrated policy's points sit on. Axes 0-100 % both."""
+    title = f"Calibration of {name}: predicted vs realised P(solved)"
+    bins = [row for row in calibrated["bins"] if row["tasks"]]
+    if not bins:
+        return Plot(title, None, [f"{name}: no held-out task has a forecast, so there is nothing to plot"])
+    figure, axes, renderer = _figure(6.5, 5.0)
+    axes.plot([0, 1], [0, 1], linestyle="--", color="#555", label="calibrated: realised = predicted", zorder=1)
+    spread = [
+        [row["realised"] - row["realised_low"] for row in bins],
+        [row["realised_high"] - row["realised"] for row in bins],
+    ]
+    axes.errorbar(
+        [row["mean_predicted"] for row in bins], [row["realised"] for row in bins], yerr=spread, fmt="D",
+        color=LEARNED_COLOR, markersize=MARKER_SIZE, capsize=3, label="bin of predicted P (95% interval)", zorder=3,
+    )  # fmt: skip
+    folds = [row for row in calibrated["folds"] if row["tasks"]]
+    axes.scatter(
+        [row["mean_predicted"] for row in folds], [row["realised"] for row in folds], s=MARKER_SIZE**2, marker="s",
+        color=POLICY_COLOR, label="fold", zorder=3, clip_on=False,
+    )  # fmt: skip
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_aspect("equal")
+    for axis in (axes.xaxis, axes.yaxis):
+        axis.set_major_formatter(PercentFormatter(xmax=1))
+    axes.set_xlabel("predicted P(solved), mean")
+    axes.set_ylabel("realised solve rate")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, frameon=False)
+    merged: dict[tuple[float, float], list[str]] = {}
+    for row in bins:
+        merged.setdefault((row["mean_predicted"], row["realised"]), []).append(f"n={row['tasks']}")
+    for row in folds:
+        merged.setdefault((row["mean_predicted"], row["realised"]), []).append(str(row["label"]))
+    place_labels(axes, renderer, [(x, y, ", ".join(names)) for (x, y), names in merged.items()])
+    empty = [str(row["label"]) for row in calibrated["bins"] if not row["tasks"]]
+    notes = [f"bins with no task, not drawn: {', '.join(empty)}"] if empty else []
+    return Plot(title, figure, notes)
+
+
+def calibration_html(data: dict[str, Any]) -> str:
+    """Each learned policy's reliability tables, then its reliability diagram and notes."""
+    parts = []
+    for name, calibrated in data.get("calibration", {}).items():
+        for title, first, rows in reliability_tables(name, calibrated):
+            head = "".join(f"<th>{html.escape(header)}</th>" for header in (first, *RELIABILITY_NUMBERS))
+            body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+            parts.append(f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{body}</table>")
+        parts.append(_notes(calibration_notes(name, calibrated)))
+        parts.append(_plot_html(calibration_plot(name, calibrated)))
+    return "".join(parts)
+
+
 def plots(data: dict[str, Any]) -> list[Plot]:
     return [solve_rate_plot(data), task_type_plot(data)]
 
@@ -247,12 +308,13 @@ def _notes(notes: list[str]) -> str:
 
 
 def _html_table(title: str, first: str, rows: list[dict[str, Any]], notes: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(header)}</th>" for _, header in COLUMNS)
+    shown = shown_columns()
+    head = "".join(f"<th>{html.escape(header)}</th>" for _, header in shown)
     body = "".join(
         "<tr><td>"
         + html.escape(str(row["group"]))
         + "</td>"
-        + "".join(f"<td>{html.escape(cell(key, row[key]))}</td>" for key, _ in COLUMNS)
+        + "".join(f"<td>{html.escape(cell(key, row[key]))}</td>" for key, _ in shown)
         + "</tr>"
         for row in rows
     )
@@ -291,16 +353,17 @@ def _plot_html(plot: Plot) -> str:
 def write_html(data: dict[str, Any], path: Path) -> None:
     about_policies = [note for row in data["policies"] for note in policy_notes(row)]
     tables: list[tuple[str, str, list[dict[str, Any]], list[str]]] = [
-        (f"By {data['by']}", data["by"], data["groups"], [])
+        (f"By {data['by']}", data["by"], rows_with_v(data, "groups"), [])
     ]
     if data["policies"]:
-        tables.append(("Policies (offline, from the grid)", "policy", data["policies"], about_policies))
-    tables.append(("By task type", "task type", data["by_task_type"], []))
+        tables.append(("Policies (offline, from the grid)", "policy", rows_with_v(data, "policies"), about_policies))
+    tables.append(("By task type", "task type", rows_with_v(data, "by_task_type"), []))
     parts, explained = [_notes(report_notes(data))], False
     for title, first, rows, notes in tables:
         if not explained and any(row["solved"] == 0 for row in rows):
             notes, explained = [*notes, f"$ / solved is - where {UNDEFINED} (not $0)"], True
         parts.append(_html_table(title, first, rows, notes))
+    parts.append(calibration_html(data))
     parts.extend(_plot_html(plot) for plot in plots(data))
     parts.append(stats_html(data["stats"]))
     style = (

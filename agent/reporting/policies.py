@@ -22,9 +22,13 @@ solve (the walk would have stopped at it), so a repeat beyond the data is counte
 
 The learned policy (`learned`): the tasks, sorted by key, are dealt into `folds` folds (task i to
 fold i mod folds). For each fold, `agent.learning.fit` sees the grid attempts of the OTHER folds'
-tasks only, with a weak uninformative prior (pass rate 0.5 at every rung, strength 2, API $
-unknown), and `choose_ladder` picks one ladder per task type from the grid's rungs at the report's
-hourly rate; the fold's held-out tasks are then walked with their type's ladder like any policy.
+tasks only, under the learned planner's prior (the published effort curve, every model's skill
+unknown, API $ unknown), and `choose_ladder` picks one ladder per task type from the grid's rungs at the report's
+hourly rate, the price of an issue left unsolved (V, `[planner] unsolved_cost`, or the report's
+`--unsolved-cost`) and the review rule (`[review] bill`); the fold's held-out tasks are then walked
+with their type's ladder like any policy. Each fold also keeps the P(solved) its fit predicted for
+each type's chosen ladder (`FoldChoice.predicted`), which `agent.reporting.calibration` scores
+against what the walks solved (`PolicyResult.solved_tasks`).
 A ladder repeats a rung at most as often as the grid measured every task at it (once for one grid
 run), so the learned policy only chooses ladders the data can grade without re-using a measurement.
 The fitter is a parameter (`fitter`), so a test can check what it is given.
@@ -36,19 +40,17 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.core.config import AgentConfig, ReviewConfig
 from agent.core.effort import Rung, parse_ladder
 from agent.core.errors import ConfigError
 from agent.engine.planner import ladder_for
-from agent.learning import Estimates, Observation, Prior, choose_ladder, fit, observations_from_ledger
+from agent.learning import Decision, Estimates, Observation, Prior, choose_ladder, fit, observations_from_ledger
 from agent.ledger import IssueRow, Ledger
-from agent.reporting.costs import AttemptCost, CostSummary, attempt_cost, review_charge, summarize
+from agent.reporting.costs import AttemptCost, CostSummary, ReviewBill, attempt_cost, review_charge, summarize
 
 DEFAULT_FOLDS = 5
-PRIOR_RATE, PRIOR_STRENGTH = 0.5, 2.0
-"""The learned policy's prior: every rung passes half the time, worth two attempts."""
 
 
 class Policy(BaseModel):
@@ -65,6 +67,7 @@ class FoldChoice(BaseModel):
     training_tasks: int  # tasks whose grid attempts the fit saw
     max_repeats: int  # how often a ladder could repeat a rung: the grid's fewest measurements of a task at a rung
     ladders: dict[str, list[str]]  # task type (of the held-out tasks) -> ladder; empty: no usable ladder
+    predicted: dict[str, float] = Field(default_factory=dict)  # task type -> P(solved) its fit expects of its ladder
 
 
 class PolicyResult(BaseModel):
@@ -73,6 +76,8 @@ class PolicyResult(BaseModel):
     missing: int
     repeats_reused: int
     paths: dict[str, list[str]]  # task key -> rungs walked
+    solved_tasks: list[str] = Field(default_factory=list)  # task keys the walk solved, sorted
+    task_types: dict[str, str] = Field(default_factory=dict)  # task key -> its task type
     folds: list[FoldChoice] | None = None  # the learned policy's choices
 
 
@@ -126,8 +131,9 @@ def _task_type(row: dict[str, list[GridCell]]) -> str:
 def walk(name: str, cells: Cells, rate: Decimal, ladder_of: LadderOf) -> PolicyResult:
     """Each task's ladder walked over its measurements until one solved it (see the module docstring)."""
     chosen: list[AttemptCost] = []
-    solved = missing = reused = 0
+    missing = reused = 0
     paths: dict[str, list[str]] = {}
+    solved: list[str] = []
     for key in sorted(cells):
         row = cells[key]
         walked: list[str] = []
@@ -144,11 +150,15 @@ def walk(name: str, cells: Cells, rate: Decimal, ladder_of: LadderOf) -> PolicyR
             walked.append(rung)
             chosen.extend(cell.costs)
             if cell.issue.status == "solved":
-                solved += 1
+                solved.append(key)
                 break
         paths[key] = walked
-    summary = summarize(chosen, solved, len(cells), rate)
-    return PolicyResult(policy=name, summary=summary, missing=missing, repeats_reused=reused, paths=paths)
+    summary = summarize(chosen, len(solved), len(cells), rate)
+    types = {key: _task_type(row) for key, row in cells.items()}
+    return PolicyResult(
+        policy=name, summary=summary, missing=missing, repeats_reused=reused, paths=paths, solved_tasks=solved,
+        task_types=types,
+    )  # fmt: skip
 
 
 def folds_of(keys: list[str], folds: int) -> list[list[str]]:
@@ -167,29 +177,54 @@ def cross_validate(
     folds: int,
     hourly_rate: Decimal,
     review_minutes: float,
+    unsolved_usd: float,
+    review_bill: ReviewBill,
     fitter: Fitter = fit,
 ) -> list[FoldChoice]:
-    """Per fold, fit on the other folds' tasks' observations only and choose a ladder per held-out task type."""
+    """Per fold, fit on the other folds' tasks' observations only and choose a ladder per held-out task
+    type, pricing an unsolved issue at `unsolved_usd` (V) and billing review by `review_bill`."""
     allowed = sorted({rung for row in cells.values() for rung in row})
     repeats = min((len(measured) for row in cells.values() for measured in row.values()), default=1)
     task_types = sorted({_task_type(row) for row in cells.values()})
-    prior = Prior(dict.fromkeys(allowed, PRIOR_RATE), PRIOR_STRENGTH, review_minutes=review_minutes)
+    prior = Prior(rungs=allowed, review_minutes=review_minutes)
     choices = []
     for number, held_out in enumerate(folds_of(list(cells), folds)):
         training = set(cells) - set(held_out)
         estimates = fitter([o for o in observations if o.task in training], prior, task_types)
-        ladders = {
+        decisions = {
             task_type: choose_ladder(
-                estimates, task_type, allowed, hourly_rate=float(hourly_rate), max_repeats=repeats
-            ).ladder
+                estimates,
+                task_type,
+                allowed,
+                hourly_rate=float(hourly_rate),
+                unsolved_usd=unsolved_usd,
+                review_bill=review_bill,
+                max_repeats=repeats,
+            )
             for task_type in sorted({_task_type(cells[key]) for key in held_out})
         }
         choices.append(
             FoldChoice(
-                fold=number, held_out=held_out, training_tasks=len(training), max_repeats=repeats, ladders=ladders
+                fold=number,
+                held_out=held_out,
+                training_tasks=len(training),
+                max_repeats=repeats,
+                ladders={task_type: decision.ladder for task_type, decision in decisions.items()},
+                predicted=predicted_p_solved(decisions),
             )
         )
     return choices
+
+
+def predicted_p_solved(decisions: dict[str, Decision]) -> dict[str, float]:
+    """Task type -> the P(solved) its decision expects of the chosen ladder (its candidate of that ladder);
+    a type with no usable ladder predicts nothing."""
+    predicted = {}
+    for task_type, decision in decisions.items():
+        chosen = [candidate for candidate in decision.candidates if candidate.ladder == decision.ladder]
+        if decision.ladder and chosen:
+            predicted[task_type] = float(chosen[0].p_solved)
+    return predicted
 
 
 def learned_ladders(choices: list[FoldChoice]) -> LadderOf:
@@ -205,9 +240,12 @@ def _fixed_or_planner(policy: Policy, config: AgentConfig) -> LadderOf:
 
 
 def grid_observations(ledger: Ledger, run_ids: list[str], review: ReviewConfig) -> list[Observation]:
-    """The grid's attempts as the learner sees them, with the review minutes the report bills."""
+    """The grid's attempts as the learner sees them, each with the minutes its review takes when it is
+    billed (`bill="each_attempt"`: the learner applies `[review] bill` itself, as `review_bill`)."""
     return observations_from_ledger(
-        ledger, run_ids, review_minutes_for=lambda a: review_charge(a, ledger.reviews(a.id), review).minutes
+        ledger,
+        run_ids,
+        review_minutes_for=lambda a: review_charge(a, ledger.reviews(a.id), review, bill="each_attempt").minutes,
     )
 
 
@@ -218,15 +256,18 @@ def evaluate_policies(
     config: AgentConfig,
     *,
     hourly_rate: Decimal | None = None,
+    unsolved_usd: Decimal | None = None,
     folds: int = DEFAULT_FOLDS,
     fitter: Fitter = fit,
 ) -> list[PolicyResult]:
-    """Each policy walked over the grid runs; `hourly_rate` (None: the runs' own) prices review time."""
+    """Each policy walked over the grid runs; `hourly_rate` (None: the runs' own) prices review time and
+    `unsolved_usd` (None: `[planner]`'s V at that rate) an issue the learned policy leaves unsolved."""
     policies = [parse_policy(spec) for spec in specs]
     if not policies:
         return []
     cells, recorded = grid_cells(ledger, run_ids, config)
     rate = recorded if hourly_rate is None else hourly_rate
+    value = config.planner.unsolved_usd(rate) if unsolved_usd is None else unsolved_usd
     learning = any(policy.kind == "learned" for policy in policies)
     observations = grid_observations(ledger, run_ids, config.review) if learning else []
     results = []
@@ -236,7 +277,7 @@ def evaluate_policies(
             continue
         choices = cross_validate(
             cells, observations, folds=folds, hourly_rate=rate, review_minutes=config.review.minutes_per_attempt,
-            fitter=fitter,
+            unsolved_usd=float(value), review_bill=config.review.bill, fitter=fitter,
         )  # fmt: skip
         result = walk(policy.name, cells, rate, learned_ladders(choices))
         results.append(result.model_copy(update={"folds": choices}))

@@ -24,7 +24,6 @@ from agent.core.errors import ConfigError
 from agent.core.events import Event
 from agent.engine.verdict import name_list
 from agent.providers import resolve_model
-from agent.providers.catalog import CatalogEntry, money, notes
 from agent.providers.pricing import format_usd
 
 _UNLIMITED = 100_000
@@ -190,6 +189,7 @@ EVENT_LINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "fallback": lambda data: (
         f"[bold yellow]⤳ fallback:[/] [yellow]{escape(data.get('text') or fallback_line(data))}[/]"
     ),
+    "attempt_abandoned": lambda data: f"[bold yellow]⤳ abandoned:[/] [yellow]{escape(data.get('text', ''))}[/]",
     "attempt_finished": _attempt_finished,
     "rung_skipped": lambda data: f"[yellow]  skipped {data['rung']}: {data['reason']}[/]",
     "escalation": lambda data: f"[yellow]↑ escalating to {data['rung']}[/]",
@@ -291,6 +291,23 @@ def _still_failing(attempts: list[dict[str, Any]]) -> list[str]:
     return list(verdicts[-1].get("still_failing") or []) if verdicts else []
 
 
+def economics(config: AgentConfig) -> dict[str, Any]:
+    """What the planner prices a plan at: the review rate and rule, and V with where it comes from."""
+    planner, review = config.planner, config.review
+    if planner.unsolved_cost is not None:
+        source = "[planner] unsolved_cost"
+    elif planner.unsolved_hours is not None:
+        source = f"[planner] unsolved_hours = {planner.unsolved_hours:g} x the hourly rate"
+    else:
+        source = "the default; set [planner] unsolved_cost or unsolved_hours"
+    return {
+        "hourly_rate_usd": float(review.hourly_rate_usd),
+        "review_bill": review.bill,
+        "unsolved_usd": float(planner.unsolved_usd(review.hourly_rate_usd)),
+        "unsolved_source": source,
+    }
+
+
 def print_plan(console: Console, data: dict[str, Any], config: AgentConfig) -> None:
     """`agent plan`: the task type and why, then one row per rung with what it sends and may spend."""
     say(console, f"task type [cyan]{data['task_type']}[/] ({escape(data['reason'])}; decided by {data['decided_by']})")
@@ -305,6 +322,11 @@ def print_plan(console: Console, data: dict[str, Any], config: AgentConfig) -> N
         rows.append([str(step), escape(text), sent, str(budget.max_turns), str(budget.max_tokens)])
     shown = columns("step", "rung", "effort sent", "max turns", "max tokens", right={"step", "max turns", "max tokens"})
     print_table(console, f"ladder ({data['ladder_source']})", shown, rows)
+    say(
+        console,
+        f"priced at: review ${data['hourly_rate_usd']:g}/h ({data['review_bill']}), an unsolved issue"
+        f" V = ${data['unsolved_usd']:g} ({escape(data['unsolved_source'])})",
+    )
     if data.get("decision"):
         print_decision(console, data["decision"])
 
@@ -318,29 +340,37 @@ def decision_line(decision: dict[str, Any]) -> str:
     if chosen is None:
         return head
     per_solved = chosen["usd_per_solved"]
+    with_v = chosen.get("expected_total_usd")  # decisions recorded before V was priced have none
     return (
         f"{head}: P(solved) {chosen['p_solved']:.0%}, E[API $] {chosen['api_usd']:.4f}, "
-        f"E[$ per solved] {'-' if per_solved is None else f'{per_solved:.2f}'}"
+        + ("" if with_v is None else f"E[total w/ V] {with_v:.2f}, ")
+        + f"E[$ per solved] {_dollars(per_solved)}"
     )
+
+
+def _dollars(value: float | None) -> str:
+    """An expected $ to the cent; `-` when undefined (None, or infinite: nothing expected to be solved)."""
+    return "-" if value is None or value == float("inf") else f"{value:.2f}"
 
 
 def print_decision(console: Console, decision: dict[str, Any]) -> None:
     """The learned policy's candidates with their estimates, and where its data is thin."""
     say(console, escape(decision_line(decision)))
     rows = []
-    for candidate in decision.get("candidates", []):
+    candidates = decision.get("candidates", [])
+    priced_v = bool(candidates) and all("expected_total_usd" in candidate for candidate in candidates)
+    for candidate in candidates:
         mark = "→ " if candidate["ladder"] == decision.get("ladder") else ""
-        per_solved = candidate["usd_per_solved"]
-        rows.append(
-            [
-                mark + escape(compact_ladder(candidate["ladder"])),
-                f"{candidate['p_solved']:.0%}",
-                f"{candidate['api_usd']:.4f}",
-                f"{candidate['review_minutes']:.1f}",
-                "-" if per_solved is None else f"{per_solved:.2f}",
-            ]
-        )
-    numbers = ("P(solved)", "E[API $]", "review min", "E[$/solved]")
+        row = [
+            mark + escape(compact_ladder(candidate["ladder"])),
+            f"{candidate['p_solved']:.0%}",
+            f"{candidate['api_usd']:.4f}",
+            f"{candidate['review_minutes']:.1f}",
+        ]
+        row += [_dollars(candidate["expected_total_usd"])] if priced_v else []
+        rows.append([*row, _dollars(candidate["usd_per_solved"])])
+    with_v = ("E[total w/ V]",) if priced_v else ()
+    numbers = ("P(solved)", "E[API $]", "review min", *with_v, "E[$/solved]")
     shown = columns("ladder (→ chosen)", *numbers, right=numbers, drop={"review min"}, wrap={"ladder (→ chosen)"})
     if rows:
         print_table(console, f"candidates ({decision.get('task_type')})", shown, rows)
@@ -348,36 +378,3 @@ def print_decision(console: Console, decision: dict[str, Any]) -> None:
     thin = [rung["thin"] for rung in (chosen or {}).get("per_rung", []) if rung.get("thin")]
     for note in dict.fromkeys(thin):
         say(console, f"[yellow]thin data:[/] {escape(note)}")
-
-
-CATALOG_COLUMNS = (
-    Col("model"),
-    Col("provider"),
-    Col("input", right=True),
-    Col("output", right=True),
-    Col("cache read", right=True),
-    Col("native efforts"),
-    Col("ours -> sent"),
-    Col("price source", drop=True),
-)
-
-
-def print_catalog(console: Console, entries: list[CatalogEntry]) -> None:
-    """`agent models`: one row per model, then the notes the columns leave out (tiers, off-peak)."""
-    rows = [
-        [
-            escape(entry.model),
-            escape(entry.provider),
-            money(entry.input_per_mtok),
-            money(entry.output_per_mtok),
-            money(entry.cache_read_per_mtok),
-            " ".join(entry.efforts),
-            " ".join(f"{ours}->{sent}" for ours, sent in entry.effort_map.items()),
-            escape(entry.price_source or "-"),
-        ]
-        for entry in entries
-    ]
-    print_table(console, "models (USD per 1M tokens)", CATALOG_COLUMNS, rows)
-    for entry in entries:
-        for line in notes(entry):
-            say(console, escape(line))

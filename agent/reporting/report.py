@@ -6,7 +6,14 @@ it into rows for a Rich table, JSON and the HTML report.
 `hourly_rate` (`--hourly-rate`) re-prices review time in every row and policy (a what-if; the learned
 policy also learns at it); without it each run's recorded rate is used. `total_usd_all_billed` is a
 row's total when every task it left unsolved is also billed one attempt at the priciest rung (the
-highest mean $ per attempt in the runs), so that giving up early does not look cheap.
+highest mean $ per attempt in the runs), so that giving up early does not look cheap. `with_v` holds,
+per section (groups, by_task_type, policies) and row, `total_with_v_usd`: the row's total when every
+task it left unsolved costs V, the price of an issue left unsolved (`agent.reporting.unsolved`:
+`--unsolved-cost`, else `[planner]`), and `total_with_v_per_issue_usd`, that per task; kept beside the
+rows so that their fields stay as they were. `review_bill` names the rule that billed review time.
+
+With a `learned` policy, `calibration` (policy name -> `agent.reporting.calibration.Calibration`)
+sets the P(solved) each fold predicted for its held-out tasks against what their walks solved.
 
 Each row also carries the router's `fallbacks` (switches to a fallback rung in the group's attempts),
 `attempts_with_fallback` and `validation_failures` (invalid replies by reason, whichever model of the
@@ -25,10 +32,12 @@ from agent.core.config import AgentConfig, ReviewConfig
 from agent.core.effort import compact_ladder
 from agent.core.errors import ConfigError
 from agent.ledger import Ledger
+from agent.reporting.calibration import calibration, calibration_notes, reliability_columns, reliability_tables
 from agent.reporting.costs import CostSummary, GroupKey, attempt_cost, grouped_costs, summarize
 from agent.reporting.policies import DEFAULT_FOLDS, evaluate_policies, parse_policy
 from agent.reporting.render import Col, print_table, say
 from agent.reporting.stats import build_stats, print_stats, read_facts
+from agent.reporting.unsolved import BILL_NOTES, UnsolvedValue, value_json, value_note, with_v_fields
 
 GROUPS: dict[str, GroupKey] = {
     "model": lambda issue, attempt: attempt.model if attempt else "(no attempt)",
@@ -136,8 +145,11 @@ def build_report(
     config: AgentConfig,
     *,
     hourly_rate: Decimal | None = None,
+    unsolved_cost: Decimal | None = None,
     folds: int = DEFAULT_FOLDS,
 ) -> dict[str, Any]:
+    """The report's JSON object (see the module docstring); `hourly_rate` and `unsolved_cost` override the
+    review rate and V (what-ifs)."""
     if by not in GROUPS:
         raise ConfigError(f"cannot group by {by!r}: use one of {', '.join(GROUPS)}")
     policies = policy_specs(policies)
@@ -152,21 +164,36 @@ def build_report(
     by_type = grouped_costs(ledger, run_ids, config.review, GROUPS["task_type"])
     priciest = priciest_rung(ledger, run_ids, config.review, hourly_rate)
     unsolved_usd = priciest[1] if priciest else None
+    value = UnsolvedValue(planner=config.planner, override=unsolved_cost)
     data: dict[str, Any] = {
         "runs": run_ids,
         "by": by,
         "hourly_rate_usd": None if hourly_rate is None else float(hourly_rate),  # None: each run's own rate
         "unsolved_billed_at": {"rung": priciest[0], "attempt_usd": _money(priciest[1])} if priciest else None,
+        "unsolved_value": value_json(value, hourly_rate),
+        "review_bill": config.review.bill,
         "groups": [summary_row(name, priced(summary), unsolved_usd) for name, summary in groups.items()],
         "by_task_type": [summary_row(name, priced(summary), unsolved_usd) for name, summary in by_type.items()],
         "policies": [],
+        "with_v": {
+            "groups": {name: with_v_fields(priced(summary), value) for name, summary in groups.items()},
+            "by_task_type": {name: with_v_fields(priced(summary), value) for name, summary in by_type.items()},
+            "policies": {},
+        },
+        "calibration": {},
         "stats": build_stats(read_facts(ledger, run_ids), config),
     }
-    for result in evaluate_policies(ledger, run_ids, policies, config, hourly_rate=hourly_rate, folds=folds):
+    results = evaluate_policies(
+        ledger, run_ids, policies, config, hourly_rate=hourly_rate, unsolved_usd=unsolved_cost, folds=folds
+    )
+    for result in results:
         row = summary_row(result.policy, result.summary, unsolved_usd)
+        data["with_v"]["policies"][result.policy] = with_v_fields(result.summary, value)
         folds_chosen = None if result.folds is None else [choice.model_dump() for choice in result.folds]
         extra = {"missing": result.missing, "repeats_reused": result.repeats_reused, "paths": result.paths}
         data["policies"].append({**row, **extra, "folds": folds_chosen})
+        if result.folds is not None:
+            data["calibration"][result.policy] = calibration(result).model_dump()
     return data
 
 
@@ -185,6 +212,21 @@ COLUMNS = (
     ("cost_per_solved_usd", "$ / solved"),
     ("total_usd_all_billed", "all billed $"),
 )
+V_COLUMNS = (("total_with_v_usd", "total w/ V $"), ("total_with_v_per_issue_usd", "w/ V $ / issue"))
+"""The total with V and that per issue, shown after $ / solved (in JSON under `with_v`, not in the rows).
+The terminal shows the total only: with both, the table no longer fits 200 columns whole."""
+
+
+def shown_columns(per_issue: bool = True) -> list[tuple[str, str]]:
+    """COLUMNS with the total with V (and, `per_issue`, that per issue) right after $ / solved."""
+    at = [key for key, _ in COLUMNS].index("cost_per_solved_usd") + 1
+    return [*COLUMNS[:at], *(V_COLUMNS if per_issue else V_COLUMNS[:1]), *COLUMNS[at:]]
+
+
+def rows_with_v(data: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    """The rows of a section ("groups", "by_task_type", "policies") with their `with_v` fields merged in."""
+    extra = data["with_v"][section]
+    return [{**row, **extra[row["group"]]} for row in data[section]]
 
 
 def cell(key: str, value: Any) -> str:
@@ -237,10 +279,11 @@ def policy_notes(row: dict[str, Any]) -> list[str]:
 
 
 def report_notes(data: dict[str, Any]) -> list[str]:
-    """How review time is priced, and what `all billed $` adds."""
-    notes = []
+    """How review time is priced and billed, and what `total w/ V $` and `all billed $` add."""
+    notes = [BILL_NOTES[data["review_bill"]]]
     if data.get("hourly_rate_usd") is not None:
         notes.append(f"review priced at ${data['hourly_rate_usd']:g}/h (--hourly-rate), not the runs' recorded rate")
+    notes.append(value_note(data))
     if priciest := data.get("unsolved_billed_at"):
         notes.append(
             f"all billed $ = total $ + one attempt at {priciest['rung']} (${priciest['attempt_usd']:.4f},"
@@ -264,9 +307,10 @@ def calls_note(row: dict[str, Any]) -> str | None:
 
 
 def _text_columns() -> list[tuple[str, str]]:
-    """COLUMNS, with the count of unpriced calls right after API $ (which leaves them out)."""
-    at = [key for key, _ in COLUMNS].index("api_cost_usd") + 1
-    return [*COLUMNS[:at], ("unpriced_calls", "unpriced calls"), *COLUMNS[at:]]
+    """The terminal's columns, with the count of unpriced calls right after API $ (which leaves them out)."""
+    shown = shown_columns(per_issue=False)
+    at = [key for key, _ in shown].index("api_cost_usd") + 1
+    return [*shown[:at], ("unpriced_calls", "unpriced calls"), *shown[at:]]
 
 
 DROPPABLE = frozenset(
@@ -286,19 +330,25 @@ def _print_rows(console: Console, title: str, first: str, rows: list[dict[str, A
 
 
 def print_report(console: Console, data: dict[str, Any]) -> None:
-    _print_rows(console, escape(f"runs {', '.join(data['runs'])} by {data['by']}"), data["by"], data["groups"])
+    title = escape(f"runs {', '.join(data['runs'])} by {data['by']}")
+    _print_rows(console, title, data["by"], rows_with_v(data, "groups"))
     for row in data["groups"]:
         if note := calls_note(row):
             say(console, f"[yellow]{escape(note)}[/]")
         for note in count_notes(row, GROUP_NOTES):
             say(console, escape(note))
     if data["policies"]:
-        _print_rows(console, "policies (offline, from the grid)", "policy", data["policies"])
+        _print_rows(console, "policies (offline, from the grid)", "policy", rows_with_v(data, "policies"))
         for row in data["policies"]:
             for warning in count_notes(row, POLICY_WARNINGS):
                 say(console, f"[yellow]{escape(warning)}[/]")
             for line in fold_notes(row):
                 say(console, escape(line))
+    for name, calibrated in data["calibration"].items():
+        for title, first, rows in reliability_tables(name, calibrated):
+            print_table(console, escape(title), reliability_columns(first), [[escape(c) for c in r] for r in rows])
+        for note in calibration_notes(name, calibrated):
+            say(console, escape(note))
     for note in report_notes(data):
         say(console, escape(note))
     print_stats(console, data["stats"])

@@ -31,13 +31,15 @@ class StatsTable(NamedTuple):
 
 
 def money_cell(row: dict[str, Any]) -> str:
-    """API $ of some calls: `unpriced` when none was priced, and the unpriced ones named when some were."""
+    """API $ of some calls: `unpriced` when none was priced, and the unpriced ones named when some were;
+    the failed calls billed at an uncertain cost counted after it."""
     if not row["calls"]:
         return "-"
     if row["api_cost_usd"] is None:
         return "unpriced"
     extra = f" +{row['unpriced_calls']} unpriced" if row["unpriced_calls"] else ""
-    return f"${row['api_cost_usd']:.4f}{extra}"
+    uncertain = f" ({row['uncertain_calls']} uncertain)" if row.get("uncertain_calls") else ""
+    return f"${row['api_cost_usd']:.4f}{extra}{uncertain}"
 
 
 def seconds_cell(value: float | None) -> str:
@@ -151,6 +153,11 @@ def stats_notes(data: dict[str, Any]) -> list[str]:
         notes.append("API $: no model calls in these runs")
     if any(row["unsettled_calls"] for row in data["spend"]["by_model"]):
         notes.append("API $ counts calls that never settled at the worst case reserved for them")
+    if data["spend"]["total"].get("uncertain_calls"):
+        notes.append(
+            "uncertain: failed calls billed at the input the provider counted before the failure, or at the"
+            " worst case reserved when nothing was known; the provider's bill may be lower"
+        )
     if not data["latency"]:
         notes.append("latency: no settled model calls in these runs")
     return notes

@@ -10,8 +10,9 @@ router did over runs. How they are shown is `agent.reporting.stats`'s.
    recorded from it): a model with nowhere to fall back to always shows 0 %, which says nothing.
 2. API $ per model per day: every call (the attempts', their fallback hops', the classifier's) by the
    model that served it, each settled call at its cost and each unsettled one at the worst case
-   reserved for it (`costs.calls_cost`); unpriced calls are counted apart, never as $0. The day is the
-   UTC day the call was sent.
+   reserved for it (`costs.calls_cost`); unpriced calls are counted apart, never as $0. Failed calls billed
+   at what the provider may have counted (the input it reported, or the worst case) are uncertain, counted
+   apart too (`uncertain_calls`, their $ included). The day is the UTC day the call was sent.
 3. Validation failures by reason per model: the attempts' replies (`ok` calls) by the model that
    served them, and how many were invalid, by reason.
 4. Latency per model, as p50/p90/p99 with the sample size n (inclusive quantiles): the model's call
@@ -72,6 +73,7 @@ def read_facts(ledger: Ledger, run_ids: list[str]) -> StatsFacts:
     attempts: list[AttemptFacts] = []
     issue_calls: list[tuple[str, CallRow]] = []
     for run_id in run_ids:
+        issue_calls += [(utc_day(call.created_at), call) for call in ledger.run_calls(run_id)]  # no issue claimed
         issues = {issue.id: issue for issue in ledger.issues(run_id)}
         for attempt in ledger.attempts(run_id):
             attempts.append(
@@ -159,12 +161,15 @@ def _usd(value: Decimal | None) -> float | None:
 
 def _spend(calls: list[CallRow]) -> dict[str, Any]:
     cost = calls_cost(calls)
+    uncertain = [call for call in calls if call.cost_uncertain]
     return {
         "calls": cost.calls,
         "api_cost_usd": _usd(cost.api_cost_usd),  # None: every call unpriced
         "unpriced_calls": cost.unpriced_calls,
         "unsettled_calls": cost.unsettled_calls,
         "unsettled_cost_usd": _usd(cost.unsettled_cost_usd),
+        "uncertain_calls": len(uncertain),
+        "uncertain_cost_usd": _usd(sum((call.cost_usd or Decimal(0) for call in uncertain), Decimal(0))),
     }
 
 

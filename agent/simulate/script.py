@@ -22,6 +22,13 @@ context-window errors.
 Rules match in order; `model` and `effort` are fnmatch patterns (default "*"). A turn past
 the end of a rule's list ends the conversation with the text "Done.".
 
+A fault with `hang_s` (and no `cut_after`) holds the request that long without a byte, then hangs
+up: past the client's timeout, a timeout. A fault with `cut_after` answers 200 and streams the
+first `cut_after` SSE events of the real reply (on the Anthropic wire, 1 is `message_start`, which
+reports the input tokens), then ends as `cut` says: `drop` hangs up mid-stream, `error` sends the
+API's error event (Anthropic's `overloaded_error`; OpenAI's `{"error": ...}` chunk), `hang` holds
+the stream for `hang_s` (a read timeout), then hangs up. Its `status` is ignored.
+
 A fault with `invalid` set answers 200 with a normal, billed turn whose reply is invalid, in
 place of the scripted one (its `status` is ignored):
 
@@ -70,6 +77,7 @@ class ScriptRule(BaseModel):
 
 
 InvalidKind = Literal["unknown_tool", "bad_json", "schema", "empty", "loop"]
+CutKind = Literal["drop", "error", "hang"]
 
 
 class Fault(BaseModel):
@@ -84,6 +92,14 @@ class Fault(BaseModel):
     delay_s: float = 0.0
     message: str = "injected fault"
     invalid: InvalidKind | None = Field(None, description="Send a 200 with this kind of invalid reply instead.")
+    hang_s: float = Field(0.0, description="Hold the request (or the cut stream) this long, then hang up.")
+    cut_after: int | None = Field(None, description="Stream only this many SSE events of the real reply.")
+    cut: CutKind = Field("drop", description="How a cut stream ends: hang up, the API's error event, or hang.")
+
+    @property
+    def answers(self) -> bool:
+        """Whether the fault still answers 200 with the turn (invalid, or cut short) rather than an error."""
+        return self.invalid is not None or self.cut_after is not None
 
 
 _INVALID_CALLS = {

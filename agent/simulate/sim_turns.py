@@ -1,8 +1,10 @@
 """What each turn of a simulated (`sim-*`) attempt says and does, as a `ScriptedTurn` for the fake provider.
 
-An attempt of N turns (`attempt_shape`): turn 0 states the plan and reads a file the gold patch
-touches, later turns read more of them, turn N-2 makes the edit, turn N-1 ends without a tool call.
-A passing attempt's edit applies the task's gold patch with `git apply` (as the oracle does); a
+Each turn does its action on the attempt's path (`agent.simulate.sim_paths.attempt_path`: when it
+reads, runs the tests, edits and finishes, drawn around the shape's N turns). Turn 0 states the plan
+and reads a file the gold patch touches, later reading turns read more of them, a test turn runs the
+task's tests with its test patch applied for the run (`test_command`), the last turn ends without a
+tool call. A passing attempt's edit applies the task's gold patch with `git apply` (as the oracle does); a
 failing one appends a harmless comment to a file the gold patch changes (never one the task's test
 patch touches), so its diff is not empty and review time is billed. Every turn reports the shape's
 output and thinking tokens, capped at the request's max_tokens as a real service would.
@@ -17,6 +19,7 @@ import shlex
 from agent.core.effort import EffortLevel
 from agent.simulate.population import Population, attempt_passes, attempt_shape
 from agent.simulate.script import ScriptedToolCall, ScriptedTurn
+from agent.simulate.sim_paths import attempt_path
 from tasks.models import Task
 
 _OLD_SIDE = re.compile(r"^--- a/(\S+)$", re.MULTILINE)
@@ -62,6 +65,20 @@ def read_command(task: Task, turn_index: int) -> str:
     return f"sed -n '{start},{start + 59}p' {name} 2>/dev/null || ls"
 
 
+def test_command(task: Task) -> str:
+    """Run the task's tests as the judge would: its test patch applied for the run and taken back after
+    (in a subshell, so the diff is left as it was), so a run passes exactly when the fix is right."""
+    command = task.test_cmd or "python -m pytest -q"
+    if not task.test_patch.strip():
+        return command
+    marker = f"AGENT_SIM_TESTS_{hashlib.sha256(task.test_patch.encode()).hexdigest()[:12]}"
+    return (
+        f"(patch=$(mktemp) && cat > \"$patch\" <<'{marker}'\n{task.test_patch}\n{marker}\n"
+        f'git apply --whitespace=nowarn "$patch" 2>/dev/null; applied=$?; {command}; code=$?; '
+        f'[ $applied -eq 0 ] && git apply -R --whitespace=nowarn "$patch"; rm -f "$patch"; exit $code)'
+    )
+
+
 def sim_turn(
     population: Population,
     task: Task,
@@ -76,22 +93,26 @@ def sim_turn(
     output = min(shape.output_tokens, max_tokens) if max_tokens else shape.output_tokens
     tokens = {"output_tokens": output, "reasoning_tokens": min(shape.reasoning_tokens, output)}
     passes = attempt_passes(population, task, model, effort, attempt_index)
+    path = attempt_path(population, task, model, effort, attempt_index)
     files = ", ".join(changed_files(task.patch)) or "the repository"
-    if turn_index >= shape.turns - 1:
+    action = path.action(turn_index)
+    if action == "finish":
         text = "Applied the fix; the tests should pass now." if passes else "Made my change; it should fix the issue."
         return ScriptedTurn(text=text, thinking="The change is in place.", **tokens)
-    if turn_index == shape.turns - 2:
+    if action == "edit":
         command = apply_command(task.patch) if passes else wrong_edit_command(task)
-        return ScriptedTurn(
-            text="Making the change.",
-            thinking=f"I know what to change in {files}.",
-            tool_calls=[ScriptedToolCall(name="bash", input={"command": command})],
-            **tokens,
-        )
-    text = f"Plan: the fault is in {files}; read it, fix it, then run the tests." if turn_index == 0 else "Reading on."
+        text, thinking = "Making the change.", f"I know what to change in {files}."
+    elif action == "test":
+        command, text, thinking = test_command(task), "Running the tests.", "Let me see what the tests say."
+    else:
+        command = read_command(task, turn_index)
+        text = "Reading on."
+        thinking = f"Reading {files} (turn {turn_index + 1} of about {shape.turns})."
+    if turn_index == 0:
+        text = f"Plan: the fault is in {files}; read it, fix it, then run the tests."
     return ScriptedTurn(
         text=text,
-        thinking=f"Reading {files} (turn {turn_index + 1} of {shape.turns}).",
-        tool_calls=[ScriptedToolCall(name="bash", input={"command": read_command(task, turn_index)})],
+        thinking=thinking,
+        tool_calls=[ScriptedToolCall(name="bash", input={"command": command})],
         **tokens,
     )

@@ -23,10 +23,13 @@ from agent.core.errors import AgentError, ConfigError, TaskError, UnverifiableEr
 from agent.core.events import EventSink
 from agent.core.protocols import Model
 from agent.engine.budget import Budget
+from agent.engine.calling.meters import RunRecorder
 from agent.engine.planner import LadderChoice, classify
 from agent.engine.runner import run_issue
 from agent.engine.testing import detect_test_cmd, unusable_test_command
 from agent.ledger import Ledger
+from agent.ledger.facts import Fact
+from agent.ledger.writer import LedgerWriter
 from agent.reporting.results import fix_result
 from agent.wiring.factories import (
     check_fallbacks,
@@ -36,7 +39,14 @@ from agent.wiring.factories import (
     run_setup,
     rung_fit,
 )
-from agent.wiring.options import RunOptions, checked_fallback, load_run_config
+from agent.wiring.options import (
+    RunOptions,
+    called_models,
+    check_priced,
+    checked_fallback,
+    load_run_config,
+    unpriced_note,
+)
 from tasks.history import git_repo
 from tasks.issues import IssueText
 from tasks.models import Task, slugify
@@ -143,21 +153,24 @@ def run_fix(
         say.print("[yellow]warning:[/] uncommitted changes are not part of what the agent sees (it starts from HEAD)")
     test_cmd = fix_test_command(options.test_cmd, repo.root, say)
     make_model, budget = model_factory(config, env), Budget(config.budget.max_cost_usd)
-    chosen = plan_fix(issue, options, config, env, make_model, budget)
-    say_left_out(say, chosen.left_out)
-    task = task_from_issue(issue, repo.root, repo.head, test_cmd, options.targets)
-    for name in sorted({rung.model for rung in chosen.ladder}):
-        make_model(name, task)  # unknown models, missing keys, oracle without a gold patch: fail before anything runs
-    check_fallbacks(config, chosen.ladder, make_model)
+    run = FixRun(config, options.kind, {"issue": issue.source, "repo": str(repo.root)})
+    try:
+        chosen = plan_fix(issue, options, config, env, make_model, budget, run)
+        say_left_out(say, chosen.left_out)
+        task = task_from_issue(issue, repo.root, repo.head, test_cmd, options.targets)
+        for name in sorted({rung.model for rung in chosen.ladder}):
+            make_model(name, task)  # unknown models, missing keys, oracle without a gold patch: fail first
+        check_fallbacks(config, chosen.ladder, make_model)
+        cap = config.budget.max_cost_usd
+        unpriced = check_priced(called_models(config, chosen.ladder), config, cap, options.allow_unpriced)
+    except BaseException:
+        run.abandon()  # a run the classifier's first call opened ends as an error, its call recorded
+        raise
+    if (note := unpriced_note(unpriced)) is not None:
+        say.print(f"[yellow]note:[/] {note}", highlight=False)
     if config.sandbox.kind == "local":
         say.print("[bold red]LocalSandbox is NOT isolated: commands run on this machine as you[/]")
-    ledger = Ledger(config.ledger_path)
-    run_id = ledger.create_run(
-        options.kind,
-        {"issue": issue.source, "repo": str(repo.root), "ladder": format_ladder(chosen.ladder)},
-        config.review.hourly_rate_usd,
-        config.budget.max_cost_usd,
-    )
+    ledger, run_id = run.ledger(), run.run_id(ladder=format_ladder(chosen.ladder))
     context = run_setup(config, ledger, run_id, env, on_event=on_event, stop=stop, make_model=make_model)
     failure: AgentError | None = None
     try:
@@ -181,9 +194,48 @@ def plan_fix(
     env: Mapping[str, str],
     make_model: Callable[[str, Task | None], Model],
     budget: Budget,
+    run: FixRun | None = None,
 ) -> LadderChoice:
-    """The issue classified (the classifier's calls charged to `budget`) and the ladder it climbs."""
+    """The issue classified (the classifier's calls charged to `budget`, each recorded under `run`
+    before it is sent) and the ladder it climbs."""
     learned = learned_if_asked(config, options.policy, env, seed=issue.text)
-    classification = classify(issue.text, issue.labels, config.planner, make_model, price_lookup(config), budget)
+    classifier = [config.planner.classifier_model] if config.planner.classifier_model else []
+    check_priced(classifier, config, config.budget.max_cost_usd, options.allow_unpriced)  # before it is asked
+    recorder = None if run is None else RunRecorder(run.run_id, run.write)
+    prices = price_lookup(config)
+    classification = classify(issue.text, issue.labels, config.planner, make_model, prices, budget, recorder)
     fit, cap = rung_fit(config, env), config.budget.max_cost_usd
     return options.choose_ladder(classification, config, fit=fit, learned=learned, max_api_usd=cap)
+
+
+class FixRun:
+    """The fix's ledger and run row, written when first needed: at the classifier's first call (its
+    row must exist before the request is sent), else once the ladder is planned and checked."""
+
+    def __init__(self, config: AgentConfig, kind: str, args: dict[str, Any]) -> None:
+        self.config, self.kind, self.args = config, kind, args
+        self._ledger: Ledger | None = None
+        self._run_id: str | None = None
+
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = Ledger(self.config.ledger_path)
+        return self._ledger
+
+    def run_id(self, ladder: str | None = None) -> str:
+        """The run's id, its row written now if it has none (with the ladder when it is known)."""
+        if self._run_id is None:
+            args = self.args if ladder is None else {**self.args, "ladder": ladder}
+            budget = self.config.budget.max_cost_usd
+            self._run_id = self.ledger().create_run(self.kind, args, self.config.review.hourly_rate_usd, budget)
+        return self._run_id
+
+    def write(self, fact: Fact) -> int | None:
+        return LedgerWriter(self.ledger()).write(fact)
+
+    def abandon(self) -> None:
+        """The fix stopped before its issue ran: a run row written already ends as an error."""
+        if self._ledger is not None:
+            if self._run_id is not None:
+                self._ledger.finish_run(self._run_id, "error")
+            self._ledger.close()

@@ -4,19 +4,22 @@
 run. `FixOptions` (`agent.wiring.fix`) and `BenchOptions` (`agent.bench.jobs`) extend it with
 their own; each names its `--max-cost` for what it caps (one issue, or the whole batch).
 `load_run_config` reads the configuration once, with the options' flags as its top layer.
+`check_priced`: a capped run refuses a model without a price (its calls could not count against
+the cap) unless `--allow-unpriced`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.core.config import AgentConfig, load_config
-from agent.core.effort import EffortLevel
-from agent.engine.calling.router import parse_target
+from agent.core.effort import EffortLevel, Rung
+from agent.core.errors import ConfigError
+from agent.engine.calling.router import fallback_chain, parse_target
 from agent.engine.planner import Classification, LadderChoice, LadderChooser, RungFit, plan_ladder
 
 
@@ -36,6 +39,9 @@ class RunOptions(BaseModel):
     image: str | None = Field(None, description="Sandbox image used as it is ([sandbox] image).")
     setup: str | None = Field(None, description="Setup command for repositories that do not name their own.")
     ledger: Path | None = Field(None, description="The ledger file (the global --ledger).")
+    allow_unpriced: bool = Field(
+        False, description="Run a capped run with unpriced models (--allow-unpriced); their calls do not count."
+    )
 
     def choose_ladder(
         self,
@@ -75,3 +81,44 @@ def checked_fallback(spec: str | None) -> str | None:
     if spec is not None:
         parse_target(spec, EffortLevel.MEDIUM)
     return spec
+
+
+def called_models(config: AgentConfig, ladder: Iterable[Rung]) -> list[str]:
+    """Every model a run of `ladder` may call: its rungs, their fallbacks, the summary and classifier models."""
+    rungs = list(ladder)
+    names = [rung.model for rung in rungs] + [target.model for rung in rungs for target in fallback_chain(config, rung)]
+    if config.context.summary_model:
+        names.append(parse_target(config.context.summary_model, EffortLevel.MEDIUM).model)
+    if config.planner.classifier_model:
+        names.append(config.planner.classifier_model)
+    return list(dict.fromkeys(names))
+
+
+def check_priced(models: Iterable[str], config: AgentConfig, cap: Decimal | None, allow: bool) -> list[str]:
+    """The models among `models` without a price, when a cap is set (none matter without one). A capped
+    run refuses them (exit 2), as their calls could not count against the cap, unless `allow`."""
+    if cap is None:
+        return []
+    from agent.wiring.factories import price_lookup  # the room above: it builds runs from these options
+
+    price_for, unpriced = price_lookup(config), []
+    for name in dict.fromkeys(models):
+        try:
+            if price_for(name) is None:
+                unpriced.append(name)
+        except ConfigError:
+            continue  # a model that cannot run here: the model checks say so
+    if unpriced and not allow:
+        names, first = ", ".join(unpriced), unpriced[0]
+        raise ConfigError(
+            f"{names} {'has' if len(unpriced) == 1 else 'have'} no price, so the ${cap} cost cap cannot count "
+            f'{"its" if len(unpriced) == 1 else "their"} calls: set [models."{first}"] price or pass --allow-unpriced'
+        )
+    return unpriced
+
+
+def unpriced_note(unpriced: list[str]) -> str | None:
+    """What a capped run allowed to call unpriced models says once (None: it calls none)."""
+    if not unpriced:
+        return None
+    return f"calls to {', '.join(unpriced)} are unpriced: they do not count against the cost cap (--allow-unpriced)"

@@ -1,6 +1,8 @@
 """A metered model: wraps any model so that each request is reserved against the budget, recorded
 pending before it is sent (so a crash leaves a row counted at its worst case), and settled when it
-ends: billed at the reply's usage, or recorded as failed ($0: no usage came back)."""
+ends: billed at the reply's usage, or recorded as failed at what its provider bills for it (nothing
+when it refused the request; the input it counted before a stream failed; else the worst case
+reserved), charged to the budget either way (`agent.ledger.calls.CallRecord`)."""
 
 from __future__ import annotations
 
@@ -103,5 +105,5 @@ class MeteredModel(RequestModel):
 
     def _settle(self, call_id: int, record: CallRecord) -> None:
         if self.budget is not None:
-            self.budget.charge(record.cost_usd)  # a failure's $0 releases what a batch reserved for the call
+            self.budget.charge(record.cost_usd)  # also releases what a batch reserved for the call
         self.meter.settled(call_id, record)

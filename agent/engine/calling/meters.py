@@ -1,5 +1,6 @@
 """Where a metered model's calls are recorded: an attempt's calls as ledger facts and events, or a
-classifier's calls kept for the issue that is not opened yet."""
+classifier's calls kept for the issue that is not opened yet (each recorded under the run, pending,
+before it is sent, when the run has a ledger: the issue claims the row when it opens)."""
 
 from __future__ import annotations
 
@@ -78,17 +79,38 @@ class AttemptMeter:
         )
 
 
+@dataclass(frozen=True)
+class RunRecorder:
+    """Where calls made for a run before their issue has a row are recorded: under the run itself."""
+
+    run_id: Callable[[], str]
+    """The run's id (asked at the first call: a fix writes its run row then)."""
+    record: Callable[[Fact], int | None]
+    purpose: str = "classify"
+
+
 @dataclass
 class KeptCalls:
-    """Calls made before there is a row to put them under (the classifier's): kept, written later."""
+    """Calls made before there is an issue row to put them under (the classifier's), kept for the issue.
+
+    With `run`, each is recorded under the run, pending, before it is sent and settled after (its
+    record keeps its row's `call_id`, and the issue claims that row when it opens); without, the
+    issue writes them when it opens (`agent plan`, which records nothing, and tests)."""
 
     turn: int = 1
     model_time_s: float = 0.0
     calls: list[CallRecord] = field(default_factory=list)
+    run: RunRecorder | None = None
 
     def sent(self, record: CallRecord) -> int:
+        if self.run is not None:
+            fact = CallSent(record=record, run_id=self.run.run_id(), purpose=self.run.purpose)
+            record = record.model_copy(update={"call_id": self.run.record(fact)})
         self.calls.append(record)
         return len(self.calls) - 1
 
     def settled(self, call_id: int, record: CallRecord) -> None:
-        self.calls[call_id] = record
+        row_id = self.calls[call_id].call_id
+        if self.run is not None and row_id is not None:
+            self.run.record(CallSettled(call_id=row_id, record=record))
+        self.calls[call_id] = record.model_copy(update={"call_id": row_id})
