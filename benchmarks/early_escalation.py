@@ -177,7 +177,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=3, help="training batches (new draws each)")
     parser.add_argument("--evals", type=int, default=3, help="held-out evaluations (new draws each)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--after-turns", type=int, default=3, help="K: turns before progress is judged")
+    parser.add_argument("--after-turns", type=int, default=5, help="K: turns before progress is judged")
     parser.add_argument("--unsolved-cost", type=float, default=None, help="[planner] unsolved_cost (default: shipped)")
     parser.add_argument("--home", type=Path, default=None, help="keep the ledgers here (default: a temporary dir)")
     args = parser.parse_args()

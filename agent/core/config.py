@@ -87,7 +87,7 @@ class PlannerConfig(Frozen):
     escalate_within: bool = Field(
         True, description="Abandon an attempt for the next rung when its progress says continuing is worth less."
     )
-    escalate_after_turns: int = Field(3, ge=1, description="Turns of an attempt before its progress is judged.")
+    escalate_after_turns: int = Field(5, ge=1, description="Turns of an attempt before its progress is judged.")
     escalate_min_attempts: int = Field(
         30, ge=1, description="Finished attempts with progress in the ledger before any attempt is abandoned."
     )
