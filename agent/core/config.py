@@ -98,6 +98,13 @@ class PlannerConfig(Frozen):
         None, ge=0, description="V as developer hours x [review] hourly_rate_usd (used when unsolved_cost is unset)."
     )
 
+    @property
+    def unsolved_from(self) -> Literal["unsolved_cost", "unsolved_hours", "default"]:
+        """Which setting V comes from: `unsolved_cost` wins over `unsolved_hours`; neither: the default."""
+        if self.unsolved_cost is not None:
+            return "unsolved_cost"
+        return "unsolved_hours" if self.unsolved_hours is not None else "default"
+
     def unsolved_usd(self, hourly_rate_usd: Decimal) -> Decimal:
         """V, the price of an issue left unsolved: `unsolved_cost`, else `unsolved_hours` x the hourly
         rate, else `DEFAULT_UNSOLVED_USD`."""

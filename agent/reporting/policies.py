@@ -221,9 +221,9 @@ def predicted_p_solved(decisions: dict[str, Decision]) -> dict[str, float]:
     a type with no usable ladder predicts nothing."""
     predicted = {}
     for task_type, decision in decisions.items():
-        chosen = [candidate for candidate in decision.candidates if candidate.ladder == decision.ladder]
-        if decision.ladder and chosen:
-            predicted[task_type] = float(chosen[0].p_solved)
+        chosen = decision.chosen
+        if decision.ladder and chosen is not None:
+            predicted[task_type] = float(chosen.p_solved)
     return predicted
 
 

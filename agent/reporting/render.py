@@ -294,12 +294,11 @@ def _still_failing(attempts: list[dict[str, Any]]) -> list[str]:
 def economics(config: AgentConfig) -> dict[str, Any]:
     """What the planner prices a plan at: the review rate and rule, and V with where it comes from."""
     planner, review = config.planner, config.review
-    if planner.unsolved_cost is not None:
-        source = "[planner] unsolved_cost"
-    elif planner.unsolved_hours is not None:
-        source = f"[planner] unsolved_hours = {planner.unsolved_hours:g} x the hourly rate"
-    else:
-        source = "the default; set [planner] unsolved_cost or unsolved_hours"
+    source = {
+        "unsolved_cost": "[planner] unsolved_cost",
+        "unsolved_hours": f"[planner] unsolved_hours = {planner.unsolved_hours or 0:g} x the hourly rate",
+        "default": "the default; set [planner] unsolved_cost or unsolved_hours",
+    }[planner.unsolved_from]
     return {
         "hourly_rate_usd": float(review.hourly_rate_usd),
         "review_bill": review.bill,

@@ -27,16 +27,16 @@ class UnsolvedValue(BaseModel):
     def source(self) -> str:
         if self.override is not None:
             return "--unsolved-cost"
-        if self.planner.unsolved_cost is not None:
-            return "[planner] unsolved_cost"
-        if self.planner.unsolved_hours is not None:
-            return f"[planner] unsolved_hours ({self.planner.unsolved_hours:g} h x the review rate)"
-        return "the default"
+        return {
+            "unsolved_cost": "[planner] unsolved_cost",
+            "unsolved_hours": f"[planner] unsolved_hours ({self.planner.unsolved_hours or 0:g} h x the review rate)",
+            "default": "the default",
+        }[self.planner.unsolved_from]
 
     @property
     def follows_rate(self) -> bool:
         """V moves with the hourly rate (hours x rate)."""
-        return self.override is None and self.planner.unsolved_cost is None and self.planner.unsolved_hours is not None
+        return self.override is None and self.planner.unsolved_from == "unsolved_hours"
 
     def usd(self, hourly_rate_usd: Decimal) -> Decimal:
         return self.override if self.override is not None else self.planner.unsolved_usd(hourly_rate_usd)
