@@ -1,4 +1,5 @@
-"""Loads benchmark tasks: the built-in suite, SWE-bench-style `.jsonl`/`.json` files, or a directory of them.
+"""Loads benchmark tasks: the built-in suite, the generated suite (`generated:N[:SEED]`), SWE-bench-style
+`.jsonl`/`.json` files, or a directory of them.
 
 `load_tasks(spec)` reads and validates; it never touches the network. `checkout_repo(task)` makes
 sure a task's repository is a local git repository holding its base commit: a local `repo_path`
@@ -19,6 +20,7 @@ from pathlib import Path
 from agent.core.errors import TaskError
 from agent.core.host_git import git_out
 from tasks.builtin import builtin_tasks
+from tasks.generated import generated_tasks, parse_spec
 from tasks.models import Task
 from tasks.records import URL, read_task_file
 
@@ -28,10 +30,12 @@ CLONE_TIMEOUT_S = 900
 
 
 def load_tasks(spec: str, home: Path) -> list[Task]:
-    """Tasks from `builtin` (its repositories made under `home`), a `.jsonl` file, a `.json` file (a list
-    or `{"tasks": [...]}`), or a directory of them."""
+    """Tasks from `builtin` or `generated:N[:SEED]` (their repositories made under `home`), a `.jsonl` file,
+    a `.json` file (a list or `{"tasks": [...]}`), or a directory of them."""
     if spec == BUILTIN:
         return builtin_tasks(home)
+    if (generated := parse_spec(spec)) is not None:
+        return generated_tasks(*generated, home)
     path = Path(spec).expanduser()
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl") and p.is_file())
@@ -41,7 +45,10 @@ def load_tasks(spec: str, home: Path) -> list[Task]:
     elif path.is_file():
         tasks = read_task_file(path)
     else:
-        raise TaskError(f"no task suite {spec!r}: use `builtin`, a .jsonl or .json task file, or a directory of them")
+        raise TaskError(
+            f"no task suite {spec!r}: use `builtin`, `generated:N[:SEED]`, a .jsonl or .json task file, "
+            "or a directory of them"
+        )
     if not tasks:
         raise TaskError(f"{spec} holds no tasks: add task records (instance_id, repo, base_commit, ...) or fix it")
     _check_unique(tasks, spec)

@@ -258,3 +258,61 @@ def test_sandbox_prune_removes_the_homes_of_gone_workers_only(tmp_path):
     assert done.stdout.splitlines()[:2] == sorted(
         f"removed {path} (Ray worker's home, its process is gone)" for path in (stale, reused)
     )
+
+
+def join_node(cluster: Cluster, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A second Ray node on this machine, joined to `cluster`, in a session of its own (to be killed whole)."""
+    dashboard_agent, node_manager, object_manager, metrics, runtime_env = free_ports(5)
+    command = [str(Path(sys.executable).parent / "ray"), "start", "--block", "--address", cluster.address]
+    command += ["--node-ip-address", "127.0.0.1", "--num-cpus", "2", "--disable-usage-stats"]
+    command += ["--dashboard-agent-listen-port", str(dashboard_agent), "--node-manager-port", str(node_manager)]
+    command += ["--object-manager-port", str(object_manager), "--metrics-export-port", str(metrics)]
+    command += ["--runtime-env-agent-port", str(runtime_env)]
+    full_env = {"PATH": os.environ["PATH"], "HOME": str(cluster.tmpdir), "TMPDIR": str(cluster.tmpdir), **env}
+    quiet = subprocess.DEVNULL
+    return subprocess.Popen(command, env=full_env, stdout=quiet, stderr=quiet, start_new_session=True)
+
+
+def session_of(process: subprocess.Popen[bytes]) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.getsid(int(entry.name)) == process.pid:
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_node_killed_mid_batch_loses_and_duplicates_nothing(tmp_path, make_fake, make_cluster):
+    names = ["add", "mul", "neg", "half", "sub", "square"]
+    fake = make_fake({"rules": [{"turns": [{"text": "Looking.", "delay_s": 3.0}, {"text": "Done."}]}]})
+    cluster = make_cluster({})
+    node = join_node(cluster, {})
+    try:
+        deadline = time.monotonic() + 60
+        while len(cluster.processes(b"ray::")) + len(session_of(node)) < 3:  # the second raylet is up
+            assert time.monotonic() < deadline and node.poll() is None, "the second node did not start"
+            time.sleep(0.5)
+        suite = make_suite(tmp_path / "suite", names)
+        args = bench_args(suite, cluster, "--run-id", "nodes").copy()
+        args[args.index("--workers") + 1] = "4"
+        runner = start_agent_process(tmp_path, *args, env=driver_env(fake, cluster))
+        while first_turns(fake) < 4 and time.monotonic() < deadline + 60:  # jobs in flight on both nodes
+            time.sleep(0.1)
+        killed = session_of(node)
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        out, err = runner.communicate(timeout=240)
+    finally:
+        for pid in session_of(node):
+            os.kill(pid, signal.SIGKILL)
+        node.wait()
+    assert runner.returncode == 0, err
+    assert len(killed) >= 2  # the node's raylet and its workers
+    result = json.loads(out)
+    rows = Ledger(tmp_path / "agent-home" / "ledger.sqlite").issues("nodes")
+    counted = [issue for issue in rows if issue.status != "superseded"]
+    assert sorted(issue.key for issue in counted) == sorted(f"ops__{name}" for name in names)  # once each
+    assert result["instances"] == len(names) and result["error_ids"] == []  # none lost: Ray ran them again
+    assert {issue.status for issue in counted} == {"unsolved"}

@@ -97,17 +97,18 @@ def test_budget_cap_is_never_exceeded(tmp_path, repo, issue_file, make_fake, fak
         *fix_args(repo, issue_file, "--ladder", "claude-opus-4-7@max,claude-opus-4-7@high", "--max-cost", cap),
         env=fake_env(fake),
     )
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 75, done.stderr  # paused: `agent resume RUN --max-cost MORE` goes on
     result = json.loads(done.stdout)
-    assert result["status"] == "budget_exhausted"
+    assert result["status"] == "paused"
     assert len(result["attempts"]) == 1 and result["attempts"][0]["turns"] >= 2
     ledger = Ledger(tmp_path / "agent-home" / "ledger.sqlite")
     calls = [call for attempt in ledger.attempts(result["run_id"]) for call in ledger.calls(attempt.id)]
     spent = sum(call.cost_usd for call in calls)
     assert spent <= Decimal(cap)
     assert Decimal(str(result["api_cost_usd"])) == spent.quantize(Decimal("0.000001"))
-    skipped = [event.data for event in ledger.events(result["run_id"], kinds=("rung_skipped",))]
-    assert skipped == [{"rung_index": 1, "rung": "claude-opus-4-7@high", "reason": "budget"}]
+    [paused] = [event.data for event in ledger.events(result["run_id"], kinds=("issue_paused",))]
+    assert paused["rungs_left"] == ["claude-opus-4-7@high"]  # not skipped: they run when the issue resumes
+    assert ledger.events(result["run_id"], kinds=("rung_skipped",)) == []
 
 
 @pytest.mark.docker

@@ -42,10 +42,10 @@ def test_a_cap_too_small_for_any_call_asks_no_model_not_even_the_classifier_and_
         tmp_path, "--ladder", "claude-opus-4-7@high", "--max-cost", "0.00001", env=fake_env(fake), classifier=True
     )
     assert fake.requests == []
-    assert (result["status"], result["decided_by"], result["classifier"]) == ("budget_exhausted", "rules", None)
+    assert (result["status"], result["decided_by"], result["classifier"]) == ("paused", "rules", None)
     assert f"classifier {HAIKU} not asked: $0.0000 left" in result["task_type_reason"]
-    assert [a["outcome"] for a in result["attempts"]] == ["budget_exhausted"]
-    assert review_of(result) == [(0, False, "no change", 0.0, 0)]
+    assert [a["outcome"] for a in result["attempts"]] == ["paused"]
+    assert review_of(result) == [(0, False, "no diff recorded", 0.0, None)]  # paused: nothing to review yet
     assert (result["review_minutes"], result["total_cost_usd"]) == (0.0, 0.0)
 
 

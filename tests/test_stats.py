@@ -355,7 +355,7 @@ def stats_cli(home: Path, path: Path, *args: str, env: dict[str, str] | None = N
     return run_agent(home, "--ledger", str(path), "stats", *args, env=env)
 
 
-def test_stats_json_has_the_four_sections(tmp_path):
+def test_stats_json_has_the_five_sections(tmp_path):
     book = router_book(tmp_path / "ledger.sqlite")
     rates_book(tmp_path / "other.sqlite")
     done = stats_cli(tmp_path, book.path, "r1", "--json")
@@ -363,8 +363,9 @@ def test_stats_json_has_the_four_sections(tmp_path):
     data = json.loads(done.stdout)
     assert set(data) == {
         "runs", "chosen", "advise_above", "advise_below", "min_attempts", "fallback_rate", "spend",
-        "validation_failures", "latency", "note",
+        "validation_failures", "latency", "rate_limits", "note",
     }  # fmt: skip
+    assert data["rate_limits"] == []  # no provider was held in r1
     assert (data["runs"], data["note"], data["advise_above"], data["min_attempts"]) == (["r1"], None, 0.3, 5)
     assert set(data["spend"]) == {"by_day", "days", "by_model", "total"}
     assert set(data["fallback_rate"]) == {"by_task_type", "by_model", "by_task_type_model", "advice", "thin_cells"}

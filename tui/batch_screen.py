@@ -1,7 +1,8 @@
 """The batch view of a run with many tasks (`agent bench`, grids): a table of tasks and the run's totals.
 
 Built from the ledger's issues/attempts/calls of the run (read every POLL_S seconds in a thread
-worker) plus the event stream for each running task's turn. Enter opens a task's fix view.
+worker) plus the event stream for each running task's turn and the providers held now (rate limited,
+or paused: `agent.engine.calling.quota`). Enter opens a task's fix view.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from agent.core.events import PROVIDER_HOLDS
 from tui.app_state import AppState
 from tui.batch_table import BatchTable
 from tui.fix_screen import FixScreen
@@ -46,6 +48,8 @@ class BatchScreen(Screen[None]):
         super().__init__()
         self.context, self.run_id = context, run_id
         self.turns: dict[int, str] = {}
+        self.holds: dict[str, str] = {}
+        """What each provider held now says (its latest `provider_held` or `provider_paused` text)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="batch-title")
@@ -74,6 +78,8 @@ class BatchScreen(Screen[None]):
     def on_batch_screen_polled(self, message: BatchScreen.Polled) -> None:
         snapshot = message.snapshot
         for event in snapshot.events:
+            if event.kind in PROVIDER_HOLDS:
+                self._hold(event.kind, event.data)
             if event.issue_id is None:
                 continue
             if event.kind == "turn_started":
@@ -100,7 +106,16 @@ class BatchScreen(Screen[None]):
             f"ETA {eta}",
             f"elapsed {duration(progress.elapsed_s)}",
         )
+        for text in self.holds.values():
+            grid.add_row(Text(f"⏸ {text}", style="bold yellow"), "", "")
         self.query_one("#batch-totals", Static).update(grid)
+
+    def _hold(self, kind: str, data: dict) -> None:
+        provider = str(data.get("provider", ""))
+        if kind == "provider_released":
+            self.holds.pop(provider, None)
+        else:
+            self.holds[provider] = str(data.get("text", ""))
 
     def on_batch_table_task_chosen(self, message: BatchTable.TaskChosen) -> None:
         self.app.push_screen(FixScreen(self.context, self.run_id, message.issue_id))

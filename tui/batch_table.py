@@ -14,6 +14,7 @@ STATUS = {
     "solved": ("✓ solved", "green"),
     "unsolved": ("✗ unsolved", "red"),
     "budget_exhausted": ("✗ budget", "red"),
+    "paused": ("⏸ paused", "yellow"),
     "error": ("! error", "bold red"),
     "skipped": ("– skipped", "yellow"),
     "interrupted": ("■ interrupted (ran again)", "dim"),

@@ -106,6 +106,8 @@ class FixScreen(Screen[None]):
                 self.notify(f"escalating to {event.data.get('rung')}", title="↑ escalation")
             if event.kind == "fallback" and news:
                 self.notify(str(event.data.get("text", "")), title="⤳ fallback", severity="warning")
+            if event.kind in ("provider_held", "provider_paused") and news:
+                self.notify(str(event.data.get("text", "")), title="⏸ provider held", severity="warning")
             if event.kind == "attempt_started":
                 rung = f"{event.data.get('model')}@{event.data.get('effort')}"
                 transcript.border_title = f"Attempt {event.data.get('rung_index', 0) + 1} · {rung}"

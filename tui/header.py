@@ -15,6 +15,7 @@ STATUS_WORDS = {
     "solved": "✓ SOLVED",
     "unsolved": "✗ UNSOLVED",
     "budget_exhausted": "✗ BUDGET SPENT",
+    "paused": "⏸ PAUSED (agent resume)",
     "error": "! ERROR",
 }
 

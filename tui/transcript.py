@@ -1,6 +1,6 @@
 """The transcript: each attempt's plan, model text (streaming live), tool calls with trimmed output, test runs,
-the router's invalid replies (dim) and fallbacks (a warning), and when a long attempt's context was
-masked or summarised."""
+the router's invalid replies (dim) and fallbacks (a warning), when a long attempt's context was
+masked or summarised, and when its provider was held (rate limited), released or paused."""
 
 from __future__ import annotations
 
@@ -127,6 +127,9 @@ ENTRIES: dict[str, Entry] = {
     ),
     "rung_skipped": lambda data: Text(f"– skipped {data.get('rung')}: {data.get('reason')}", style="yellow"),
     "warning": lambda data: Text(f"warning: {data.get('text', '')}", style="yellow"),
+    "provider_held": lambda data: Text(f"⏸ {data.get('text', '')}", style="bold yellow"),
+    "provider_released": lambda data: Text(f"▶ {data.get('text', '')}", style="green"),
+    "provider_paused": lambda data: Text(f"⏸ PAUSED {data.get('text', '')}", style="bold red"),
     "issue_finished": _issue_finished,
 }
 """The transcript entry of each kind of event (None, or a kind not named here: nothing is written)."""

@@ -14,7 +14,7 @@ import threading
 from decimal import Decimal
 from typing import Protocol
 
-from agent.engine.budget import Budget, worst_case_usd
+from agent.engine.budget import Budget, fitting_call, smaller, worst_case_usd
 from agent.providers.pricing import PriceQuote
 
 
@@ -47,12 +47,11 @@ class BatchBudget(Budget):
     def allow_for(
         self, key: str, own_left: Decimal | None, prompt_tokens: int, max_tokens: int, price: PriceQuote | None
     ) -> int:
-        """Budget.allow against min(issue's own left, batch left), then reserve the call's worst case."""
+        """Budget.allow against the lower of what the issue and the batch have left, then reserve the
+        call's worst case."""
         with self._batch_lock:
             self._reserved.pop(key, None)
-            left = self.left()
-            room = own_left if left is None else left if own_left is None else min(own_left, left)
-            fits = Budget(room).allow(prompt_tokens, max_tokens, price)  # raises BudgetExhausted
+            fits = fitting_call(smaller(own_left, self.left()), prompt_tokens, max_tokens, price)  # may pause
             self._reserved[key] = worst_case_usd(prompt_tokens, fits, price) or Decimal(0)
             return fits
 
@@ -65,8 +64,8 @@ class BatchBudget(Budget):
 class IssueBudget(Budget):
     """One issue's budget (its own optional cap) under a shared batch."""
 
-    def __init__(self, cap: Decimal | None, batch: Batch, key: str) -> None:
-        super().__init__(cap)
+    def __init__(self, cap: Decimal | None, batch: Batch, key: str, spent: Decimal = Decimal(0)) -> None:
+        super().__init__(cap, spent=spent)
         self.batch, self.key = batch, key
 
     def left(self) -> Decimal | None:

@@ -33,19 +33,22 @@ from pathlib import Path
 from typing import Any
 
 from agent.bench.batch_budget import BatchBudget
+from agent.bench.batch_keeper import KeeperProxy, keeper_on_this_node
 from agent.bench.jobs import Bench, BenchOptions, Job, ProgressSink, add_skipped, run_job
 from agent.bench.outputs import write_outputs
 from agent.core.config import AgentConfig
 from agent.core.effort import parse_ladder
-from agent.core.errors import BudgetExhausted, ConfigError
+from agent.core.errors import ConfigError
 from agent.core.owners import process_start
 from agent.ledger import IssueRow, Ledger
 from agent.ledger.facts import Fact, IssueClosed
 from agent.ledger.writer import FactLog, LedgerWriter, replay
 from agent.providers import is_simulated, resolve_model
-from agent.providers.pricing import PriceQuote
+from tasks.models import Task
 
 RAY_HOME_PREFIX = "agent-ray-"
+_reaped_here: list[int] = []
+"""Set once this (Ray worker) process has reaped the homes of gone workers."""
 RAY_RETRIES = 1
 """Times Ray runs a job again when its worker is lost; after that the job is an infra error."""
 
@@ -55,7 +58,10 @@ def execute(
 ) -> None:
     """Run `jobs`; `env` is the head's environment, the only one provider keys and base URLs come from."""
     if options.executor == "ray":
-        run_on_ray(bench, jobs, options, on_done, env)
+        going_on = [job for job in jobs if job.resume is not None]  # their rows and state live on the head
+        if going_on:
+            run_local(bench, going_on, options.workers, on_done)
+        run_on_ray(bench, [job for job in jobs if job.resume is None], options, on_done, env)
     else:
         run_local(bench, jobs, options.workers, on_done)
 
@@ -95,55 +101,6 @@ def run_local(bench: Bench, jobs: list[Job], workers: int, on_done: ProgressSink
 
 
 # Ray ------------------------------------------------------------------------------------------
-class BatchKeeper:
-    """The batch budget as a Ray actor; BudgetExhausted travels back as a message."""
-
-    def __init__(self, cap: Decimal | None, spent: Decimal) -> None:
-        self.budget = BatchBudget(cap, spent)
-
-    def left(self) -> Decimal | None:
-        return self.budget.left()
-
-    def allow_for(
-        self, key: str, own_left: Decimal | None, prompt_tokens: int, max_tokens: int, price: PriceQuote | None
-    ) -> tuple[int, str]:
-        try:
-            return self.budget.allow_for(key, own_left, prompt_tokens, max_tokens, price), ""
-        except BudgetExhausted as exc:
-            return 0, str(exc)
-
-    def settle(self, key: str, cost: Decimal | None) -> None:
-        self.budget.settle(key, cost)
-
-
-class KeeperProxy:
-    """A `Batch` in a Ray worker that asks the head's BatchKeeper actor."""
-
-    def __init__(self, keeper: Any) -> None:
-        self.keeper = keeper
-
-    def left(self) -> Decimal | None:
-        import ray
-
-        left: Decimal | None = ray.get(self.keeper.left.remote())
-        return left
-
-    def allow_for(
-        self, key: str, own_left: Decimal | None, prompt_tokens: int, max_tokens: int, price: PriceQuote | None
-    ) -> int:
-        import ray
-
-        fits, refused = ray.get(self.keeper.allow_for.remote(key, own_left, prompt_tokens, max_tokens, price))
-        if refused:
-            raise BudgetExhausted(refused)
-        return int(fits)
-
-    def settle(self, key: str, cost: Decimal | None) -> None:
-        import ray
-
-        ray.get(self.keeper.settle.remote(key, cost))
-
-
 def batch_models(jobs: Iterable[Job], config: AgentConfig) -> set[str]:
     """The provider models a batch's jobs may call: their ladders', and when a job's type is
     decided in its worker, the classifier and every model the planner may then pick."""
@@ -206,7 +163,9 @@ def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any, keys: dict[str, s
     from agent.bench.planning import TaskTypes
     from agent.wiring import run_setup, rung_fit
 
-    reap_ray_homes()
+    if not _reaped_here:  # once per worker process: the homes of workers killed before it started
+        reap_ray_homes()
+        _reaped_here.append(os.getpid())
     env = {**bench_data["base_urls"], **keys}
     home = Path(tempfile.mkdtemp(prefix=ray_home_prefix()))
     (home / "tmp").mkdir()
@@ -292,6 +251,35 @@ def start_ray(options: BenchOptions) -> bool:
     return started
 
 
+def driver_images(config: AgentConfig) -> Callable[[Task], str] | None:
+    """Each task's environment image, found (or built) here on the head, so that every node runs the
+    image the driver chose and detects nothing itself (None: the local sandbox, no images)."""
+    from agent.wiring.factories import task_environments
+
+    environments = task_environments(config)
+    if environments is None:
+        return None
+    chosen: dict[tuple[str, str], str] = {}
+
+    def image(task: Task) -> str:
+        key = (task.repo_path or "", task.base_commit)
+        if key not in chosen:
+            prepared = environments.prepare(
+                Path(task.repo_path or "."), task.base_commit, image=task.image, setup=task.setup, say=lambda _: None
+            )
+            chosen[key] = prepared.image
+        return chosen[key]
+
+    return image
+
+
+def image_chosen(job: Job, images: Callable[[Task], str] | None) -> Job:
+    """The job with its task's image set by the driver (as it is when there are no images to choose)."""
+    if images is None or job.task.image:
+        return job
+    return job.model_copy(update={"task": job.task.model_copy(update={"image": images(job.task)})})
+
+
 def run_on_ray(
     bench: Bench, jobs: list[Job], options: BenchOptions, on_done: ProgressSink, env: Mapping[str, str]
 ) -> None:
@@ -302,7 +290,7 @@ def run_on_ray(
     if not isinstance(batch, BatchBudget):
         raise ConfigError("the Ray executor runs from the head's batch budget")
     base_urls, keys = provider_env(batch_models(jobs, ctx.config), ctx.config, env)
-    keeper = ray.remote(BatchKeeper).remote(batch.cap, batch.spent)  # spent: a resumed run's earlier spend
+    keeper = keeper_on_this_node(batch)
     remote: Callable[..., Any] = ray.remote(num_cpus=1, max_retries=RAY_RETRIES)(ray_job).remote
     data = {
         "config": ctx.config,
@@ -316,11 +304,12 @@ def run_on_ray(
     }
     lost = lost_worker_errors()
     queue, running = list(jobs), dict[Any, Job]()
+    images = driver_images(ctx.config)
     try:
         while queue or running:
             while queue and len(running) < options.workers and not ctx.stop.is_set():
                 job = queue.pop(0)
-                running[remote(data, job, keeper, keys)] = job
+                running[remote(data, image_chosen(job, images), keeper, keys)] = job
             if not running:
                 break
             ready, _ = ray.wait(list(running), num_returns=1)

@@ -17,10 +17,11 @@ from pydantic import AliasChoices, BaseModel, Field
 from agent.bench.batch_budget import Batch, IssueBudget
 from agent.bench.planning import TaskTypes
 from agent.core.config import AgentConfig
-from agent.core.effort import EffortLevel, Rung
+from agent.core.effort import EffortLevel, Rung, parse_ladder
 from agent.core.errors import AgentError, AttemptEnded, ConfigError, ProviderError
 from agent.engine.budget import tokens_at_most, worst_case_usd
 from agent.engine.loop import TOOLS_CHARS
+from agent.engine.pause import PausedAttempt
 from agent.engine.planner import Classification, LadderChoice, LadderChooser, RungFit, classify
 from agent.engine.prompts import system_prompt, task_message
 from agent.engine.runner import EvaluationFailed, RunSetup, open_issue, run_issue
@@ -79,6 +80,8 @@ class Job(BaseModel):
     classify: bool = False
     """The classifier model decides the task's type when the job runs (see agent.bench.planning);
     until then `plan` is the rules' plan."""
+    resume: PausedAttempt | None = None
+    """A paused issue of a resumed batch: it goes on where it stopped, with the ladder it had."""
 
     @property
     def key(self) -> str:
@@ -267,9 +270,12 @@ def run_job(bench: Bench, job: Job) -> int | None:
     ctx = bench.ctx
     if ctx.stop.is_set():
         return None
-    budget = IssueBudget(bench.issue_cap, bench.batch, job.key)
+    spent = ctx.ledger.spent(ctx.run_id, job.resume.issue_id) if job.resume else Decimal(0)
+    budget = IssueBudget(bench.issue_cap, bench.batch, job.key, spent=spent)
     started = time.time()
     try:
+        if job.resume is not None:
+            return run_issue(ctx_for(bench, job), job.task, job.plan, budget, resume=job.resume).issue_id
         if job.classify:
             rung = job.plan.ladder[0] if job.rung else None
             plan = bench.task_types.plan(
@@ -284,9 +290,7 @@ def run_job(bench: Bench, job: Job) -> int | None:
         worst, left = first_call_worst_case(bench, job), bench.batch.left()
         if worst is not None and left is not None and worst > left:
             return add_skipped(ctx, job, f"the batch has ${left:.4f} left; the first call could cost ${worst:.4f}")
-        if job.task.FAIL_TO_PASS:
-            ctx = replace(ctx, evaluate=evaluator(ctx), evaluate_environment=bench.environment_problem)
-        issue_id = run_issue(ctx, job.task, job.plan, budget).issue_id
+        issue_id = run_issue(ctx_for(bench, job), job.task, job.plan, budget).issue_id
         learn_from(bench, issue_id)
         return issue_id
     except AttemptEnded:
@@ -295,6 +299,21 @@ def run_job(bench: Bench, job: Job) -> int | None:
         return record_failure(ctx, job, exc, started)
     finally:
         budget.close()
+
+
+def ctx_for(bench: Bench, job: Job) -> RunSetup:
+    """The run setup a job runs in: tasks with FAIL_TO_PASS tests are judged SWE-bench style."""
+    ctx = bench.ctx
+    if job.task.FAIL_TO_PASS:
+        return replace(ctx, evaluate=evaluator(ctx), evaluate_environment=bench.environment_problem)
+    return ctx
+
+
+def recorded_plan(issue: IssueRow) -> LadderChoice:
+    """The ladder a paused issue was climbing, as its row recorded it (a resume does not plan again)."""
+    decided = issue.decided_by or "task"
+    classification = Classification(task_type=issue.task_type, reason=issue.task_type_reason or "", decided_by=decided)
+    return LadderChoice(classification=classification, ladder=parse_ladder(issue.ladder), ladder_source=issue.policy)
 
 
 def record_failure(ctx: RunSetup, job: Job, exc: Exception, started: float) -> int:

@@ -18,7 +18,14 @@ from agent.ledger import AttemptRow, IssueRow, Ledger
 from agent.reporting.costs import counted_issues, run_costs
 from agent.reporting.results import spend_result, usd_number
 
-OUTCOMES = {"solved": "resolved", "unsolved": "unresolved", "budget_exhausted": "unresolved", "error": "error"}
+OUTCOMES = {
+    "solved": "resolved",
+    "unsolved": "unresolved",
+    "budget_exhausted": "unresolved",
+    "error": "error",
+    "paused": "paused",
+}
+"""Each issue status's place in report.json; a paused issue goes on with `agent resume`."""
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -66,7 +73,7 @@ def job_rows(ledger: Ledger, run_id: str) -> list[tuple[str, IssueRow, AttemptRo
 def write_outputs(ledger: Ledger, run_id: str, run_dir: Path, grid: bool) -> Path:
     """Rewrite predictions.jsonl and report.json from the ledger; returns the predictions path."""
     predictions: list[dict[str, str]] = []
-    ids: dict[str, list[str]] = {"resolved": [], "unresolved": [], "error": [], "skipped": []}
+    ids: dict[str, list[str]] = {"resolved": [], "unresolved": [], "error": [], "skipped": [], "paused": []}
     instances: dict[str, Any] = {}
     for key, issue, attempt in job_rows(ledger, run_id):
         if issue.status == "running":
@@ -78,7 +85,7 @@ def write_outputs(ledger: Ledger, run_id: str, run_dir: Path, grid: bool) -> Pat
             "rung": f"{attempt.model}@{attempt.effort_asked}" if attempt else None,
             "report": instance_report(issue, attempt),
         }
-        if outcome != "skipped":
+        if outcome not in ("skipped", "paused"):  # a paused issue has no prediction until it ends
             predictions.append(
                 {
                     "instance_id": issue.key,
@@ -96,7 +103,7 @@ def write_outputs(ledger: Ledger, run_id: str, run_dir: Path, grid: bool) -> Pat
 def bench_result(ledger: Ledger, run_id: str, config: AgentConfig, run_dir: Path, instances: int) -> dict[str, Any]:
     """The one object `agent bench --json` prints."""
     _, summary = run_costs(ledger, run_id, config.review)
-    ids: dict[str, list[str]] = {"resolved": [], "unresolved": [], "error": [], "skipped": []}
+    ids: dict[str, list[str]] = {"resolved": [], "unresolved": [], "error": [], "skipped": [], "paused": []}
     for key, issue, _ in job_rows(ledger, run_id):
         if issue.status != "running":
             ids[OUTCOMES.get(issue.status, "skipped")].append(key)
@@ -108,6 +115,7 @@ def bench_result(ledger: Ledger, run_id: str, config: AgentConfig, run_dir: Path
         "unresolved_ids": ids["unresolved"],
         "error_ids": ids["error"],
         "skipped_ids": ids["skipped"],
+        "paused_ids": ids["paused"],
         **spend_result(summary),
         "classifier_calls": summary.classifier_calls,
         "classifier_cost_usd": usd_number(summary.classifier_cost_usd),

@@ -21,11 +21,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from agent.bench.batch_budget import BatchBudget
 from agent.bench.executors import execute, reap_ray_homes
-from agent.bench.jobs import Bench, BenchOptions, Job, ProgressSink, job_key, plan_jobs, select_tasks, wants_learned
+from agent.bench.jobs import (
+    Bench,
+    BenchOptions,
+    Job,
+    ProgressSink,
+    job_key,
+    plan_jobs,
+    recorded_plan,
+    select_tasks,
+    wants_learned,
+)
 from agent.bench.outputs import bench_result, write_outputs
 from agent.bench.planning import TaskTypes, recorded_task_types
 from agent.core.config import AgentConfig
@@ -36,6 +47,7 @@ from agent.ledger import Ledger, RunRow
 from agent.ledger.store import owner_tag
 from agent.wiring.factories import check_fallbacks, learned_planner, model_factory, run_setup, rung_fit
 from agent.wiring.options import called_models, check_priced, checked_fallback, unpriced_note
+from agent.wiring.resume import paused_point
 
 FINISHED = ("solved", "unsolved", "budget_exhausted")
 RETRIED_ERRORS = ("infra", "provider", "environment")
@@ -50,10 +62,11 @@ def check_not_running(run: RunRow) -> None:
         raise ConfigError(f"run {run.id} is still running in {run.owner}: stop it first, then resume")
 
 
-def claim_run(ledger: Ledger, run_id: str, grid: bool) -> set[str]:
-    """Take over run `run_id` whose runner is gone; returns the keys of the jobs already done."""
+def claim_run(ledger: Ledger, run_id: str, grid: bool, cap: Decimal | None = None) -> set[str]:
+    """Take over run `run_id` whose runner is gone (or that paused), under the batch cap `cap` when one
+    is granted; returns the keys of the jobs already done (a paused issue is not: it goes on)."""
     ledger.close_interrupted(run_id)  # what the dead runner left running: interrupted in the ledger too
-    ledger.take_over_run(run_id)
+    ledger.take_over_run(run_id, max_cost_usd=cap)
     ledger.mark_unsettled(run_id)  # calls the dead runner had in flight count at their worst case
     done: set[str] = set()
     for issue in ledger.issues(run_id):
@@ -117,7 +130,7 @@ def run_bench(
             learned=learned,
             task_types=TaskTypes(recorded_task_types(ledger, run_id)),
         )
-        return run_jobs(bench, jobs, done, env, on_done, on_start)
+        return run_jobs(bench, with_paused(ledger, ctx.run_dir, jobs, bench.grid), done, env, on_done, on_start)
     finally:
         ledger.close()
 
@@ -130,7 +143,8 @@ def options_to_run(ledger: Ledger, options: BenchOptions) -> BenchOptions:
         if recorded is None or recorded.kind not in ("bench", "grid") or "options" not in recorded.args:
             raise ConfigError(f"no bench run {options.resume} in {ledger.path}: `agent runs` lists the run ids")
         check_not_running(recorded)
-        return BenchOptions.model_validate({**recorded.args["options"], **executor_fields(options)})
+        granted = {} if options.batch_max_cost is None else {"batch_max_cost": options.batch_max_cost}
+        return BenchOptions.model_validate({**recorded.args["options"], **executor_fields(options), **granted})
     if options.run_id and ledger.run(options.run_id) is not None:
         raise ConfigError(f"run {options.run_id} already exists: pass --resume {options.run_id} to continue it")
     return options
@@ -140,7 +154,7 @@ def start_run(ledger: Ledger, options: BenchOptions, config: AgentConfig, total:
     """The batch's run id and the keys of its jobs already done: a resumed run taken over, else a new run."""
     grid = bool(options.grid)
     if options.resume:
-        done = claim_run(ledger, options.resume, grid)
+        done = claim_run(ledger, options.resume, grid, options.batch_max_cost)
         reap_ray_homes()  # the temporary homes the dead batch's Ray workers left here
         return options.resume, done
     run_id = ledger.create_run(
@@ -151,6 +165,26 @@ def start_run(ledger: Ledger, options: BenchOptions, config: AgentConfig, total:
         run_id=options.run_id,
     )
     return run_id, set()
+
+
+def with_paused(ledger: Ledger, run_dir: Path, jobs: list[Job], grid: bool) -> list[Job]:
+    """The jobs, those whose issue paused set to go on where it stopped (with the ladder it had); the
+    run's directory is named by its id."""
+    paused = {job_key(issue, grid): issue for issue in ledger.issues(run_dir.name) if issue.status == "paused"}
+    if not paused:
+        return jobs
+    return [
+        job
+        if job.key not in paused
+        else job.model_copy(
+            update={
+                "plan": recorded_plan(paused[job.key]),
+                "classify": False,
+                "resume": paused_point(ledger, run_dir, paused[job.key]),
+            }
+        )
+        for job in jobs
+    ]
 
 
 def run_jobs(
@@ -173,7 +207,8 @@ def run_jobs(
     except BaseException:
         ledger.finish_run(ctx.run_id, "interrupted")
         raise
-    ledger.finish_run(ctx.run_id, "interrupted" if ctx.stop.is_set() else "finished")
+    paused = any(issue.status == "paused" for issue in ledger.issues(ctx.run_id))
+    ledger.finish_run(ctx.run_id, "interrupted" if ctx.stop.is_set() else "paused" if paused else "finished")
     write_outputs(ledger, ctx.run_id, ctx.run_dir, grid)
     return bench_result(ledger, ctx.run_id, bench.config, ctx.run_dir, len(jobs))
 

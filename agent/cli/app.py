@@ -11,16 +11,17 @@ import os
 import sys
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from typer.exceptions import Abort, TyperException
 
 from agent.cli import bench as bench_commands
+from agent.cli import resume as resume_commands
 from agent.cli import runs as runs_commands
 from agent.cli import stats as stats_commands
+from agent.cli.approval import ApproveAboveFlag, EstimateFlag, YesFlag, approve
 from agent.cli.checks import (
     AllowUnpricedFlag,
     EffortFlag,
@@ -46,13 +47,17 @@ from agent.cli.checks import (
     state,
 )
 from agent.cli.environment import env_app
+from agent.cli.fix_result import finish_fix, say_error
 from agent.cli.sandbox import sandbox_app
 from agent.cli.tasks import tasks_app
 from agent.core.effort import EffortLevel
 from agent.core.errors import AgentError, ConfigError, RunAbandoned
 from agent.core.events import ignore
 from agent.engine.planner import NoUsableModel, classify, plan_ladder
-from agent.reporting.render import EventPrinter, economics, print_fix_summary, print_plan
+from agent.learning.ladder_estimate import Estimate
+from agent.reporting.estimate_view import print_estimate
+from agent.reporting.render import EventPrinter, economics, print_plan
+from agent.wiring.estimates import PlannerModel, estimate_issue, opening_chars
 from agent.wiring.factories import learned_if_asked, model_factory, policy_of, rung_fit
 from agent.wiring.fix import FixOptions, prepare_fix, run_fix, say_left_out
 from agent.wiring.options import load_run_config
@@ -135,7 +140,7 @@ def plan(
     check_ladder(ladder, config)  # as `agent fix` checks it: plan shows only ladders a run would accept
     check_model(model, config)
     classification = classify(found.text, found.labels, config.planner, model_factory(config, os.environ))
-    fit, note = rung_fit(config, os.environ), None
+    fit, note, learned = rung_fit(config, os.environ), None, None
     cap = config.budget.max_cost_usd
     try:
         learned = learned_if_asked(config, policy, os.environ, seed=found.text)
@@ -147,6 +152,8 @@ def plan(
             classification, config, ladder, model, _parse_effort(effort), fit=fit, require_usable=False
         )
         note = str(exc)
+    planner_model = PlannerModel(config, learned, chosen.ladder, [classification.task_type])
+    expected = planner_model.estimate(chosen, opening_chars(config, found.title, found.body, None))
     data = {
         "task_type": classification.task_type,
         "reason": classification.reason,
@@ -157,6 +164,7 @@ def plan(
         "note": note,
         "decision": chosen.decision,
         **economics(config),
+        "estimate": expected.model_dump(mode="json"),
     }
     if as_json:
         print(json.dumps(data))
@@ -165,6 +173,7 @@ def plan(
     if note:
         err.print(f"[yellow]note:[/] {note}", highlight=False)
     print_plan(console, data, config)
+    print_estimate(console, expected)
 
 
 @app.command()
@@ -191,6 +200,9 @@ def fix(
     allow_unpriced: AllowUnpricedFlag = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     no_tui: NoTuiFlag = False,
+    estimate: EstimateFlag = False,
+    approve_above: ApproveAboveFlag = None,
+    yes: YesFlag = False,
 ) -> None:
     """Fix ISSUE in a sandbox copy of the repository; deliver a branch and a patch."""
     shared = run_flags(ctx, ladder, model, effort, policy, fallback, sandbox, image, setup, allow_unpriced)
@@ -201,6 +213,12 @@ def fix(
     say = err if as_json else console
     check_ladder(ladder, prepared.config)
     check_model(model, prepared.config)
+    if estimate or approve_above is not None:  # before any model call, even the classifier's
+        expected = estimate_issue(found.title, found.body, found.labels, options, prepared.config, os.environ)
+        if estimate:
+            _print_estimate(expected, as_json)
+            return
+        approve(expected, approve_above, yes, allow_unpriced, say)
     ensure_image(prepared.config, None, say)
     if _use_tui(as_json, no_tui):
         from tui.launch import run_fix_in_tui
@@ -212,26 +230,16 @@ def fix(
     finish_fix(result, failure, as_json)
 
 
+def _print_estimate(expected: Estimate, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(expected.model_dump(mode="json")))
+    else:
+        print_estimate(console, expected)
+
+
 def _use_tui(as_json: bool, no_tui: bool) -> bool:
     """The TUI opens when stdin and stdout are a terminal, unless --json or --no-tui."""
     return not as_json and not no_tui and has_terminal()
-
-
-def finish_fix(result: dict[str, Any], failure: AgentError | None, as_json: bool) -> None:
-    """Print the result and exit: 0 solved, 1 not solved, the failure's code (and its line) on error."""
-    if as_json:
-        print(json.dumps(result))
-    else:
-        print_fix_summary(console, result)
-    if failure is not None:
-        say_error(failure)  # said here: the result is stdout's one JSON object, not an error object
-        raise typer.Exit(failure.exit_code)
-    raise typer.Exit(0 if result["solved"] else 1)
-
-
-def say_error(exc: AgentError) -> None:
-    """The failure's one red line on stderr."""
-    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -321,6 +329,7 @@ app.add_typer(tasks_app, name="tasks", help="List, show and validate benchmark t
 bench_commands.register(app)
 runs_commands.register(app)
 stats_commands.register(app)
+resume_commands.register(app)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
 from agent.bench.progress import BenchProgress
+from agent.cli.approval import ApproveAboveFlag, EstimateFlag, YesFlag, approve
 from agent.cli.checks import (
     AllowUnpricedFlag,
     EffortFlag,
@@ -37,10 +39,12 @@ from agent.cli.checks import (
 )
 from agent.core.config import AgentConfig
 from agent.core.errors import ConfigError
+from agent.reporting.estimate_view import print_batch_estimate
 from agent.reporting.render import say
 from agent.wiring.options import load_run_config
 
 if TYPE_CHECKING:
+    from agent.bench.estimate import BatchEstimate
     from agent.bench.jobs import BenchOptions
 
 GRID_HELP = "Every task at every rung, no escalation: MODEL[,MODEL...]@EFFORT[,EFFORT...] (repeatable)."
@@ -90,6 +94,9 @@ def bench(
     allow_unpriced: AllowUnpricedFlag = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the final JSON object.")] = False,
     no_tui: NoTuiFlag = False,
+    estimate: EstimateFlag = False,
+    approve_above: ApproveAboveFlag = None,
+    yes: YesFlag = False,
 ) -> None:
     """Run a suite of tasks N at a time; write predictions.jsonl and report.json; report cost per solved."""
     from agent.bench.jobs import BenchOptions
@@ -111,16 +118,34 @@ def bench(
         limit=limit,
         ids=[part.strip() for part in (ids or "").split(",") if part.strip()],
     )
-    run_and_report(options, as_json, no_tui)
+    run_and_report(options, as_json, no_tui, Approval(estimate=estimate, above=approve_above, yes=yes))
 
 
-def run_and_report(options: BenchOptions, as_json: bool, no_tui: bool) -> None:
+class Approval(BaseModel):
+    """`--estimate`, `--approve-above` and `--yes`: what happens before the batch spends anything."""
+
+    estimate: bool = False
+    above: float | None = None
+    yes: bool = False
+
+
+def run_and_report(options: BenchOptions, as_json: bool, no_tui: bool, approval: Approval | None = None) -> None:
     """The batch run with the configuration read once (from here, the flags on top), its ladder and
-    model checked and its image built first; in the TUI in a terminal, else with a progress line."""
+    model checked, its estimate approved and its image built first; in the TUI in a terminal, else with
+    a progress line. With --estimate: the estimate alone, no run created."""
     config = load_run_config(options, Path.cwd())
     check_ladder(options.ladder, config)
     check_model(options.model, config)
     console = Console(stderr=True) if as_json else Console()
+    approval = approval or Approval()
+    if approval.estimate or approval.above is not None:
+        from agent.bench.estimate import estimate_batch
+
+        expected = estimate_batch(options, config, os.environ)
+        if approval.estimate:
+            _print_batch_estimate(expected, as_json)
+            return
+        approve(expected.total, approval.above, approval.yes, options.allow_unpriced, console)
     ensure_image(config, options.sandbox, console, options.image)
     if not as_json and not no_tui and has_terminal():
         result = bench_in_tui(options, config, console)
@@ -178,6 +203,13 @@ def bench_plain(
             )
     finally:
         shown.stop()
+
+
+def _print_batch_estimate(expected: BatchEstimate, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(expected.as_data()))
+    else:
+        print_batch_estimate(Console(), [(job.key, job.estimate) for job in expected.jobs], expected.total)
 
 
 def _nothing(*_args: object) -> None:

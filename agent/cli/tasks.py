@@ -1,4 +1,4 @@
-"""`agent tasks ...`: list, show, validate and mine benchmark tasks.
+"""`agent tasks ...`: list, show, validate, generate and mine benchmark tasks.
 
 `tasks_app` is mounted by `agent/cli/app.py`. Errors are `agent.core.errors` exceptions; the CLI's main
 turns them into one red line and an exit code. `validate` exits 1 when any task is invalid. `mine`
@@ -39,10 +39,12 @@ if TYPE_CHECKING:
     from agent.bench.mining import MineSettings, MiningResult
     from agent.core.config import AgentConfig
 
-tasks_app = typer.Typer(help="List, show, validate and mine benchmark tasks.", no_args_is_help=True)
+tasks_app = typer.Typer(help="List, show, validate, generate and mine benchmark tasks.", no_args_is_help=True)
 console = Console(highlight=False)
 
-Suite = Annotated[str, typer.Argument(help="`builtin`, a .jsonl/.json task file, or a directory of them.")]
+Suite = Annotated[
+    str, typer.Argument(help="`builtin`, `generated:N[:SEED]`, a .jsonl/.json task file, or a directory of them.")
+]
 SandboxOption = Annotated[str | None, typer.Option("--sandbox", help="docker (default) or local (NOT isolated).")]
 
 
@@ -86,6 +88,31 @@ def show(
         console.print(f"{label} ({len(ids)})")
         for node in ids:
             console.print(f"  {node}", markup=False)
+
+
+@tasks_app.command()
+def generate(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option("--count", "-n", help="How many tasks (1 to 10000).")],
+    out: Annotated[Path, typer.Option("--out", help="The .jsonl task file to write ('-': stdout).")],
+    seed: Annotated[int, typer.Option("--seed", help="The same seed gives the same tasks.")] = 0,
+) -> None:
+    """Write the generated suite `generated:COUNT:SEED` as a task file; `agent bench FILE` runs it with any model.
+
+    Each task is a small repository (materialized under $AGENT_HOME/cache/generated) with a real failing test.
+    """
+    if count < 1 or seed < 0:
+        raise ConfigError(f"--count {count} --seed {seed}: give a count of 1 or more and a seed of 0 or more")
+    tasks = load_tasks(f"generated:{count}:{seed}", config_for(ctx).home)
+    text = "".join(task.model_dump_json(exclude_none=True) + "\n" for task in tasks)
+    if str(out) == "-":
+        print(text, end="")
+        return
+    target = out.expanduser()
+    if not target.parent.is_dir():
+        raise ConfigError(f"--out {out}: folder {target.parent} does not exist: create it or pick another path")
+    target.write_text(text, encoding="utf-8")
+    say(console, escape(f"wrote {len(tasks)} tasks to {target}: run them with `agent bench {target}`"))
 
 
 class Validation(BaseModel):

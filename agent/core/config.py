@@ -138,6 +138,11 @@ class RouterConfig(Frozen):
     advise_below: float = Field(
         0.05, ge=0, le=1, description="Fallback rate below which more could go to the cheap model."
     )
+    rate_limit_max_wait_s: float = Field(
+        1800.0,
+        ge=0,
+        description="The longest a run waits out a provider's rate limits (429s) before it pauses instead.",
+    )
 
 
 class SandboxConfig(Frozen):

@@ -6,6 +6,8 @@ what is wrong and what to do next; only the CLI turns them into a red line and a
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from agent.core.messages import Usage
 
 
@@ -28,7 +30,13 @@ class TurnLimit(AttemptEnded, outcome="turn_limit"):
 
 
 class BudgetExhausted(AttemptEnded, outcome="budget_exhausted"):
-    """The next model call could cross the cost cap."""
+    """The next model call could cross the cost cap: the issue pauses until more is granted."""
+
+    def __init__(self, message: str, *, needed: Decimal | None = None, left: Decimal | None = None) -> None:
+        super().__init__(message)
+        self.needed = needed
+        """What the call that did not fit could cost at most."""
+        self.left = left
 
 
 class RepeatedFormatError(AttemptEnded, outcome="format_error"):
@@ -83,16 +91,31 @@ class ProviderError(AgentError):
         retries: int = 0,
         refused: bool | None = None,
         usage: Usage | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.retries = retries
         self.refused = status is not None and status >= 400 if refused is None else refused
         self.usage = usage
+        self.retry_after = retry_after
+        """Seconds the provider asked to wait before the next request (its `retry-after`), when it said."""
 
 
 class ContextWindowError(ProviderError):
     """The prompt no longer fits the model's context window."""
+
+
+class ProviderPaused(ProviderError):
+    """The run stopped using a provider: it is out of quota (the user must top up), or it kept refusing
+    for rate limits longer than `[router] rate_limit_max_wait_s`. Not a failure of the issue: it ends
+    paused, and `agent resume` continues it once the provider answers again."""
+
+    def __init__(self, message: str, *, provider: str, reason: str) -> None:
+        super().__init__(message, refused=True)
+        self.provider = provider
+        self.reason = reason
+        """"quota" or "rate_limit"."""
 
 
 class UnverifiableError(AgentError):

@@ -13,6 +13,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 LIVE_ONLY = frozenset({"text_delta", "environment_preparing", "environment_progress"})
+PROVIDER_HOLDS = ("provider_held", "provider_released", "provider_paused")
+"""The events of a provider's hold (`agent.engine.calling.quota`): held until a time (rate limited), released
+(it answered again), paused (out of quota, or held too long); each with `provider`, `reason` and `text`."""
 
 
 class Event(BaseModel):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from agent.core.effort import EffortLevel
 from agent.core.messages import Message, ModelTurn, ToolSpec
-from agent.core.protocols import TextSink
+from agent.core.protocols import Model, TextSink
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,31 @@ class RequestModel(ABC):
     @abstractmethod
     def reply(self, request: ModelRequest, on_text: TextSink | None) -> ModelTurn:
         """The turn for `request`, its text also given to `on_text` as it comes where the model streams."""
+
+
+class WrapperModel(RequestModel):
+    """A model around `self.model`: its name, provider and efforts are the wrapped model's."""
+
+    model: Model
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def provider(self) -> str:
+        return self.model.provider
+
+    def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
+        return self.model.effort_for(effort)
+
+    def forward(self, request: ModelRequest, on_text: TextSink | None, max_tokens: int | None = None) -> ModelTurn:
+        """`request` sent to the wrapped model (with `max_tokens` in place of the request's, when given)."""
+        return self.model.complete(
+            request.messages,
+            system=request.system,
+            tools=request.tools,
+            effort=request.effort,
+            max_tokens=request.max_tokens if max_tokens is None else max_tokens,
+            on_text=on_text,
+        )

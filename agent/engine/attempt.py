@@ -1,9 +1,11 @@
 """One attempt at one rung: a fresh sandbox at the base commit, the model stack, the plan-edit loop,
 then the runner's own test run and its verdict (or the evaluator's), recorded and saved.
 
-The model stack: the rung's model, metered (`agent.engine.calling.metered`), inside a fallback
+The model stack: the rung's model, metered (`agent.engine.calling.metered`), behind its provider's
+gate (`agent.engine.calling.quota`: rate limits waited out, a quota pauses), inside a fallback
 model over the rung's chain (`agent.engine.calling.fallback`); summaries go through a metered
-model too.
+model too. A paused attempt (`agent.engine.pause`) goes on in a fresh sandbox with its changes laid
+over the base commit and its loop's state taken up.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from agent.engine.budget import Budget
 from agent.engine.calling.fallback import FallbackModel
 from agent.engine.calling.metered import MeteredModel
 from agent.engine.calling.meters import AttemptMeter
+from agent.engine.calling.quota import provider_model
 from agent.engine.calling.router import Route, Router, fallback_chain, parse_target
 from agent.engine.condensers.view import ContextView
 from agent.engine.evaluation import patch_files
 from agent.engine.loop import AttemptSetup, LoopResult, run_loop
+from agent.engine.pause import PausedAttempt, lay_over, trajectory_path
 from agent.engine.progress.watch import Abandoned, ProgressWatch, SpendTap
 from agent.engine.prompts import EarlierAttempt, system_prompt, task_message
 from agent.engine.run_setup import EvaluationFailed, Evaluator, IssueLog, RunSetup, tests_of
@@ -33,8 +37,8 @@ from agent.engine.tools import ToolRunner
 from agent.engine.verdict import Verdict, baseline_failures, candidates, judge, needs_reproduction, reproduced_at_base
 from agent.learning.escalation import EscalationRule
 from agent.ledger import CallRecord
-from agent.ledger.facts import AttemptClosed, AttemptOpened
-from tasks.models import Task, slugify
+from agent.ledger.facts import AttemptClosed, AttemptOpened, AttemptReopened
+from tasks.models import Task
 
 
 @dataclass
@@ -66,14 +70,20 @@ def run_attempt(
     attempt: Attempt,
     baseline: TestRun | None,
     earlier: list[EarlierAttempt],
+    resume: PausedAttempt | None = None,
 ) -> Done:
+    """One attempt (or, with `resume`, a paused one going on where it stopped)."""
     limits, test_cmd = ctx.config.budget_for(attempt.rung.effort), tests_of(task)
     spend = SpendTap(log.record)
-    meter = _open(ctx, log, attempt, limits.max_turns, spend)
+    meter = _open(ctx, log, attempt, limits.max_turns, spend) if resume is None else _reopen(log, resume, spend)
     model = _model_stack(ctx, task, log, attempt, meter, budget, limits.max_turns)
+    if resume is not None:
+        model.take_up(resume.state.route)
     failing = [] if baseline is None or task.targets else baseline_failures(baseline)
     reproduce = baseline is not None and needs_reproduction(baseline, task.targets)
     with ctx.sandbox_factory(task) as sandbox:
+        if resume is not None:
+            lay_over(sandbox, resume.state.work_patch)
         system = system_prompt(sandbox.workdir, test_cmd, earlier, failing=failing, reproduce=reproduce)
         context = AttemptSetup(
             model=model,
@@ -95,9 +105,16 @@ def run_attempt(
             progress=ProgressWatch(
                 meter.attempt_id, log.record, log, spend, test_cmd, limits.max_turns, sandbox.diff, attempt.rule
             ),
+            resume=resume.state if resume is not None else None,
         )
-        loop, tests, patch = _loop_and_tests(ctx, test_cmd, log, context, sandbox, attempt, task)
+        loop, tests, patch = _loop_and_tests(ctx, test_cmd, log, context, sandbox, attempt, task, earlier)
     done = _judged(ctx, task, test_cmd, log, loop, tests, baseline, patch)
+    _finished(log, attempt, done)
+    return done
+
+
+def _finished(log: IssueLog, attempt: Attempt, done: Done) -> None:
+    loop = done.loop
     log(
         "attempt_finished",
         {
@@ -113,7 +130,6 @@ def run_attempt(
             "validation_failures": loop.validation_failures,
         },
     )
-    return done
 
 
 def _open(ctx: RunSetup, log: IssueLog, attempt: Attempt, max_turns: int, spend: SpendTap) -> AttemptMeter:
@@ -138,6 +154,14 @@ def _open(ctx: RunSetup, log: IssueLog, attempt: Attempt, max_turns: int, spend:
     return AttemptMeter(log.attempt_id, spend, log)
 
 
+def _reopen(log: IssueLog, resume: PausedAttempt, spend: SpendTap) -> AttemptMeter:
+    """A paused attempt's row `running` again, and the meter its further calls are recorded by."""
+    log.attempt_id = resume.attempt_id
+    log.record(AttemptReopened(attempt_id=resume.attempt_id))
+    log("attempt_resumed", {"rung_index": resume.rung_index, "turn": resume.state.next_turn})
+    return AttemptMeter(resume.attempt_id, spend, log)
+
+
 def _model_stack(
     ctx: RunSetup, task: Task, log: IssueLog, attempt: Attempt, meter: AttemptMeter, budget: Budget, max_turns: int
 ) -> FallbackModel:
@@ -149,20 +173,19 @@ def _model_stack(
     metered = partial(
         MeteredModel, budget=budget, meter=meter, estimate=lambda _: meter.prompt_tokens, on_sent=announce
     )
+    gated = ctx.gates.wrapping(metered, log, ctx.config.router.rate_limit_max_wait_s, ctx.stop)  # calling/quota.py
 
     def make(rung: Rung) -> Route:  # ConfigError when its model cannot run here
         model = ctx.model_factory(rung.model, task)
-        return _metered_route(ctx, model, *model.effort_for(rung.effort), metered)
+        return _metered_route(ctx, model, *model.effort_for(rung.effort), gated)
 
     chain = fallback_chain(ctx.config, attempt.rung)
     router = Router(chain, make, lambda text: log("warning", {"text": text})) if chain else None
-    first = _metered_route(ctx, attempt.model, attempt.level, attempt.wire, metered)
+    first = _metered_route(ctx, attempt.model, attempt.level, attempt.wire, gated)
     return FallbackModel(first, router, meter)
 
 
-def _metered_route(
-    ctx: RunSetup, model: Model, level: EffortLevel, wire: str, metered: Callable[..., MeteredModel]
-) -> Route:
+def _metered_route(ctx: RunSetup, model: Model, level: EffortLevel, wire: str, metered: Callable[..., Model]) -> Route:
     """`model` at `level` as an attempt calls it: `metered(model, price)`, with its price and context window."""
     price = ctx.price_for(model.name)
     return Route(metered(model, price), level, wire, price, ctx.window_for(model.name))
@@ -179,7 +202,7 @@ def _summary_writer(
     def writer(route: Route) -> Route:
         name = ctx.config.context.summary_model
         if not name:
-            inner = route.model.model if isinstance(route.model, MeteredModel) else route.model
+            inner = provider_model(route.model)
             return _metered_route(ctx, inner, route.level, route.wire, metered)
         if not configured:
             target = parse_target(name, attempt.rung.effort)
@@ -198,6 +221,7 @@ def _loop_and_tests(
     sandbox: Sandbox,
     attempt: Attempt,
     task: Task,
+    earlier: list[EarlierAttempt],
 ) -> tuple[LoopResult, TestRun | None, str]:
     """The loop, the diff and (without an evaluator) the test run, in the attempt's sandbox; the trajectory saved."""
     loop: LoopResult | None = None
@@ -205,14 +229,16 @@ def _loop_and_tests(
         loop = run_loop(context)
         patch = sandbox.diff()
         tests = None
-        if ctx.evaluate is None and loop.outcome != Abandoned.outcome:
+        if loop.paused is not None:
+            loop.paused.work_patch = patch
+        if ctx.evaluate is None and loop.outcome not in (Abandoned.outcome, "paused"):
             tests = run_tests(sandbox, test_cmd, ctx.config.sandbox.command_timeout_s, keep_going=True)
         return loop, tests, patch
     except AgentError as exc:
         _closed(log, "error", False, error=str(exc), turns=loop.turns if loop else 0)
         raise
     finally:
-        _save_trajectory(ctx, task, log, attempt, context.system, loop)
+        _save_trajectory(ctx, task, log, attempt, context.system, loop, earlier)
 
 
 def _judged(
@@ -226,8 +252,8 @@ def _judged(
     patch: str,
 ) -> Done:
     """The verdict on the attempt (the evaluator's, or the tests' against the baseline), recorded. An abandoned
-    attempt is not judged, and records no patch: nothing was delivered to review."""
-    if loop.outcome == Abandoned.outcome:
+    or paused attempt is not judged, and records no patch: nothing was delivered to review."""
+    if loop.outcome in (Abandoned.outcome, "paused"):
         fields = {"model_time_s": loop.model_time_s, "command_time_s": loop.command_time_s, "plan": loop.plan}
         _closed(log, loop.outcome, False, turns=loop.turns, **fields)
         return Done(loop=loop, passed=False, why=f"not judged: {loop.detail}", patch="")
@@ -293,11 +319,17 @@ def _evaluate(
 
 
 def _save_trajectory(
-    ctx: RunSetup, task: Task, log: IssueLog, attempt: Attempt, system: str, loop: LoopResult | None
+    ctx: RunSetup,
+    task: Task,
+    log: IssueLog,
+    attempt: Attempt,
+    system: str,
+    loop: LoopResult | None,
+    earlier: list[EarlierAttempt],
 ) -> None:
-    folder = ctx.run_dir / slugify(task.instance_id, 60)
-    folder.mkdir(parents=True, exist_ok=True)
-    data = {
+    path = trajectory_path(ctx.run_dir, task.instance_id, attempt.index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data: dict[str, Any] = {
         "run_id": ctx.run_id,
         "instance_id": task.instance_id,
         "attempt_id": log.attempt_id,
@@ -310,4 +342,7 @@ def _save_trajectory(
         "context": loop.context_events if loop else [],
         "fallbacks": loop.fallbacks if loop else [],
     }
-    (folder / f"attempt-{attempt.index + 1}.json").write_text(json.dumps(data, indent=1))
+    if loop is not None and loop.paused is not None:
+        earlier_data = [item.model_dump() for item in earlier]
+        data["paused"] = {"state": loop.paused.model_dump(mode="json"), "earlier": earlier_data}
+    path.write_text(json.dumps(data, indent=1))

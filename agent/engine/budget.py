@@ -1,9 +1,10 @@
 """The spending cap: before each model call the worst case must fit in what is left.
 
 Worst case = prompt tokens at the dearest input rate (cache writes cost more than plain input)
-+ max_tokens at the output rate. If it does not fit, max_tokens is lowered to fit; if even a
-small answer does not fit, the attempt stops with `budget_exhausted`. Recorded spend therefore
-never exceeds the cap. A budget may have a parent (a batch cap over per-issue caps).
++ max_tokens at the output rate. If it does not fit, max_tokens is lowered to fit (so a small cap
+is spent to its end); if not even a small answer fits, the issue pauses (`BudgetExhausted`): the
+user can grant more and go on where it stopped (`agent resume RUN --max-cost NEW`). Recorded spend
+therefore never exceeds the cap. A budget may have a parent (a batch cap over per-issue caps).
 
 The ledger records each call with this worst case before it is sent (`worst_case_usd`), and a
 call that never settled (the process died while it was in flight) counts at it, so a resumed
@@ -39,32 +40,47 @@ def worst_case_usd(prompt_tokens: int, max_tokens: int, price: PriceQuote | None
     return (prompt_tokens * _input_rate(price) + max_tokens * price.output) / MILLION
 
 
+def fitting_call(left: Decimal | None, prompt_tokens: int, max_tokens: int, price: PriceQuote | None) -> int:
+    """The max_tokens a call may use with `left` to spend; BudgetExhausted (the issue pauses) when not
+    even a small answer fits, carrying what the smallest useful call would cost."""
+    if left is None or price is None:
+        return max_tokens
+    smallest = min(MIN_USEFUL_TOKENS, max_tokens)
+    needed = worst_case_usd(prompt_tokens, smallest, price)
+    room = left * MILLION - prompt_tokens * _input_rate(price)
+    if room <= 0:
+        message = f"${max(left, Decimal(0)):.4f} left cannot pay for a {prompt_tokens}-token prompt"
+        raise BudgetExhausted(message, needed=needed, left=left)
+    fits = max_tokens if price.output <= 0 else min(max_tokens, int(room / price.output))
+    if fits < smallest:
+        raise BudgetExhausted(f"${left:.4f} left leaves room for only {fits} output tokens", needed=needed, left=left)
+    return fits
+
+
+def smaller(first: Decimal | None, second: Decimal | None) -> Decimal | None:
+    """The lower of two caps or amounts left, None being no limit."""
+    return second if first is None else first if second is None else min(first, second)
+
+
 class Budget:
-    def __init__(self, cap: Decimal | None, parent: Budget | None = None) -> None:
+    def __init__(self, cap: Decimal | None, parent: Budget | None = None, spent: Decimal = Decimal(0)) -> None:
         self.cap = cap
         self.parent = parent
-        self.spent = Decimal(0)
+        self.spent = spent
+        """What was spent already (a resumed issue starts from the ledger's spend)."""
         self._lock = threading.Lock()
+
+    def caps(self) -> Decimal | None:
+        """The lowest cap over this budget and its parents."""
+        return smaller(self.cap, self.parent.caps() if self.parent else None)
 
     def left(self) -> Decimal | None:
         own = None if self.cap is None else self.cap - self.spent
-        above = self.parent.left() if self.parent else None
-        if own is None:
-            return above
-        return own if above is None else min(own, above)
+        return smaller(own, self.parent.left() if self.parent else None)
 
     def allow(self, prompt_tokens: int, max_tokens: int, price: PriceQuote | None) -> int:
-        """The max_tokens this call may use; raises BudgetExhausted when nothing useful fits."""
-        left = self.left()
-        if left is None or price is None:
-            return max_tokens
-        room = left * MILLION - prompt_tokens * _input_rate(price)
-        if room <= 0:
-            raise BudgetExhausted(f"${left:.4f} left cannot pay for a {prompt_tokens}-token prompt")
-        fits = max_tokens if price.output <= 0 else min(max_tokens, int(room / price.output))
-        if fits < min(MIN_USEFUL_TOKENS, max_tokens):
-            raise BudgetExhausted(f"${left:.4f} left leaves room for only {fits} output tokens")
-        return fits
+        """The max_tokens this call may use; raises BudgetExhausted when it does not fit (see the module)."""
+        return fitting_call(self.left(), prompt_tokens, max_tokens, price)
 
     def charge(self, cost: Decimal | None) -> None:
         if cost is None:

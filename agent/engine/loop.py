@@ -7,7 +7,8 @@ every reply before its tools run (`agent.engine.validation`), answers an invalid
 sends the model the view its condensers make of a long conversation (`agent.engine.condensers.view`).
 
 The loop ends when the model ends its turn without a tool call, at the effort level's turn
-limit, when the budget would be exceeded, after three invalid replies in a row with no fallback
+limit, when the next call does not fit in the budget (outcome `paused`: it keeps its state to go
+on there, `agent.engine.pause`), after three invalid replies in a row with no fallback
 left, when the user asks to stop, or when the attempt's progress says climbing to the next rung is
 worth more than going on (`agent.engine.progress.watch`: outcome `abandoned`). It never judges
 success itself: the runner runs the tests afterwards. After a turn that may have changed files,
@@ -20,11 +21,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from agent.core.errors import (
     AttemptEnded,
+    BudgetExhausted,
     ContextWindowError,
     ModelFinished,
+    ProviderPaused,
     RepeatedFormatError,
     StopRequested,
     TurnLimit,
@@ -37,6 +41,7 @@ from agent.engine.calling.metered import request_chars
 from agent.engine.calling.meters import AttemptMeter
 from agent.engine.calling.router import Route
 from agent.engine.condensers.view import CHARS_PER_TOKEN, ContextView, Summary, summary_prompt, tokens
+from agent.engine.pause import LoopState
 from agent.engine.progress.watch import ProgressWatch
 from agent.engine.tools import ToolRunner
 from agent.engine.validation import Invalid, ReplyValidator
@@ -73,6 +78,8 @@ class AttemptSetup:
     """The sandbox's current diff; when set, its changes are emitted as `work_patch` events."""
     progress: ProgressWatch | None = None
     """Notes what the attempt has done after each turn; may end it (`Abandoned`) to climb to the next rung."""
+    resume: LoopState | None = None
+    """A paused attempt's state: the loop goes on from there."""
 
 
 @dataclass
@@ -91,6 +98,10 @@ class LoopResult:
     """Invalid replies by reason."""
     context_events: list[dict] = field(default_factory=list)
     """Each time old tool results were masked or the oldest turns summarised."""
+    paused: LoopState | None = None
+    """Outcome `paused`: where to go on (the sandbox's changes are added by the attempt)."""
+    budget_note: tuple[Decimal | None, Decimal | None] = (None, None)
+    """Outcome `paused`: what the call that did not fit could cost, and what was left."""
 
 
 def run_loop(ctx: AttemptSetup) -> LoopResult:
@@ -121,13 +132,16 @@ class _Loop:
         self.turn_began: float | None = None
         self.view_tokens = tokens(ctx.system) + tokens(ctx.task) + TOOLS_CHARS // CHARS_PER_TOKEN
         """An estimate of the prompt the model is sent next, for its context window."""
+        self.first_turn = 1
+        if ctx.resume is not None:
+            self._restore(ctx.resume)
 
     def run(self) -> LoopResult:
         ctx, result = self.ctx, self.result
         watcher = WorkPatchWatcher(ctx.work_diff, ctx.emit) if ctx.work_diff is not None else None
         began = time.perf_counter()
         try:
-            for turn in range(1, ctx.max_turns + 1):
+            for turn in range(self.first_turn, ctx.max_turns + 1):
                 if ctx.stop.is_set():
                     raise StopRequested("stopped by the user")
                 ctx.meter.turn = turn
@@ -145,6 +159,11 @@ class _Loop:
                 if ctx.progress is not None:
                     ctx.progress.after_turn(turn, reply.tool_calls if ran else [], self.results if ran else [])
             raise TurnLimit(f"used all {ctx.max_turns} turns")
+        except BudgetExhausted as signal:
+            result.outcome, result.detail, result.paused = "paused", str(signal), self._state(ctx.meter.turn)
+            result.budget_note = (signal.needed, signal.left)
+        except ProviderPaused as signal:  # out of quota, or rate limited past the longest wait
+            result.outcome, result.detail, result.paused = "paused", str(signal), self._state(ctx.meter.turn)
         except AttemptEnded as signal:
             result.outcome, result.detail = signal.outcome, str(signal)
         except ContextWindowError as exc:
@@ -155,6 +174,55 @@ class _Loop:
             result.model_time_s = ctx.meter.model_time_s
         result.wall_s = time.perf_counter() - began
         return result
+
+    def _state(self, turn: int) -> LoopState:
+        """Where the loop stands before `turn` (whose call did not fit)."""
+        view, progress = self.ctx.context, self.ctx.progress
+        summary = view.summarising.summary if view is not None else None
+        return LoopState(
+            next_turn=max(turn, 1),
+            messages=list(self.messages),
+            plan=self.result.plan,
+            turns=self.result.turns,
+            valid_length=self.valid_length,
+            invalid_in_a_row=self.invalid_in_a_row,
+            invalid_of_route=self.invalid_of_route,
+            prompt_tokens=self.prompt_tokens,
+            view_tokens=self.view_tokens,
+            route=self.model.route.label,
+            masked_before=view.masking.boundary if view is not None else 1,
+            summary=(summary.text, summary.upto) if summary is not None else None,
+            repeated_call=self.validator.previous,
+            repeats=self.validator.repeats,
+            model_time_s=self.ctx.meter.model_time_s,
+            command_time_s=self.result.command_time_s,
+            fallbacks=list(self.result.fallbacks),
+            validation_failures=dict(self.result.validation_failures),
+            context_events=list(self.result.context_events),
+            progress=progress.progress if progress is not None else None,
+            progress_diff=progress.last_diff if progress is not None else "",
+        )
+
+    def _restore(self, state: LoopState) -> None:
+        """Take up a paused loop's state (its route is restored by the attempt's model stack)."""
+        result, view, progress = self.result, self.ctx.context, self.ctx.progress
+        self.first_turn = state.next_turn
+        self.messages[:] = state.messages
+        result.plan, result.turns, result.command_time_s = state.plan, state.turns, state.command_time_s
+        result.validation_failures.update(state.validation_failures)
+        result.context_events.extend(state.context_events)
+        self.model.taken[:0] = state.fallbacks
+        self.valid_length, self.invalid_in_a_row = state.valid_length, state.invalid_in_a_row
+        self.invalid_of_route = state.invalid_of_route
+        self.prompt_tokens, self.view_tokens = state.prompt_tokens, state.view_tokens
+        self.validator.previous, self.validator.repeats = state.repeated_call, state.repeats
+        self.ctx.meter.model_time_s = state.model_time_s
+        if view is not None:
+            view.masking.boundary = state.masked_before
+            if state.summary is not None:
+                view.summarising.summary = Summary(text=state.summary[0], upto=state.summary[1])
+        if progress is not None and state.progress is not None:
+            progress.progress, progress.last_diff = state.progress, state.progress_diff
 
     def _call(self) -> ModelTurn:
         """One request to the current route (FellBack: it failed and the attempt switched)."""

@@ -19,6 +19,7 @@ from agent.core.config import AgentConfig
 from agent.core.errors import ConfigError, SandboxError
 from agent.core.events import Event, EventSink
 from agent.core.protocols import Model, Sandbox
+from agent.engine.calling.quota import ProviderGates
 from agent.ledger import Ledger
 from agent.ledger.facts import Fact, Logged
 from agent.ledger.writer import LedgerWriter
@@ -98,6 +99,8 @@ class RunSetup:
     """A model's context window in prompt tokens (None: unknown); routes context-window fallbacks."""
     record: Record | None = None
     """Where the run's facts become rows (None: this ledger, through its writer)."""
+    gates: ProviderGates = field(default_factory=ProviderGates)
+    """One gate per provider: a rate limit or a quota error holds (or pauses) every attempt's use of it."""
 
     def __post_init__(self) -> None:
         if self.record is None:

@@ -16,9 +16,10 @@ from pydantic import BaseModel
 
 from agent.core.effort import EffortLevel
 from agent.core.errors import ProviderError, SandboxError, UnverifiableError
-from agent.engine.attempt import Attempt, run_attempt
+from agent.engine.attempt import Attempt, Done, run_attempt
 from agent.engine.budget import Budget
 from agent.engine.delivery import commit_patch
+from agent.engine.pause import PausedAttempt, pause_message
 from agent.engine.planner import Classification, LadderChoice, classifier_fact
 from agent.engine.progress.watch import escalation_rule, progress_model
 from agent.engine.prompts import EarlierAttempt
@@ -34,7 +35,7 @@ from agent.engine.run_setup import (
 from agent.engine.testing import TestRun, repo_modules, run_tests, unverifiable
 from agent.engine.verdict import baseline_failures, name_list
 from agent.ledger import Ledger
-from agent.ledger.facts import IssueClosed, IssueOpened
+from agent.ledger.facts import IssueClosed, IssueOpened, IssueReopened
 from agent.ledger.writer import LedgerWriter
 from tasks.models import Task, slugify
 
@@ -43,7 +44,7 @@ __all__ = ["EnvironmentPreparer", "EvaluationFailed", "Evaluator", "IssueResult"
 
 class IssueResult(BaseModel):
     issue_id: int
-    status: str  # solved | unsolved | budget_exhausted | error
+    status: str  # solved | unsolved | paused | error (budget_exhausted in runs before pausing)
     branch: str | None = None
     patch_path: str | None = None
     error: str | None = None
@@ -81,13 +82,20 @@ def _classifier_calls(record: Record, issue_id: int, classification: Classificat
     return events
 
 
-def run_issue(ctx: RunSetup, task: Task, plan: LadderChoice, budget: Budget) -> IssueResult:
-    """Climb `plan.ladder` on `task` until a rung passes, the ladder ends, or the budget does."""
+def run_issue(
+    ctx: RunSetup, task: Task, plan: LadderChoice, budget: Budget, resume: PausedAttempt | None = None
+) -> IssueResult:
+    """Climb `plan.ladder` on `task` until a rung passes, the ladder ends, or the budget pauses it;
+    with `resume`, a paused issue goes on where it stopped (its rows reopened)."""
     log = ctx.issue_log()
-    log.issue_id, classifier_calls = open_issue(ctx.write, ctx.run_id, task, plan)
+    if resume is None:
+        log.issue_id, classifier_calls = open_issue(ctx.write, ctx.run_id, task, plan)
+    else:
+        log.issue_id, classifier_calls = resume.issue_id, []
+        log.record(IssueReopened(issue_id=resume.issue_id))
     classification = plan.classification
     log(
-        "issue_started",
+        "issue_resumed" if resume else "issue_started",
         {
             "key": task.instance_id,
             "title": task.display_title,
@@ -107,7 +115,7 @@ def run_issue(ctx: RunSetup, task: Task, plan: LadderChoice, budget: Budget) -> 
     if plan.decision is not None:
         log("decision", plan.decision)
     try:
-        return _climb(ctx, task, plan, budget, log)
+        return _climb(ctx, task, plan, budget, log, resume)
     except (ProviderError, SandboxError, UnverifiableError) as exc:
         kind = "environment" if isinstance(exc, UnverifiableError) else "infra"
         kind = "provider" if isinstance(exc, ProviderError) else kind
@@ -116,39 +124,60 @@ def run_issue(ctx: RunSetup, task: Task, plan: LadderChoice, budget: Budget) -> 
         raise
 
 
-def _climb(ctx: RunSetup, task: Task, plan: LadderChoice, budget: Budget, log: IssueLog) -> IssueResult:
+def _climb(
+    ctx: RunSetup, task: Task, plan: LadderChoice, budget: Budget, log: IssueLog, resume: PausedAttempt | None
+) -> IssueResult:
     baseline = _before_the_model(ctx, task, log)
-    earlier: list[EarlierAttempt] = []
+    earlier: list[EarlierAttempt] = list(resume.earlier) if resume else []
     seen: dict[tuple[str, str], EffortLevel] = {}
     status = "unsolved"
     rungs = [str(rung) for rung in plan.ladder]
     progress = progress_model(ctx.config, ctx.ledger, len(rungs))  # refitted per issue: the latest attempts count
     for index, rung in enumerate(plan.ladder):
-        if status == "budget_exhausted" or ctx.stop.is_set():
-            reason = "budget" if status == "budget_exhausted" else "stopped"
-            log("rung_skipped", {"rung_index": index, "rung": str(rung), "reason": reason})
+        if ctx.stop.is_set():
+            log("rung_skipped", {"rung_index": index, "rung": str(rung), "reason": "stopped"})
             continue
         model = ctx.model_factory(rung.model, task)
         level, wire = model.effort_for(rung.effort)
+        if resume is not None and index < resume.rung_index:
+            seen.setdefault((rung.model, wire), rung.effort)  # tried before the pause
+            continue
         if seen.setdefault((rung.model, wire), rung.effort) != rung.effort:
             reason = f"same request as an earlier rung (effort {wire})"  # a repeat on purpose (m@low*2) runs
             log("rung_skipped", {"rung_index": index, "rung": str(rung), "reason": reason})
             continue
-        if earlier:
+        going_on = resume if resume is not None and index == resume.rung_index else None
+        if earlier and going_on is None:
             log("escalation", {"rung_index": index, "rung": str(rung), "after": earlier[-1].outcome})
         max_turns = ctx.config.budget_for(rung.effort).max_turns
         rule = escalation_rule(ctx.config, progress, rungs, index, plan.classification.task_type, max_turns)
         attempt = Attempt(index=index, rung=rung, model=model, level=level, wire=wire, rule=rule)
-        done = run_attempt(ctx, task, budget, log, attempt, baseline, earlier)
+        done = run_attempt(ctx, task, budget, log, attempt, baseline, earlier, going_on)
         if done.passed:
             return _deliver(ctx, task, log, done.patch)
-        if done.loop.outcome == "budget_exhausted":
-            status = "budget_exhausted"
+        if done.loop.outcome == "paused":
+            return _paused(ctx, log, budget, done, plan, index)
         earlier.append(EarlierAttempt(rung=str(rung), outcome=done.loop.outcome, plan=done.loop.plan, tests=done.why))
     assert log.issue_id is not None
     log.record(IssueClosed(issue_id=log.issue_id, status=status))
     log("issue_finished", {"status": status})
     return IssueResult(issue_id=log.issue_id, status=status)
+
+
+def _paused(ctx: RunSetup, log: IssueLog, budget: Budget, done: Done, plan: LadderChoice, index: int) -> IssueResult:
+    """The cap was reached: the issue pauses (its attempt's state saved), saying what it spent and needs."""
+    assert log.issue_id is not None
+    needed, left = done.loop.budget_note
+    spent = ctx.ledger.spent(ctx.run_id, log.issue_id)
+    message = pause_message(spent, budget.caps(), needed, ctx.run_id)
+    if needed is None and left is None:  # the provider paused, not the cap
+        message = f"paused: {done.loop.detail}. When it answers again: agent resume {ctx.run_id}"
+    log.record(IssueClosed(issue_id=log.issue_id, status="paused", fields={"error": message}))
+    rest = [str(rung) for rung in plan.ladder[index + 1 :]]
+    data: dict[str, Any] = {"spent_usd": str(spent), "cap_usd": None if budget.caps() is None else str(budget.caps())}
+    data |= {"next_call_usd": None if needed is None else str(needed), "rungs_left": rest, "text": message}
+    log("issue_paused", data)
+    return IssueResult(issue_id=log.issue_id, status="paused", error=message)
 
 
 def _before_the_model(ctx: RunSetup, task: Task, log: IssueLog) -> TestRun | None:

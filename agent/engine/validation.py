@@ -41,19 +41,19 @@ class ReplyValidator:
     def __init__(self, tools: Sequence[ToolSpec], loop_repeats: int = 3) -> None:
         self.schemas = {tool.name: Draft202012Validator(tool.input_schema) for tool in tools}
         self.loop_repeats = loop_repeats
-        self._previous: str | None = None
-        self._repeats = 0
+        self.previous: str | None = None
+        self.repeats = 0
 
     def check(self, reply: ModelTurn, turns_left: bool) -> list[Invalid]:
         """The problems of `reply`, first problem first; empty when the reply is valid."""
         if not reply.tool_calls:
-            self._previous, self._repeats = None, 0
+            self.previous, self.repeats = None, 0
             if not reply.text.strip() and turns_left:
                 return [Invalid("empty", "your reply was empty: call a tool to continue, or say what you did")]
             return []
         problems = [problem for call in reply.tool_calls if (problem := self._check_call(call)) is not None]
         if problems:
-            self._previous, self._repeats = None, 0
+            self.previous, self.repeats = None, 0
             return problems
         return self._check_loop(reply.tool_calls)
 
@@ -82,12 +82,12 @@ class ReplyValidator:
 
     def _check_loop(self, calls: list[ToolCall]) -> list[Invalid]:
         key = json.dumps([(call.name, call.input) for call in calls], sort_keys=True)
-        self._repeats = self._repeats + 1 if key == self._previous else 1
-        self._previous = key
-        if self._repeats < self.loop_repeats:
+        self.repeats = self.repeats + 1 if key == self.previous else 1
+        self.previous = key
+        if self.repeats < self.loop_repeats:
             return []
         message = (
-            f"you made this exact call {self._repeats} times in a row and it gives the same result: "
+            f"you made this exact call {self.repeats} times in a row and it gives the same result: "
             "stop repeating it and try something else"
         )
         return [Invalid("loop", message, call.id) for call in calls]

@@ -43,6 +43,17 @@ def error_body(status: int, message: str) -> dict[str, Any]:
     }
 
 
+QUOTA_MESSAGE = (
+    "Your credit balance is too low to access the Anthropic API. "
+    "Please go to Plans & Billing to upgrade or purchase credits."
+)
+
+
+def quota_error() -> tuple[int, dict[str, Any]]:
+    """The API's answer to an account out of credit: a 400 invalid_request_error."""
+    return 400, error_body(400, QUOTA_MESSAGE)
+
+
 def sign(secret: bytes, thinking: str) -> str:
     """The signature of a thinking block: an HMAC of its text with the server's secret."""
     return base64.b64encode(hmac.new(secret, thinking.encode(), hashlib.sha256).digest()).decode()

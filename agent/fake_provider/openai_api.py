@@ -26,6 +26,18 @@ def error_body(status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
+QUOTA_MESSAGE = (
+    "You exceeded your current quota, please check your plan and billing details. For more information "
+    "on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors."
+)
+
+
+def quota_error() -> tuple[int, dict[str, Any]]:
+    """The API's answer to an account out of quota: a 429 whose type and code are `insufficient_quota`."""
+    error = {"message": QUOTA_MESSAGE, "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}
+    return 429, {"error": error}
+
+
 def is_deepseek(model: str) -> bool:
     return model.startswith("deepseek")
 

@@ -6,7 +6,8 @@ events the real services send (so the real SDKs parse it), validates requests th
 do, computes usage with prompt-cache fields, injects scripted faults and records every request for
 tests to inspect. A fault with `invalid` set is not an error: its request gets a normal, billed turn
 whose reply is invalid (`agent.simulate.script.invalid_turn`), built like any other. A fault may also
-hang (past the client's timeout) or cut the real reply's stream short (`Fault.cut_after`).
+hang (past the client's timeout), cut the real reply's stream short (`Fault.cut_after`), answer every
+request for a while (`Fault.for_s`: a storm of 429s) or say the account is out of quota (`Fault.quota`).
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ class FakeProvider:
         self.anthropic_cache = AnthropicCache(min_cache_tokens)
         self.prefix_cache = PrefixCache()
         self._fault_left = [fault.count for fault in self.script.faults]
+        self._fault_began: list[float | None] = [None for _ in self.script.faults]
+        """When each window fault (`Fault.for_s`) first answered (monotonic seconds)."""
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._host = host
@@ -183,11 +186,19 @@ class FakeProvider:
             self._requests.append(request)
 
     def take_fault(self, model: str, turn: int) -> Fault | None:
+        """The first fault that answers this request: one of its `count` left, or inside its window."""
         with self._lock:
+            now = time.monotonic()
             for number, fault in enumerate(self.script.faults):
-                if self._fault_left[number] <= 0 or (fault.turn is not None and fault.turn != turn):
+                if (fault.turn is not None and fault.turn != turn) or not fnmatch.fnmatch(model, fault.model):
                     continue
-                if fnmatch.fnmatch(model, fault.model):
+                if fault.for_s is not None:
+                    began = self._fault_began[number]
+                    if began is None:
+                        began = self._fault_began[number] = now
+                    if now - began < fault.for_s:
+                        return fault
+                elif self._fault_left[number] > 0:
                     self._fault_left[number] -= 1
                     return fault
         return None
@@ -208,6 +219,9 @@ class FakeProvider:
                 return Reply(status=200, events=[api.MALFORMED_STREAM])
             return Reply(status=200, body=api.MALFORMED_BODY)
         headers = {} if fault.retry_after is None else {"retry-after": f"{fault.retry_after:g}"}
+        if fault.quota:
+            status, body = api.quota_error()
+            return _json_reply(status, body, headers)
         return _json_reply(fault.status, api.error_body(fault.status, fault.message), headers)
 
     def _answer_anthropic(self, headers: dict[str, str], body: dict[str, Any]) -> Reply:

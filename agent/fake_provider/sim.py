@@ -31,7 +31,7 @@ from agent.core.effort import EffortLevel
 from agent.core.errors import ConfigError
 from agent.fake_provider.server import Api, FakeProvider, RequestRejected
 from agent.simulate.population import Population, load_population
-from agent.simulate.script import ScriptedTurn
+from agent.simulate.script import Fault, Script, ScriptedTurn
 from agent.simulate.sim_turns import sim_turn
 from tasks.models import Task
 
@@ -111,12 +111,17 @@ class SimResponder:
 
 
 def start_sim(
-    tasks: Sequence[Task], population: Population | None = None, *, host: str = "127.0.0.1", port: int = 0
+    tasks: Sequence[Task],
+    population: Population | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults: Sequence[Fault] = (),
 ) -> FakeProvider:
-    """A started fake provider serving `population` (the shipped one when None) for `tasks`; stop it
-    with `stop()` or use it as a context manager."""
+    """A started fake provider serving `population` (the shipped one when None) for `tasks`, with the
+    script's `faults` injected (e.g. a storm of 429s); stop it with `stop()` or use it as a context manager."""
     responder = SimResponder(population or load_population(), tasks)
-    return FakeProvider(responder=responder, host=host, port=port).start()
+    return FakeProvider(Script(faults=list(faults)), responder=responder, host=host, port=port).start()
 
 
 def sim_env(fake: FakeProvider) -> dict[str, str]:

@@ -9,7 +9,7 @@ from agent.ledger import AttemptRow, Ledger
 
 MEASURED_ISSUES = ("solved", "unsolved", "budget_exhausted")
 """Issue statuses whose attempts are measurements; errors, skips, interrupted and superseded rows are not."""
-CENSORED_OUTCOMES = ("error", "stopped", "budget_exhausted")
+CENSORED_OUTCOMES = ("error", "stopped", "budget_exhausted", "paused")
 """Attempt outcomes left out: the attempt was cut short by something other than the model (an error,
 a stop, the issue's budget), so it shows neither a pass nor a fail of the rung, nor a full attempt's cost."""
 

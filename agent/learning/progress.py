@@ -40,7 +40,7 @@ from agent.ledger.events import AttemptProgress, TurnProgress
 
 Vector = npt.NDArray[np.float64]
 
-CENSORED = ("abandoned", "error", "stopped", "budget_exhausted")
+CENSORED = ("abandoned", "error", "stopped", "budget_exhausted", "paused")
 """Outcomes of attempts that did not run to their end: not examples."""
 FEATURES = ("bias", "edited", "edits", "passing", "failing", "failed runs", "late", "late, unedited", "used")
 RATE_STRENGTH = 4.0

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from agent.core.errors import AgentError, ContextWindowError, ProviderError
 from agent.core.messages import ModelTurn, Usage
-from agent.providers.errors import MalformedResponse, ProviderAuthError, ProviderUnreachable
+from agent.providers.errors import MalformedResponse, ProviderAuthError, ProviderUnreachable, QuotaExhausted
 from agent.providers.pricing import PriceQuote, cost
 
 UNSETTLED = ("pending", "unsettled")
@@ -26,6 +26,7 @@ def error_kind(exc: AgentError) -> str:
         (ProviderAuthError, "auth"),
         (ProviderUnreachable, "unreachable"),
         (MalformedResponse, "malformed"),
+        (QuotaExhausted, "quota"),
     )
     for kind, name in kinds:
         if isinstance(exc, kind):
@@ -65,7 +66,7 @@ class CallRecord(BaseModel):
     stop_reason: str | None = None
     error: str | None = None
     status: str = "ok"  # pending | ok | failed | unsettled
-    error_kind: str | None = None  # failed calls: unreachable | auth | status | timeout | malformed | context_window
+    error_kind: str | None = None  # failed: unreachable | auth | quota | status | timeout | malformed | context_window
     reserved_usd: Decimal | None = None  # the worst case reserved before sending (None: unpriced, or not recorded)
     cost_reason: str | None = None
     cost_basis: str | None = None  # usage | not_billed | known_input | worst_case (None: pending, or not recorded)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from agent.core.events import Event
 from agent.ledger.calls import CallRecord, Fallback
 from agent.ledger.events import Abandonment, TurnProgress
+from agent.ledger.holds import ProviderHold
 
 
 class IssueOpened(BaseModel):
@@ -25,7 +26,7 @@ class IssueOpened(BaseModel):
 
 
 class IssueClosed(BaseModel):
-    """How an issue ended (solved, unsolved, budget_exhausted, error, skipped) and what it left: branch,
+    """How an issue ended (solved, unsolved, paused, error, skipped) and what it left: branch,
     patch, error."""
 
     kind: Literal["issue_closed"] = "issue_closed"
@@ -99,6 +100,28 @@ class AttemptAbandoned(BaseModel):
     abandonment: Abandonment
 
 
+class ProviderHoldEnded(BaseModel):
+    """A hold of a provider ended (released, or the run paused its use): written once, at its end."""
+
+    kind: Literal["provider_hold_ended"] = "provider_hold_ended"
+    run_id: str
+    hold: ProviderHold
+
+
+class IssueReopened(BaseModel):
+    """A paused issue goes on (`agent resume`): its row is `running` again."""
+
+    kind: Literal["issue_reopened"] = "issue_reopened"
+    issue_id: int
+
+
+class AttemptReopened(BaseModel):
+    """A paused attempt goes on where it stopped: its row is `running` again."""
+
+    kind: Literal["attempt_reopened"] = "attempt_reopened"
+    attempt_id: int
+
+
 class Logged(BaseModel):
     """An event of the run's stream (stored in the `events` table unless it is live only)."""
 
@@ -116,5 +139,8 @@ Fact = (
     | FallbackTaken
     | ProgressNoted
     | AttemptAbandoned
+    | IssueReopened
+    | AttemptReopened
+    | ProviderHoldEnded
     | Logged
 )

@@ -348,6 +348,25 @@ def m007_call_cost_basis(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m008_provider_holds(db: sqlite3.Connection) -> None:
+    """`provider_holds`: one row per time a run held a provider (`agent.engine.calling.quota`): its
+    `reason` (rate_limit | quota), when it began and ended, the seconds every caller waited
+    (`waited_s`), the refusals (429s, quota errors) it saw, and how it ended (`outcome`: released, the
+    provider answered again; paused, the run stopped using it)."""
+    _execute_all(
+        db,
+        """
+        CREATE TABLE provider_holds (
+            id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id), provider TEXT NOT NULL,
+            reason TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL NOT NULL, waited_s REAL NOT NULL,
+            refusals INTEGER NOT NULL, outcome TEXT NOT NULL
+        );
+        CREATE INDEX provider_holds_run ON provider_holds(run_id)
+        """,
+    )
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply every migration not yet recorded, each in its own transaction; returns those applied now.
 

@@ -126,9 +126,13 @@ class RunTables(LedgerDB):
     def finish_run(self, run_id: str, status: str = "finished") -> None:
         self._update("runs", run_id, {"status": status, "finished_at": time.time()})
 
-    def take_over_run(self, run_id: str) -> None:
-        """This process now owns `run_id` (a resume of a run whose runner is gone): running again."""
-        self._update("runs", run_id, {"owner": owner_tag(), "status": "running", "finished_at": None})
+    def take_over_run(self, run_id: str, max_cost_usd: Decimal | None = None) -> None:
+        """This process now owns `run_id` (a resume of a run whose runner is gone, or paused): running
+        again, under the cap `max_cost_usd` when one is granted."""
+        values: dict[str, Any] = {"owner": owner_tag(), "status": "running", "finished_at": None}
+        if max_cost_usd is not None:
+            values["max_cost_usd"] = money(max_cost_usd)
+        self._update("runs", run_id, values)
 
     def run(self, run_id: str) -> RunRow | None:
         rows = self._rows("SELECT * FROM runs WHERE id = ?", (run_id,))
@@ -162,6 +166,10 @@ class RunTables(LedgerDB):
 
     def finish_issue(self, issue_id: int, status: str, **fields: Any) -> None:
         self._update("issues", issue_id, {"status": status, "finished_at": time.time(), **fields})
+
+    def reopen_issue(self, issue_id: int) -> None:
+        """A paused issue runs again: `running`, not finished."""
+        self._update("issues", issue_id, {"status": "running", "finished_at": None, "error": None})
 
     def issues(self, run_id: str) -> list[IssueRow]:
         rows = self._rows("SELECT * FROM issues WHERE run_id = ? ORDER BY id", (run_id,))

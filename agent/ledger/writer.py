@@ -13,14 +13,17 @@ from agent.ledger.facts import (
     AttemptAbandoned,
     AttemptClosed,
     AttemptOpened,
+    AttemptReopened,
     CallSent,
     CallSettled,
     Fact,
     FallbackTaken,
     IssueClosed,
     IssueOpened,
+    IssueReopened,
     Logged,
     ProgressNoted,
+    ProviderHoldEnded,
 )
 from agent.ledger.store import Ledger
 
@@ -58,6 +61,12 @@ class LedgerWriter:
                 ledger.record_progress(fact.attempt_id, fact.progress)
             case AttemptAbandoned():
                 ledger.record_abandonment(fact.attempt_id, fact.abandonment)
+            case IssueReopened():
+                ledger.reopen_issue(fact.issue_id)
+            case AttemptReopened():
+                ledger.update_attempt(fact.attempt_id, state="running", outcome=None, finished_at=None)
+            case ProviderHoldEnded():
+                ledger.record_hold(fact.run_id, fact.hold)
             case Logged(event=event) if event.kind not in LIVE_ONLY:
                 ledger.record_event(event.run_id, event.kind, event.data, event.issue_id, event.attempt_id)
         return None

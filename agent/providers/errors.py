@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from agent.core.errors import ContextWindowError, ProviderError
@@ -19,6 +21,57 @@ class ProviderAuthError(ProviderError):
 
 class MalformedResponse(ProviderError):
     """The provider answered 200 with a body that is not the API's JSON or SSE."""
+
+
+class QuotaExhausted(ProviderError):
+    """The account is out of credit or over its spend limit: retrying will not help until the user tops
+    up (OpenAI: 429 `insufficient_quota`; Anthropic: 400 "Your credit balance is too low ..." or "You
+    have reached your specified API usage limits ...")."""
+
+
+QUOTA_CODES = ("insufficient_quota",)
+"""OpenAI's `error.code` (and `error.type`) for an account out of quota."""
+QUOTA_PHRASES = ("credit balance is too low", "reached your specified api usage limits")
+"""Anthropic's messages (invalid_request_error, 400) for an account out of credit or over its spend limit."""
+
+
+def _error_object(exc: Any) -> dict[str, Any]:
+    """The `error` object of an SDK status error's JSON body ({} when there is none)."""
+    body = getattr(exc, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def is_quota_error(exc: Any) -> bool:
+    """Whether an SDK status error says the account is out of quota (see `QuotaExhausted`)."""
+    error = _error_object(exc)
+    if error.get("code") in QUOTA_CODES or error.get("type") in QUOTA_CODES:
+        return True
+    message = str(error.get("message", "")).lower()
+    return any(phrase in message for phrase in QUOTA_PHRASES)
+
+
+def retry_after_s(exc: Any, now: float | None = None) -> float | None:
+    """The seconds an SDK status error's response asks to wait: `retry-after-ms`, else `retry-after` as
+    seconds or as an HTTP date (None: it did not say, or said something unreadable)."""
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if headers is None:
+        return None
+    milliseconds, value = headers.get("retry-after-ms"), headers.get("retry-after")
+    try:
+        if milliseconds is not None:
+            return max(0.0, float(milliseconds) / 1000)
+        if value is not None:
+            return max(0.0, float(value))
+    except ValueError:
+        pass
+    if value is None:
+        return None
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
 
 
 def api_message(exc: Any) -> str:
@@ -57,15 +110,26 @@ def status_error(
     retries: int,
     refused: bool = True,
     usage: Usage | None = None,
+    retry_after: float | None = None,
+    quota: bool = False,
 ) -> ProviderError:
     """The error for an HTTP error status the SDK gave up on (or never retries): `refused`, answered
-    before any generation (not billed); else an error the provider sent inside its stream."""
+    before any generation (not billed); else an error the provider sent inside its stream. `quota`:
+    the body says the account is out of quota; `retry_after`: the seconds its response asked to wait."""
     if not refused:
         return ProviderError(
             f"{model.provider}'s stream for {model.name} broke off with an error: {message}",
             status=status,
             retries=retries,
             usage=usage,
+        )
+    if quota:
+        return QuotaExhausted(
+            f"{model.provider} says the account is out of quota ({status}: {message}): "
+            "top up or raise the spend limit, then `agent resume` the run",
+            status=status,
+            retries=retries,
+            refused=True,
         )
     key_env = model.provider_config.api_key_env
     if status in (401, 403):
@@ -87,6 +151,7 @@ def status_error(
         status=status,
         retries=retries,
         refused=True,
+        retry_after=retry_after,
     )
 
 

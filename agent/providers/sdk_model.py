@@ -25,7 +25,15 @@ from agent.core.errors import ProviderError
 from agent.core.messages import ModelTurn, Usage
 from agent.core.model_request import ModelRequest, RequestModel
 from agent.core.protocols import TextSink
-from agent.providers.errors import api_message, malformed, status_error, timed_out, unreachable
+from agent.providers.errors import (
+    api_message,
+    is_quota_error,
+    malformed,
+    retry_after_s,
+    status_error,
+    timed_out,
+    unreachable,
+)
 from agent.providers.http import AttemptCounter, api_key_for, base_url_for
 from agent.providers.resolve import ResolvedModel
 
@@ -174,4 +182,6 @@ class SdkModel(RequestModel):
             retries=self._attempts.retries,
             refused=refused,
             usage=usage,
+            retry_after=retry_after_s(exc),
+            quota=refused and is_quota_error(exc),
         )

@@ -194,6 +194,9 @@ EVENT_LINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "rung_skipped": lambda data: f"[yellow]  skipped {data['rung']}: {data['reason']}[/]",
     "escalation": lambda data: f"[yellow]↑ escalating to {data['rung']}[/]",
     "warning": lambda data: f"[yellow]warning:[/] {escape(data['text'])}",
+    "provider_held": lambda data: f"[bold yellow]⏸ {escape(data['text'])}[/]",
+    "provider_released": lambda data: f"[green]▶ {escape(data['text'])}[/]",
+    "provider_paused": lambda data: f"[bold red]⏸ {escape(data['text'])}[/]",
 }
 """The line (Rich markup) each kind of event prints as; kinds not named here print nothing."""
 
@@ -266,8 +269,10 @@ def print_fix_summary(console: Console, result: dict[str, Any]) -> None:
             line = f"attempt {number}, turn {fallback['turn']}: fell back {fallback_line(fallback)}"
             say(console, f"[yellow]{escape(line)}[/]")
     status = result["status"]
-    colour = "green" if status == "solved" else "red"
+    colour = {"solved": "green", "paused": "yellow"}.get(status, "red")
     say(console, f"[bold {colour}]{status}[/]  task type {result['task_type']}")
+    if status == "paused" and result.get("error"):
+        say(console, f"[yellow]{escape(result['error'])}[/]")
     if still := _still_failing(result["attempts"]):
         say(
             console,

@@ -123,7 +123,7 @@ def fix_result(ledger: Ledger, run_id: str, config: AgentConfig) -> dict[str, An
     status = issue.status if issue else "error"
     return {
         "run_id": run_id,
-        "status": status if status in ("solved", "unsolved", "budget_exhausted") else "error",
+        "status": status if status in ("solved", "unsolved", "budget_exhausted", "paused") else "error",
         "solved": status == "solved",
         "task_type": issue.task_type if issue else None,
         "decided_by": issue.decided_by if issue else None,

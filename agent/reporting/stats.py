@@ -1,5 +1,5 @@
-"""`agent stats` (and the same sections in `agent report`): how the fallback router did over runs, as
-tables for the terminal and the HTML report.
+"""`agent stats` (and the same sections in `agent report`): how the fallback router did over runs, and
+the providers' rate limits and quotas, as tables for the terminal and the HTML report.
 
 The sections are computed by `agent.reporting.stats_sections` (`read_facts`, `build_stats`, re-exported
 here); which runs `agent stats` reads is `agent.cli.stats`'s choice; `agent report` reads the runs it names.
@@ -19,6 +19,7 @@ from agent.reporting.stats_sections import read_facts as read_facts
 from agent.reporting.stats_sections import reason_order
 
 SPEND_TITLE = "API $ per model per day"
+HOLDS_TITLE = "rate limits and quotas (providers held)"
 
 
 class StatsTable(NamedTuple):
@@ -125,6 +126,29 @@ def latency_tables(rows: list[dict[str, Any]]) -> list[StatsTable]:
     return tables
 
 
+def holds_table(rows: list[dict[str, Any]]) -> StatsTable:
+    columns = [
+        Col("provider"),
+        Col("holds", right=True),
+        Col("seconds waited", right=True),
+        Col("refusals", right=True),
+        Col("quota stops", right=True),
+        Col("rate-limit pauses", right=True),
+    ]
+    cells = [
+        [
+            row["provider"],
+            str(row["holds"]),
+            f"{row['waited_s']:.1f}",
+            str(row["refusals"]),
+            str(row["quota_stops"]),
+            str(row["rate_limit_pauses"]),
+        ]
+        for row in rows
+    ]
+    return StatsTable(HOLDS_TITLE, columns, cells)
+
+
 def stats_tables(data: dict[str, Any]) -> list[StatsTable]:
     rates = data["fallback_rate"]
     tables = []
@@ -136,7 +160,8 @@ def stats_tables(data: dict[str, Any]) -> list[StatsTable]:
         tables.append(spend_table(data["spend"]))
     if data["validation_failures"]:
         tables.append(validation_table(data["validation_failures"]))
-    return tables + latency_tables(data["latency"])
+    holds = [holds_table(data["rate_limits"])] if data.get("rate_limits") else []
+    return tables + latency_tables(data["latency"]) + holds
 
 
 def stats_notes(data: dict[str, Any]) -> list[str]:

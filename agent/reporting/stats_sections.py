@@ -1,5 +1,5 @@
-"""The four sections of `agent stats` (and of `agent report`), computed from the ledger: how the fallback
-router did over runs. How they are shown is `agent.reporting.stats`'s.
+"""The five sections of `agent stats` (and of `agent report`), computed from the ledger: how the fallback
+router did over runs, and how often providers held them. How they are shown is `agent.reporting.stats`'s.
 
 1. Fallback rate: finished attempts that fell back at least once / finished attempts, per task type
    (the issue's), per primary model (the attempt's rung model, whatever served its calls later) and
@@ -19,6 +19,9 @@ router did over runs. How they are shown is `agent.reporting.stats`'s.
    time (every settled call it served, the classifier's too; failed ones until they gave up), and
    the end-to-end turn latency of attempts it was the primary of, invalid replies, failed requests
    and fallback hops included, with the turns that took a fallback hop apart.
+5. Rate limits and quotas per provider (`provider_holds`, `agent.engine.calling.quota`): the holds,
+   the seconds the run's use of the provider was held, the refusals (429s, quota errors), and the
+   holds that paused it instead: out of quota, or rate limited past `[router] rate_limit_max_wait_s`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pydantic import BaseModel
 
 from agent.core.config import AgentConfig
 from agent.ledger import CallRow, Fallback, Ledger
+from agent.ledger.holds import ProviderHoldRow
 from agent.reporting.costs import calls_cost
 
 MIN_ATTEMPTS = 5
@@ -58,6 +62,7 @@ class StatsFacts(BaseModel):
     runs: list[str]
     attempts: list[AttemptFacts]
     issue_calls: list[tuple[str, CallRow]]  # calls made outside attempts (the classifier's), with their day
+    holds: list[ProviderHoldRow] = []  # the runs' provider holds (rate limits, quotas)
 
     def calls(self) -> list[tuple[str, CallRow]]:
         """Every call with its day: the attempts' and the issues'."""
@@ -72,7 +77,9 @@ def utc_day(timestamp: float) -> str:
 def read_facts(ledger: Ledger, run_ids: list[str]) -> StatsFacts:
     attempts: list[AttemptFacts] = []
     issue_calls: list[tuple[str, CallRow]] = []
+    holds: list[ProviderHoldRow] = []
     for run_id in run_ids:
+        holds += ledger.holds(run_id)
         issue_calls += [(utc_day(call.created_at), call) for call in ledger.run_calls(run_id)]  # no issue claimed
         issues = {issue.id: issue for issue in ledger.issues(run_id)}
         for attempt in ledger.attempts(run_id):
@@ -87,7 +94,7 @@ def read_facts(ledger: Ledger, run_ids: list[str]) -> StatsFacts:
             )
         for issue in issues.values():
             issue_calls += [(utc_day(call.created_at), call) for call in ledger.issue_calls(issue.id)]
-    return StatsFacts(runs=run_ids, attempts=attempts, issue_calls=issue_calls)
+    return StatsFacts(runs=run_ids, attempts=attempts, issue_calls=issue_calls, holds=holds)
 
 
 # 1. fallback rate ------------------------------------------------------------------------------
@@ -250,8 +257,27 @@ def latency_section(facts: StatsFacts) -> list[dict[str, Any]]:
     ]
 
 
+# 5. rate limits and quotas -------------------------------------------------------------------
+def holds_section(facts: StatsFacts) -> list[dict[str, Any]]:
+    """Per provider: holds, seconds held, refusals, and the holds that paused the run's use of it."""
+    by_provider: dict[str, list[ProviderHoldRow]] = {}
+    for hold in facts.holds:
+        by_provider.setdefault(hold.provider, []).append(hold)
+    return [
+        {
+            "provider": provider,
+            "holds": len(holds),
+            "waited_s": round(sum(hold.waited_s for hold in holds), 3),
+            "refusals": sum(hold.refusals for hold in holds),
+            "quota_stops": sum(1 for hold in holds if hold.reason == "quota"),
+            "rate_limit_pauses": sum(1 for hold in holds if hold.reason == "rate_limit" and hold.outcome == "paused"),
+        }
+        for provider, holds in sorted(by_provider.items())
+    ]
+
+
 def build_stats(facts: StatsFacts, config: AgentConfig, chosen: str = "") -> dict[str, Any]:
-    """The four sections as one JSON-able object (`agent stats --json`, and `stats` in `agent report`)."""
+    """The five sections as one JSON-able object (`agent stats --json`, and `stats` in `agent report`)."""
     return {
         "runs": facts.runs,
         "chosen": chosen or f"runs {', '.join(facts.runs)}",
@@ -262,4 +288,5 @@ def build_stats(facts: StatsFacts, config: AgentConfig, chosen: str = "") -> dic
         "spend": spend_section(facts),
         "validation_failures": validation_section(facts),
         "latency": latency_section(facts),
+        "rate_limits": holds_section(facts),
     }

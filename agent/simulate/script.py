@@ -29,6 +29,12 @@ reports the input tokens), then ends as `cut` says: `drop` hangs up mid-stream, 
 API's error event (Anthropic's `overloaded_error`; OpenAI's `{"error": ...}` chunk), `hang` holds
 the stream for `hang_s` (a read timeout), then hangs up. Its `status` is ignored.
 
+A fault with `for_s` is a window: from the first request it matches, it answers every matching
+request for `for_s` seconds (its `count` does not apply), then never again; a storm of 429s is
+`{"status": 429, "retry_after": 5, "for_s": 60}`. A fault with `quota` answers the API's own
+out-of-quota error in place of its `status` and `message` (OpenAI: 429 `insufficient_quota`;
+Anthropic: 400 "Your credit balance is too low ...").
+
 A fault with `invalid` set answers 200 with a normal, billed turn whose reply is invalid, in
 place of the scripted one (its `status` is ignored):
 
@@ -81,10 +87,13 @@ CutKind = Literal["drop", "error", "hang"]
 
 
 class Fault(BaseModel):
-    """Answer the next `count` matching requests with an error, or an invalid reply, instead of a turn."""
+    """Answer the next `count` matching requests (or every one for `for_s` seconds) with an error, or an
+    invalid reply, instead of a turn."""
 
     status: int = 529
     count: int = 1
+    for_s: float | None = Field(None, description="Answer every matching request this long after the first.")
+    quota: bool = Field(False, description="Send the API's out-of-quota error (its status and message).")
     retry_after: float | None = None
     turn: int | None = Field(None, description="Only requests at this turn number.")
     model: str = "*"

@@ -24,7 +24,9 @@ from agent.core.events import EventSink
 from agent.core.protocols import Model
 from agent.engine.budget import Budget
 from agent.engine.calling.meters import RunRecorder
+from agent.engine.pause import PausedAttempt
 from agent.engine.planner import LadderChoice, classify
+from agent.engine.run_setup import RunSetup
 from agent.engine.runner import run_issue
 from agent.engine.testing import detect_test_cmd, unusable_test_command
 from agent.ledger import Ledger
@@ -70,6 +72,25 @@ class FixOptions(RunOptions):
             "planner.fallback": checked_fallback(self.fallback),
             "budget.max_cost_usd": None if self.max_cost_per_issue is None else str(self.max_cost_per_issue),
         }
+
+
+RESUME_FILE = "resume.json"
+
+
+class FixResume(BaseModel):
+    """What a fix leaves in its run directory for `agent resume` (`agent.wiring.resume`): how it ran
+    and what it was running, so a resume asks neither the classifier nor the planner again."""
+
+    options: dict[str, Any]
+    repo: str
+    task: Task
+    plan: LadderChoice
+
+
+def save_fix_resume(run_dir: Path, options: FixOptions, repo: Path, task: Task, plan: LadderChoice) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    saved = FixResume(options=options.model_dump(mode="json"), repo=str(repo), task=task, plan=plan)
+    (run_dir / RESUME_FILE).write_text(saved.model_dump_json(indent=1))
 
 
 class FixRepo(BaseModel):
@@ -172,19 +193,28 @@ def run_fix(
         say.print("[bold red]LocalSandbox is NOT isolated: commands run on this machine as you[/]")
     ledger, run_id = run.ledger(), run.run_id(ladder=format_ladder(chosen.ladder))
     context = run_setup(config, ledger, run_id, env, on_event=on_event, stop=stop, make_model=make_model)
-    failure: AgentError | None = None
-    try:
-        run_issue(context, task, chosen, budget)  # the classifier's calls are charged to it already
-        ledger.finish_run(run_id)
-    except AgentError as exc:
-        ledger.finish_run(run_id, "error")
-        failure = exc
-    except BaseException:
-        ledger.finish_run(run_id, "interrupted")
-        raise
+    save_fix_resume(context.run_dir, options, repo.root, task, chosen)
+    failure = run_to_its_end(context, task, chosen, budget)  # the classifier's calls are charged to it already
     result = fix_result(ledger, run_id, config)
     ledger.close()
     return result, failure
+
+
+def run_to_its_end(
+    context: RunSetup, task: Task, chosen: LadderChoice, budget: Budget, resume: PausedAttempt | None = None
+) -> AgentError | None:
+    """`run_issue`, and the run's row closed as it ended: finished, paused, error (returned) or interrupted."""
+    ledger, run_id = context.ledger, context.run_id
+    try:
+        done = run_issue(context, task, chosen, budget, resume=resume)
+    except AgentError as exc:
+        ledger.finish_run(run_id, "error")
+        return exc
+    except BaseException:
+        ledger.finish_run(run_id, "interrupted")
+        raise
+    ledger.finish_run(run_id, "paused" if done.status == "paused" else "finished")
+    return None
 
 
 def plan_fix(

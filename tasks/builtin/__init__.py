@@ -23,6 +23,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from agent.core.errors import TaskError
@@ -87,26 +88,32 @@ def materialize(name: str, tasks: list[Task], home: Path) -> tuple[Path, dict[st
         digest.update(f"\0{relative.as_posix()}\0".encode() + (source / relative).read_bytes())
     for task in tasks:
         digest.update(f"\0{task.instance_id}\0{task.patch}".encode())
-    cache = home / "cache" / "builtin"
-    target = cache / f"{name}-{digest.hexdigest()[:12]}"
-    if not target.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
-        try:
-            _build(source, tasks, scratch / "repo.git")
-            try:
-                os.rename(scratch / "repo.git", target)
-            except OSError:
-                if not target.exists():  # another process renamed its copy first: same content
-                    raise
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+    target = home / "cache" / "builtin" / f"{name}-{digest.hexdigest()[:12]}"
+    build_once(target, lambda gitdir: _build(source, tasks, gitdir))
     listing = _git(target, "for-each-ref", "--format=%(refname:lstrip=3) %(objectname)", "refs/heads/task/")
     commits = dict(line.split(" ", 1) for line in listing.splitlines())
     missing = [task.instance_id for task in tasks if task.instance_id not in commits]
     if missing:
         raise TaskError(f"{target} lacks tasks {', '.join(missing)}: delete that directory and load again")
     return target, commits
+
+
+def build_once(target: Path, build: Callable[[Path], None]) -> None:
+    """Make the bare repository `target` with `build(gitdir)` unless it exists: built in a temporary
+    directory beside it and renamed into place, so two processes can materialize at once."""
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        build(scratch / "repo.git")
+        try:
+            os.rename(scratch / "repo.git", target)
+        except OSError:
+            if not target.exists():  # another process renamed its copy first: same content
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _build(source: Path, tasks: list[Task], gitdir: Path) -> None:

@@ -74,6 +74,13 @@ class FallbackModel(RequestModel):
             self._switch(target, reason, f"{route.model.name}: {_provider_text(exc, reason)}", str(exc))
             raise FellBack(str(exc)) from exc
 
+    def take_up(self, label: str) -> None:
+        """A paused attempt goes on at the route it was on (`label`), taking the chain's targets up to it."""
+        if label and label != self.route.label and self.router is not None:
+            target = self.router.take(label)
+            if target is not None:
+                self.route = target
+
     def after_invalid(self, count: int, reason: str, detail: str) -> bool:
         """Switch after `count` invalid replies of the current route; False when no target is left."""
         target = self.router.after_invalid(self.route) if self.router is not None else None

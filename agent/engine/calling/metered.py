@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypedDict
 
-from agent.core.effort import EffortLevel
 from agent.core.errors import AgentError, ProviderError
 from agent.core.messages import Message, ModelTurn
-from agent.core.model_request import ModelRequest, RequestModel
+from agent.core.model_request import ModelRequest, WrapperModel
 from agent.core.protocols import Model, TextSink
 from agent.engine.budget import Budget, tokens_at_most, worst_case_usd
 from agent.engine.calling.meters import CallMeter
@@ -48,7 +47,7 @@ def request_tokens(request: ModelRequest) -> int:
 
 
 @dataclass
-class MeteredModel(RequestModel):
+class MeteredModel(WrapperModel):
     """`model`, with every request reserved, recorded and billed through `meter`."""
 
     model: Model
@@ -60,17 +59,6 @@ class MeteredModel(RequestModel):
     """The failures recorded as failed calls; anything else leaves the call pending (its worst case counts)."""
     on_sent: Callable[[CallRecord], None] | None = None
     """Told of each request once it is recorded, before it is sent."""
-
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-    @property
-    def provider(self) -> str:
-        return self.model.provider
-
-    def effort_for(self, effort: EffortLevel) -> tuple[EffortLevel, str]:
-        return self.model.effort_for(effort)
 
     def reply(self, request: ModelRequest, on_text: TextSink | None) -> ModelTurn:
         prompt, max_tokens = self.estimate(request), request.max_tokens
@@ -86,14 +74,7 @@ class MeteredModel(RequestModel):
             self.on_sent(pending)
         started = time.perf_counter()
         try:
-            reply = self.model.complete(
-                request.messages,
-                system=request.system,
-                tools=request.tools,
-                effort=request.effort,
-                max_tokens=max_tokens,
-                on_text=on_text,
-            )
+            reply = self.forward(request, on_text, max_tokens)
         except self.settles as exc:
             seconds = time.perf_counter() - started
             self.meter.model_time_s += seconds

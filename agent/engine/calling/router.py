@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from agent.core.config import AgentConfig
 from agent.core.effort import EffortLevel, Rung
-from agent.core.errors import ConfigError, ContextWindowError, ProviderError
+from agent.core.errors import ConfigError, ContextWindowError, ProviderError, ProviderPaused
 from agent.core.protocols import Model
 from agent.providers.errors import MalformedResponse, ProviderAuthError, ProviderUnreachable
 from agent.providers.pricing import PriceQuote
@@ -60,8 +60,8 @@ def failure_reason(exc: ProviderError) -> str | None:
     """The reason a provider failure is routed (None: it is not, e.g. a rejected key)."""
     if isinstance(exc, ContextWindowError):
         return "context_window"
-    if isinstance(exc, ProviderAuthError):
-        return None
+    if isinstance(exc, ProviderAuthError | ProviderPaused):
+        return None  # a paused provider (`agent.engine.calling.quota`) ends the issue paused, not on another rung
     if isinstance(exc, ProviderUnreachable):
         return "unreachable"
     if isinstance(exc, MalformedResponse):
@@ -93,6 +93,10 @@ class Router:
         if reason == "context_window":
             return self._take(lambda rung, route: _larger(route.window, current.window))
         return self._take(lambda rung, route: rung.model != current.model.name)
+
+    def take(self, label: str) -> Route | None:
+        """The target named `label` (model@effort), as a paused attempt had switched to it."""
+        return self._take(lambda rung, route: route.label == label)
 
     def _take(self, fits: Callable[[Rung, Route], bool]) -> Route | None:
         """The first target left that can run here and fits; it and the targets before it are used up."""
