@@ -2,8 +2,8 @@
 
 The suite is `generated:N` (N distinct small repositories, each with a real failing test), served by
 the simulated population (`sim-*` over the fake provider's real HTTP APIs). Two `ray start` nodes
-run here, each in a session and temporary folder of its own (the head with `--head`, the other
-joining it), each talking to the Docker engine itself; the driver (`run_bench` in this process)
+run here, each in a session of its own (the head with `--head`, the other joining it; one temporary
+folder, as on one machine), each talking to the Docker engine itself; the driver (`run_bench` in this process)
 picks each task's image and joins with `--ray-address`. When `--kill-after` jobs have finished,
 every process of the second node (its raylet, its workers) is killed: its jobs in flight are lost
 and Ray runs them again on the head's node. Checked at the end: every task has exactly one counted
@@ -51,7 +51,7 @@ def free_port() -> int:
 def ray_node(tmpdir: Path, cpus: int, head_port: int, head: bool) -> subprocess.Popen[bytes]:
     """One `ray start --block` node in a session of its own (so it can be killed whole)."""
     command = [str(Path(sys.executable).parent / "ray"), "start", "--block", "--node-ip-address", "127.0.0.1"]
-    command += ["--num-cpus", str(cpus), "--disable-usage-stats", "--temp-dir", str(tmpdir / "ray")]
+    command += ["--num-cpus", str(cpus), "--disable-usage-stats"]
     if head:
         command += ["--head", "--port", str(head_port), "--include-dashboard=false"]
         command += ["--ray-client-server-port", str(free_port()), "--dashboard-agent-listen-port", str(free_port())]
@@ -59,7 +59,7 @@ def ray_node(tmpdir: Path, cpus: int, head_port: int, head: bool) -> subprocess.
         command += ["--address", f"127.0.0.1:{head_port}", "--dashboard-agent-listen-port", str(free_port())]
     command += ["--node-manager-port", str(free_port()), "--object-manager-port", str(free_port())]
     command += ["--metrics-export-port", str(free_port()), "--runtime-env-agent-port", str(free_port())]
-    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmpdir), "TMPDIR": str(tmpdir)}  # the cluster's own, no keys
     return subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
@@ -171,12 +171,13 @@ def main() -> None:
             options = BenchOptions(
                 suite=f"generated:{args.tasks}", ladder=args.ladder, workers=args.workers, sandbox=args.sandbox
             )
-            port = free_port()
-            (root / "head").mkdir()
-            (root / "node").mkdir()
-            head = ray_node(root / "head", args.workers // 2, port, head=True)
-            time.sleep(2)
-            node = ray_node(root / "node", args.workers - args.workers // 2, port, head=False)
+            port, shared = free_port(), root / "t"  # one machine: the nodes and the driver share a temp dir
+            shared.mkdir()
+            os.environ["TMPDIR"], tempfile.tempdir = str(shared), None
+            head = ray_node(shared, args.workers // 2, port, head=True)
+            while not list(shared.glob("ray/session_*/logs/raylet.out")):
+                time.sleep(0.2)
+            node = ray_node(shared, args.workers - args.workers // 2, port, head=False)
             nodes: dict[str, Any] = {}
             try:
                 boot = wait_nodes(f"127.0.0.1:{port}", 2)

@@ -7,6 +7,7 @@ the facts that open a row (an issue, an attempt, a call). Each fact is written i
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -21,6 +22,7 @@ class IssueOpened(BaseModel):
     """An issue of the run begins (its row is `running`); `fields` are the row's columns."""
 
     kind: Literal["issue_opened"] = "issue_opened"
+    at: float = Field(default_factory=time.time, description="When it happened (where it happened: a Ray worker too).")
     run_id: str
     fields: dict[str, Any]
 
@@ -30,6 +32,7 @@ class IssueClosed(BaseModel):
     patch, error."""
 
     kind: Literal["issue_closed"] = "issue_closed"
+    at: float = Field(default_factory=time.time, description="When it happened (where it happened: a Ray worker too).")
     issue_id: int
     status: str
     fields: dict[str, Any] = Field(default_factory=dict)
@@ -39,6 +42,7 @@ class AttemptOpened(BaseModel):
     """A rung is tried on an issue: the attempt's row, `running` until it is closed."""
 
     kind: Literal["attempt_opened"] = "attempt_opened"
+    at: float = Field(default_factory=time.time, description="When it happened (where it happened: a Ray worker too).")
     issue_id: int
     run_id: str
     fields: dict[str, Any]
@@ -48,6 +52,7 @@ class AttemptClosed(BaseModel):
     """How an attempt ended: the loop's outcome, whether its tests passed, its times, patch and report."""
 
     kind: Literal["attempt_closed"] = "attempt_closed"
+    at: float = Field(default_factory=time.time, description="When it happened (where it happened: a Ray worker too).")
     attempt_id: int
     outcome: str
     passed: bool

@@ -190,9 +190,12 @@ class RunTables(LedgerDB):
     def update_attempt(self, attempt_id: int, **fields: Any) -> None:
         self._update("attempts", attempt_id, fields)
 
-    def finish_attempt(self, attempt_id: int, outcome: str, tests_passed: bool, **fields: Any) -> None:
-        """Mark the attempt finished with its outcome; a `patch` given also records its changed lines."""
-        now = time.time()
+    def finish_attempt(
+        self, attempt_id: int, outcome: str, tests_passed: bool, at: float | None = None, **fields: Any
+    ) -> None:
+        """Mark the attempt finished with its outcome (`at`: when; default now); a `patch` given also
+        records its changed lines."""
+        now = time.time() if at is None else at
         if fields.get("patch") is not None:
             fields.setdefault("changed_lines", changed_lines(fields["patch"]))
         with self.transaction() as db:

@@ -38,13 +38,13 @@ class LedgerWriter:
         ledger = self.ledger
         match fact:
             case IssueOpened():
-                return ledger.add_issue(fact.run_id, **fact.fields)
+                return ledger.add_issue(fact.run_id, **{"started_at": fact.at, **fact.fields})
             case IssueClosed():
-                ledger.finish_issue(fact.issue_id, fact.status, **fact.fields)
+                ledger.finish_issue(fact.issue_id, fact.status, **{"finished_at": fact.at, **fact.fields})
             case AttemptOpened():
-                return ledger.start_attempt(fact.issue_id, fact.run_id, **fact.fields)
+                return ledger.start_attempt(fact.issue_id, fact.run_id, **{"started_at": fact.at, **fact.fields})
             case AttemptClosed():
-                ledger.finish_attempt(fact.attempt_id, fact.outcome, fact.passed, **fact.fields)
+                ledger.finish_attempt(fact.attempt_id, fact.outcome, fact.passed, at=fact.at, **fact.fields)
             case CallSent(attempt_id=int(attempt_id)):
                 return ledger.record_call(attempt_id, fact.record)
             case CallSent(issue_id=int(issue_id)):
