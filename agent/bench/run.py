@@ -12,8 +12,11 @@ it left in flight as `unsettled`: they count at their worst case, so the batch c
 what a provider may have billed), and the
 infra/provider errors and budget skips it will run again as `superseded` (their attempts' spend
 still counts; the rows do not count as issues), then runs every job that is not done.
-predictions.jsonl and report.json are rewritten from the ledger, so they hold each finished job
-exactly once.
+A paused issue (its cap reached, or its provider out of quota) is not done either: it goes on where
+it stopped, with the ladder it had (`with_paused`; on Ray, on the head's threads, where its rows and
+saved state are), under the batch cap `agent resume RUN --max-cost NEW` grants. A batch with an issue
+still paused at its end is `paused`. predictions.jsonl and report.json are rewritten from the ledger,
+so they hold each finished job exactly once.
 """
 
 from __future__ import annotations
