@@ -7,6 +7,7 @@ key must not land in the ledger or the run files, and a killed worker must not e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -120,7 +121,8 @@ def make_cluster() -> Iterator:
     yield make
     for cluster in started:
         for pid in cluster.processes():  # the head, its raylet and workers: every process of its session
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it may have ended since it was listed
+                os.kill(pid, signal.SIGKILL)
         cluster.process.wait()
         shutil.rmtree(cluster.tmpdir, ignore_errors=True)
 
@@ -302,11 +304,13 @@ def test_a_node_killed_mid_batch_loses_and_duplicates_nothing(tmp_path, make_fak
             time.sleep(0.1)
         killed = session_of(node)
         for pid in killed:
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         out, err = runner.communicate(timeout=240)
     finally:
         for pid in session_of(node):
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         node.wait()
     assert runner.returncode == 0, err
     assert len(killed) >= 2  # the node's raylet and its workers

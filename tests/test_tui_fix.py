@@ -309,7 +309,8 @@ async def test_docker_run_through_the_fake_provider_meters_match_fix_json(tmp_pa
 
 @pytest.mark.docker
 async def test_quit_during_a_docker_run_stops_it_and_leaves_no_container(tmp_path, make_fake, fake_env):
-    slow = {"rules": [{"turns": [{**plan_turn(), "delay_s": 1.0}, edit_turn(RIGHT_FIX), {"text": "Fixed."}]}]}
+    # turn 1 takes 3 s: time for the keys to land before it ends, on a loaded machine too
+    slow = {"rules": [{"turns": [{**plan_turn(), "delay_s": 3.0}, edit_turn(RIGHT_FIX), {"text": "Fixed."}]}]}
     fake = make_fake(slow)
     setup = Setup(tmp_path, slow, sandbox="docker", model="claude-opus-4-7")
     setup.env = fake_env(fake)
