@@ -148,7 +148,10 @@ class DockerSandbox:
                 head_bytes=config.output_head_bytes,
                 tail_bytes=config.output_tail_bytes,
             )
-            self.shell.start()
+            try:
+                self.shell.start()
+            except ShellUnavailable:  # a busy engine; the first command tries again, then runs without it
+                self._raise_if_dead()
         except BaseException:
             self.close()
             raise

@@ -111,11 +111,13 @@ def install_handlers() -> None:
 # Containers come from one listing (`client.api.containers`: id, names and labels in one answer),
 # never a list-then-inspect per container, so another process removing one in between changes
 # nothing; a removal that finds the container gone (or going) is done, not an error.
-def _listed(client: Any, label: str) -> list[dict[str, Any]]:
+def _listed(client: Any, label: str, run: str | None = None) -> list[dict[str, Any]]:
+    """Containers carrying `label` (and, given `run`, that run's label too)."""
     from sandboxes.engine import docker_errors
 
+    labels = [label] if run is None else [label, f"{RUN_LABEL}={run}"]
     with docker_errors("listing sandbox containers"):
-        return list(client.api.containers(all=True, filters={"label": label}))
+        return list(client.api.containers(all=True, filters={"label": labels}))
 
 
 def _describe(listed: dict[str, Any], reason: str) -> RemovedContainer:
@@ -147,21 +149,22 @@ def _remove(client: Any, listed: dict[str, Any]) -> bool:
     return True
 
 
-def reap_orphans(client: Any) -> list[RemovedContainer]:
-    """Remove containers labelled with an owner on this host whose process is gone."""
+def reap_orphans(client: Any, run: str | None = None) -> list[RemovedContainer]:
+    """Remove containers labelled with an owner on this host whose process is gone (of `run` only, if given)."""
     return [
         _describe(listed, "owner process gone")
-        for listed in _listed(client, OWNER_LABEL)
+        for listed in _listed(client, OWNER_LABEL, run)
         if owner_is_gone(listed.get("Labels") or {}) and _remove(client, listed)
     ]
 
 
-def prune(all: bool = False, client: Any = None) -> list[RemovedContainer]:
-    """Remove orphaned sandbox containers, or with `all` every container with an `agent.run` label."""
+def prune(all: bool = False, client: Any = None, run: str | None = None) -> list[RemovedContainer]:
+    """Remove orphaned sandbox containers, or with `all` every container with an `agent.run` label;
+    given `run`, only that run's."""
     if client is None:
         from sandboxes.engine import docker_client
 
         client = docker_client()
     if not all:
-        return reap_orphans(client)
-    return [_describe(listed, "prune --all") for listed in _listed(client, RUN_LABEL) if _remove(client, listed)]
+        return reap_orphans(client, run)
+    return [_describe(listed, "prune --all") for listed in _listed(client, RUN_LABEL, run) if _remove(client, listed)]

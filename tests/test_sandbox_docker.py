@@ -211,3 +211,21 @@ def test_unknown_base_commit_is_a_clear_error(tmp_path: Path) -> None:
     repo, _ = make_repo(tmp_path)
     with pytest.raises(SandboxError, match="base commit 'deadbeef' not found"):
         DockerSandbox(CONFIG, repo, "deadbeef", "test-bad-commit")
+
+
+class _ShellThatWillNotStart(DockerSandbox):
+    """A busy engine's failure, made real: the persistent shell's exec ends before it says it is ready."""
+
+    def _open_shell(self):  # type: ignore[no-untyped-def]
+        return self._open_exec(["bash", "-c", "exit 0"])[1]
+
+
+def test_a_shell_that_will_not_start_leaves_a_working_sandbox(tmp_path: Path) -> None:
+    repo, sha = make_repo(tmp_path)
+    with _ShellThatWillNotStart(CONFIG, repo, sha, "test-docker") as box:
+        assert not box.shell.alive
+        box.write_file("made.txt", "by the fallback\n")
+        result = box.exec("cat made.txt; id -un")
+        assert (result.exit_code, result.output) == (0, "by the fallback\nagent\n")
+        assert box.read_file("made.txt") == "by the fallback\n"
+        assert "made.txt" in box.diff()

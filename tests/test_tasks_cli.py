@@ -80,8 +80,9 @@ def test_validate_unknown_id_exits_2(tmp_path):
 @pytest.mark.slow
 def test_validate_whole_builtin_suite(tmp_path):
     done = run_agent(tmp_path, "tasks", "validate", "builtin", "--json")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     results = [json.loads(line) for line in done.stdout.splitlines()]
+    problems = {r["instance_id"]: r["problems"] for r in results if not r["valid"]}
+    assert done.returncode == 0, f"{problems} {done.stderr[-2000:]}"
     assert [r["instance_id"] for r in results] == BUILTIN_IDS
     assert [r["instance_id"] for r in results if not r["valid"]] == []
     assert all(r["gold"]["resolved"] and not r["base"]["resolved"] for r in results)

@@ -62,16 +62,17 @@ def build(
 @sandbox_app.command()
 def prune(
     all: bool = typer.Option(False, "--all", help="Remove every container with an agent.run label."),
+    run: str | None = typer.Option(None, "--run", help="Only the containers of this run (its id)."),
 ) -> None:
-    """Remove orphaned sandbox containers (owner process gone), or with --all every sandbox container,
-    and the temporary homes of Ray workers that are gone."""
+    """Remove orphaned sandbox containers (owner process gone), or with --all every sandbox container
+    (with --run, only that run's), and the temporary homes of Ray workers that are gone."""
     from agent.bench.executors import reap_ray_homes
 
     console = _console()
     homes = reap_ray_homes()
     for home in homes:
         console.print(f"removed {home} (Ray worker's home, its process is gone)")
-    removed = _run(lambda: lifecycle.prune(all=all))
+    removed = _run(lambda: lifecycle.prune(all=all, run=run))
     if not removed and not homes:
         console.print("nothing to remove")
     for item in removed:
