@@ -142,19 +142,24 @@ class DockerSandbox:
             if code != 0:
                 raise install_failed(code, out.decode(errors="replace"))
             self.base = commit
-            self.shell = ShellSession(
-                self._open_shell,
-                SHELL_STATE_DIR,
-                head_bytes=config.output_head_bytes,
-                tail_bytes=config.output_tail_bytes,
-            )
-            try:
-                self.shell.start()
-            except ShellUnavailable:  # a busy engine; the first command tries again, then runs without it
-                self._raise_if_dead()
+            self._start_shell()
         except BaseException:
             self.close()
             raise
+
+    def _start_shell(self) -> None:
+        """The persistent shell; one that will not start (a busy engine) is tried again by the first
+        command, which runs without it if it fails again."""
+        self.shell = ShellSession(
+            self._open_shell,
+            SHELL_STATE_DIR,
+            head_bytes=self.config.output_head_bytes,
+            tail_bytes=self.config.output_tail_bytes,
+        )
+        try:
+            self.shell.start()
+        except ShellUnavailable:
+            self._raise_if_dead()
 
     # plumbing ------------------------------------------------------------------------------
     def _open_exec(self, argv: list[str], stdin: bool = True) -> tuple[str, DockerExecTransport]:

@@ -1,5 +1,5 @@
 """What the cost tests share: the classifier model and its list price, the scripted fix at Opus, and
-`agent fix --json` in a local sandbox (in-process) with its result and ledger."""
+`agent fix --json` in a local sandbox (in-process) with its result and ledger, a ledger with one issue."""
 
 from __future__ import annotations
 
@@ -32,3 +32,14 @@ def fix(tmp_path: Path, *extra: str, env: dict[str, str], classifier: bool = Fal
     done = run_agent(tmp_path, *args, "--sandbox", "local", "--json", *extra, env=env)
     assert done.stdout, done.stderr
     return json.loads(done.stdout), Ledger(tmp_path / "agent-home" / "ledger.sqlite")
+
+
+def ledger_with_issue(root: Path, ladder: str = "m@low,m@medium,m@high,m@max") -> tuple[Ledger, str, int]:
+    """A real ledger under `root` with run r1 ($60/h) and one issue of it: the ledger, run id, issue id."""
+    ledger = Ledger(root / "ledger.sqlite")
+    run_id = ledger.create_run("fix", {}, Decimal(60), run_id="r1")
+    issue_id = ledger.add_issue(
+        run_id, key="k", title="t", task_type="bug_fix", task_type_reason="r", decided_by="model", repo="/r",
+        base_commit="abc", test_cmd="pytest", ladder=ladder,
+    )  # fmt: skip
+    return ledger, run_id, issue_id

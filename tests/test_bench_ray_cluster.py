@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -320,3 +321,18 @@ def test_a_node_killed_mid_batch_loses_and_duplicates_nothing(tmp_path, make_fak
     assert sorted(issue.key for issue in counted) == sorted(f"ops__{name}" for name in names)  # once each
     assert result["instances"] == len(names) and result["error_ids"] == []  # none lost: Ray ran them again
     assert {issue.status for issue in counted} == {"unsolved"}
+    # every request the provider received is billed: the calls of the killed node's tries too (they
+    # never sent their rows back), in flight there, so at their worst case
+    ledger = Ledger(tmp_path / "agent-home" / "ledger.sqlite")
+    calls = [call for attempt in ledger.attempts("nodes") for call in ledger.calls(attempt.id)]
+    calls += [call for issue in rows for call in ledger.issue_calls(issue.id)]
+    lost = [call for call in calls if call.purpose == "lost"]
+    assert len(lost) >= 2 and {call.status for call in lost} == {"unsettled"}, lost
+    assert all(call.reserved_usd and call.cost_usd == call.reserved_usd for call in lost)
+    assert len(calls) >= len(fake.requests)
+    assert ledger.spent("nodes") == sum((call.spend_usd or 0 for call in calls), Decimal(0))
+    groups = json.loads(run_agent(tmp_path, "report", "nodes", "--json").stdout)["groups"]
+    assert sum(group["lost_worker_calls"] for group in groups) == len(lost)
+    assert sum(group["lost_worker_cost_usd"] for group in groups) == pytest.approx(
+        float(sum((call.reserved_usd or 0 for call in lost), Decimal(0))), abs=1e-5
+    )

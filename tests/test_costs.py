@@ -9,6 +9,7 @@ from agent.core.messages import Usage
 from agent.ledger import CallRecord, Ledger
 from agent.reporting.costs import issue_summaries, run_costs
 from agent.reporting.results import fix_result
+from tests.billing_helpers import ledger_with_issue
 
 PATCH = (
     "diff --git a/calc/ops.py b/calc/ops.py\n"
@@ -22,13 +23,7 @@ PATCH = (
 
 
 def _ledger(tmp_path) -> tuple[Ledger, str, int]:
-    ledger = Ledger(tmp_path / "ledger.sqlite")
-    run_id = ledger.create_run("fix", {}, Decimal(60), run_id="r1")
-    issue_id = ledger.add_issue(
-        run_id, key="k", title="t", task_type="bug_fix", task_type_reason="r", decided_by="model", repo="/r",
-        base_commit="abc", test_cmd="pytest", ladder="m@low,m@medium,m@high,m@max",
-    )  # fmt: skip
-    return ledger, run_id, issue_id
+    return ledger_with_issue(tmp_path)
 
 
 def _attempt(ledger: Ledger, run_id: str, issue_id: int, index: int) -> int:

@@ -87,6 +87,8 @@ def test_report_json_groups_by_rung_with_exact_numbers(tmp_path):
         "unsettled_cost_usd": 0.0,
         "classifier_calls": 0,
         "classifier_cost_usd": 0.0,
+        "lost_worker_calls": 0,
+        "lost_worker_cost_usd": 0.0,
         "review_hours_measured": 0.0,
         "review_hours_estimated": pytest.approx(20 / 60, abs=1e-4),
         "review_minutes_measured": 0.0,

@@ -60,6 +60,11 @@ class BatchBudget(Budget):
             self._reserved.pop(key, None)
             self.charge(cost)
 
+    def reserved(self, key: str) -> Decimal:
+        """The worst case held for `key`'s call in flight ($0: none)."""
+        with self._batch_lock:
+            return self._reserved.get(key, Decimal(0))
+
 
 class IssueBudget(Budget):
     """One issue's budget (its own optional cap) under a shared batch."""

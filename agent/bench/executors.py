@@ -16,13 +16,15 @@ head copies them into the real ledger in one transaction. The batch cap is a Ray
 (`BatchKeeper`) every worker's issue budget reserves from. A lost worker (killed, out of memory,
 its node gone) is an infrastructure failure of its job: Ray runs the job once more
 (`RAY_RETRIES`), and when that is lost too the job gets an infra error on its issue row
-(`--resume` runs it again); the batch goes on. A head killed mid-batch loses only jobs in flight
+(`--resume` runs it again); the batch goes on. The calls a lost try made are billed on the job's
+issue from the keeper's record of them (`bill_lost_calls`). A head killed mid-batch loses only jobs in flight
 (no rows were written for them), so resume re-runs exactly those.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.bench.batch_budget import BatchBudget
-from agent.bench.batch_keeper import KeeperProxy, keeper_on_this_node
+from agent.bench.batch_keeper import KeeperProxy, bill_lost_calls, keeper_on_this_node
 from agent.bench.jobs import Bench, BenchOptions, Job, ProgressSink, add_skipped, run_job
 from agent.bench.outputs import write_outputs
 from agent.core.config import AgentConfig
@@ -155,7 +157,7 @@ def reap_ray_homes(root: Path | None = None) -> list[Path]:
 
 def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any, keys: dict[str, str]) -> dict[str, Any]:
     """Runs in a Ray worker: one job against a private ledger; returns the facts it recorded (with the
-    ids they were given there) and its files.
+    ids they were given there), its files and the tag its calls carried to the batch keeper.
 
     Its env holds only what the head resolved: the base URLs in `bench_data` and `keys` (never
     logged, never in os.environ). Every temporary file of the job (sandbox copies too) lives in
@@ -167,6 +169,7 @@ def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any, keys: dict[str, s
         reap_ray_homes()
         _reaped_here.append(os.getpid())
     env = {**bench_data["base_urls"], **keys}
+    tag = secrets.token_hex(4)  # this try of the job (Ray may run it again on another worker)
     home = Path(tempfile.mkdtemp(prefix=ray_home_prefix()))
     (home / "tmp").mkdir()
     tempdir, tempfile.tempdir = tempfile.tempdir, str(home / "tmp")
@@ -180,7 +183,7 @@ def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any, keys: dict[str, s
         ctx.record = log.write
         bench = Bench(
             ctx,
-            KeeperProxy(keeper),
+            KeeperProxy(keeper, tag),
             bench_data["grid"],
             bench_data["issue_cap"],
             threading.Lock(),
@@ -193,7 +196,7 @@ def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any, keys: dict[str, s
         run_dir = config.runs_dir / run_id
         facts = [(_patch_path(fact, lambda path: path.relative_to(run_dir)), row_id) for fact, row_id in log.facts]
         files = {str(path.relative_to(run_dir)): path.read_text() for path in run_dir.rglob("*") if path.is_file()}
-        return {"facts": facts, "files": files}
+        return {"facts": facts, "files": files, "tag": tag}
     finally:
         tempfile.tempdir = tempdir
         shutil.rmtree(home, ignore_errors=True)
@@ -231,6 +234,30 @@ def record_lost(bench: Bench, job: Job, error: BaseException) -> None:
     with bench.lock:
         issue_id = add_skipped(bench.ctx, job, reason)
         bench.ctx.ledger.finish_issue(issue_id, "error", error=reason, error_kind="infra")
+
+
+def take_result(bench: Bench, job: Job, ref: Any, keeper: Any, lost: tuple[type[BaseException], ...]) -> None:
+    """Write a finished Ray job into the head's ledger and run directory (an infra error when its worker
+    was lost every time), then bill the calls of its tries whose workers were lost."""
+    import ray
+
+    ctx = bench.ctx
+    try:
+        result = ray.get(ref)
+    except lost as exc:
+        record_lost(bench, job, exc)
+        reap_ray_homes()
+        result = {"tag": None}
+    else:
+        import_facts(ctx.ledger, result["facts"], ctx.run_dir)
+        for name, text in result["files"].items():
+            path = ctx.run_dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    calls = ray.get(keeper.lost_calls.remote(job.key, result["tag"]))
+    if calls and (issue := latest_issue(ctx.ledger, ctx.run_id, job)):
+        with bench.lock:
+            bill_lost_calls(ctx.ledger, issue.id, calls)
 
 
 def start_ray(options: BenchOptions) -> bool:
@@ -315,18 +342,7 @@ def run_on_ray(
             ready, _ = ray.wait(list(running), num_returns=1)
             for ref in ready:
                 job = running.pop(ref)
-                try:
-                    result = ray.get(ref)
-                except lost as exc:
-                    record_lost(bench, job, exc)
-                    reap_ray_homes()
-                    finished(bench, job, on_done)
-                    continue
-                import_facts(ctx.ledger, result["facts"], ctx.run_dir)
-                for name, text in result["files"].items():
-                    path = ctx.run_dir / name
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text(text)
+                take_result(bench, job, ref, keeper, lost)
                 finished(bench, job, on_done)
     except BaseException:
         ctx.stop.set()

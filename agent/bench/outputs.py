@@ -119,6 +119,8 @@ def bench_result(ledger: Ledger, run_id: str, config: AgentConfig, run_dir: Path
         **spend_result(summary),
         "classifier_calls": summary.classifier_calls,
         "classifier_cost_usd": usd_number(summary.classifier_cost_usd),
+        "lost_worker_calls": summary.lost_calls,
+        "lost_worker_cost_usd": usd_number(summary.lost_cost_usd),
         "attempts": summary.attempts,
         "cost_per_solved_usd": usd_number(summary.cost_per_solved_usd),
         "predictions_path": str(run_dir / "predictions.jsonl"),

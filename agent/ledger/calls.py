@@ -196,12 +196,17 @@ def _failure_cost(exc: AgentError, kind: str, price: PriceQuote | None, reserved
     }
 
 
+LOST_PURPOSE = "lost"
+"""A call made by a Ray worker that was lost before it sent its rows back: billed on the job's issue,
+outside its attempts, from what the batch keeper saw (its cost, or its worst case when in flight)."""
+
+
 class CallRow(CallRecord):
     id: int
     run_id: str | None = None
     issue_id: int | None  # None: made for the run before its issue had a row, and never claimed
     attempt_id: int | None  # None: made for the issue before any attempt (the classifier's calls)
-    purpose: str  # attempt | classify
+    purpose: str  # attempt | classify | lost (LOST_PURPOSE)
     created_at: float = 0.0  # when the request was recorded, just before it was sent (unix time)
 
 

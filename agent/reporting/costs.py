@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from agent.core.config import ReviewConfig
 from agent.core.messages import Usage
 from agent.ledger import AttemptRow, CallRow, Fallback, IssueRow, Ledger, ReviewRow
+from agent.ledger.calls import LOST_PURPOSE
 
 SUPERSEDED = ("interrupted", "superseded")
 """Issue rows a resumed batch ran again: their attempts' cost counts, the rows do not count as issues."""
@@ -187,6 +188,8 @@ class CostSummary(BaseModel):
     review_not_billed: dict[str, int] = Field(default_factory=dict)  # reason -> attempts
     classifier_calls: int = 0
     classifier_cost_usd: Decimal = Decimal(0)  # priced calls; unpriced ones count in unpriced_calls
+    lost_calls: int = 0  # made by Ray workers lost mid-job (LOST_PURPOSE), counted in calls too
+    lost_cost_usd: Decimal = Decimal(0)  # their cost (worst case when in flight), included in api_cost_usd
     hourly_rate_usd: Decimal = Decimal(100)
 
     @property
@@ -237,12 +240,18 @@ def classifier_cost(ledger: Ledger, issue_id: int) -> ClassifierCost:
     )
 
 
+def lost_cost(ledger: Ledger, issue_id: int) -> CallsCost:
+    """The calls an issue's lost Ray workers made (none when its job was never lost)."""
+    return calls_cost([call for call in ledger.issue_calls(issue_id) if call.purpose == LOST_PURPOSE])
+
+
 def summarize(
     costs: Iterable[AttemptCost],
     solved: int,
     issues: int,
     hourly_rate_usd: Decimal,
     classifier: Iterable[ClassifierCost] = (),
+    lost: Iterable[CallsCost] = (),
 ) -> CostSummary:
     summary = CostSummary(solved=solved, issues=issues, hourly_rate_usd=hourly_rate_usd)
     for cost in costs:
@@ -264,6 +273,10 @@ def summarize(
         _add_calls(summary, planning)
         summary.classifier_calls += planning.calls
         summary.classifier_cost_usd += planning.api_cost_usd or Decimal(0)
+    for calls in lost:
+        _add_calls(summary, calls)
+        summary.lost_calls += calls.calls
+        summary.lost_cost_usd += calls.api_cost_usd or Decimal(0)
     return summary
 
 
@@ -290,8 +303,9 @@ def run_costs(ledger: Ledger, run_id: str, review: ReviewConfig) -> tuple[list[A
     issues = counted_issues(rows)
     costs = [attempt_cost(ledger, attempt, review) for attempt in ledger.attempts(run_id)]
     classifier = [classifier_cost(ledger, issue.id) for issue in rows]
+    lost = [lost_cost(ledger, issue.id) for issue in rows]
     solved = sum(1 for issue in issues if issue.status == "solved")
-    return costs, summarize(costs, solved, len(issues), rate, classifier)
+    return costs, summarize(costs, solved, len(issues), rate, classifier, lost)
 
 
 def issue_summaries(ledger: Ledger, run_id: str, review: ReviewConfig) -> dict[int, CostSummary]:
@@ -301,7 +315,9 @@ def issue_summaries(ledger: Ledger, run_id: str, review: ReviewConfig) -> dict[i
     for issue in ledger.issues(run_id):
         mine = [cost for cost in costs if cost.attempt.issue_id == issue.id]
         solved = int(issue.status == "solved")
-        summaries[issue.id] = summarize(mine, solved, 1, totals.hourly_rate_usd, [classifier_cost(ledger, issue.id)])
+        summaries[issue.id] = summarize(
+            mine, solved, 1, totals.hourly_rate_usd, [classifier_cost(ledger, issue.id)], [lost_cost(ledger, issue.id)]
+        )
     return summaries
 
 
@@ -345,10 +361,12 @@ def grouped_costs(
     An issue counts as a task of every group one of its attempts falls in, and as solved in the
     group of the attempt whose tests passed. Issues without attempts (skipped, or failed before
     their first attempt) fall in the group `key(issue, None)` names. An issue's classifier calls
-    count in the group of its first attempt, the rung the classification chose first.
+    count in the group of its first attempt, the rung the classification chose first, and so do the
+    calls of its lost Ray workers.
     """
     costs: dict[str, list[AttemptCost]] = {}
     classifier: dict[str, list[ClassifierCost]] = {}
+    lost: dict[str, list[CallsCost]] = {}
     tasks: dict[str, set[int]] = {}
     solved: dict[str, set[int]] = {}
     rates: dict[str, Decimal] = {}
@@ -367,15 +385,13 @@ def grouped_costs(
                 costs.setdefault(group, [])
                 if number == 0:
                     classifier.setdefault(group, []).append(classifier_cost(ledger, issue.id))
+                    lost.setdefault(group, []).append(lost_cost(ledger, issue.id))
                 if attempt is not None:
                     costs[group].append(attempt_cost(ledger, attempt, review))
                 if counted:
                     tasks.setdefault(group, set()).add(issue.id)
                     if issue.status == "solved" and (attempt is None or attempt.tests_passed):
                         solved.setdefault(group, set()).add(issue.id)
-    return {
-        group: summarize(
-            costs[group], len(solved.get(group, ())), len(tasks.get(group, ())), rates[group], classifier.get(group, ())
-        )
-        for group in sorted(costs)
-    }
+    counts = {group: (len(solved.get(group, ())), len(tasks.get(group, ()))) for group in costs}
+    extra = {group: (classifier.get(group, ()), lost.get(group, ())) for group in costs}
+    return {group: summarize(costs[group], *counts[group], rates[group], *extra[group]) for group in sorted(costs)}

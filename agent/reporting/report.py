@@ -96,6 +96,8 @@ def summary_row(group: str, summary: CostSummary, unsolved_usd: Decimal | None =
         "unsettled_cost_usd": _money(summary.unsettled_cost_usd),
         "classifier_calls": summary.classifier_calls,
         "classifier_cost_usd": _money(summary.classifier_cost_usd),
+        "lost_worker_calls": summary.lost_calls,
+        "lost_worker_cost_usd": _money(summary.lost_cost_usd),
         "review_hours_measured": round(summary.measured_review_minutes / 60, 4),
         "review_hours_estimated": round(summary.estimated_review_minutes / 60, 4),
         "review_minutes_measured": round(summary.measured_review_minutes, 4),
@@ -293,12 +295,18 @@ def report_notes(data: dict[str, Any]) -> list[str]:
 
 
 def calls_note(row: dict[str, Any]) -> str | None:
-    """Calls that never settled (in API $ at their worst case) and calls that failed ($0), apart."""
+    """Calls that never settled (in API $ at their worst case), calls of lost Ray workers and calls that
+    failed, apart."""
     parts = []
     if row.get("unsettled_calls"):
         parts.append(
             f"{row['unsettled_calls']} unsettled call(s) counted at their worst case, "
             f"${row['unsettled_cost_usd']:.4f} (in flight when the runner stopped)"
+        )
+    if row.get("lost_worker_calls"):
+        parts.append(
+            f"{row['lost_worker_calls']} call(s) of Ray workers lost mid-job, ${row['lost_worker_cost_usd']:.4f}"
+            " (as the batch keeper saw them: settled at their cost, in flight at their worst case)"
         )
     if row.get("failed_calls"):
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(row["failed_by_kind"].items()))
