@@ -7,7 +7,8 @@ folder, as on one machine), each talking to the Docker engine itself; the driver
 picks each task's image and joins with `--ray-address`. When `--kill-after` jobs have finished,
 every process of the second node (its raylet, its workers) is killed: its jobs in flight are lost
 and Ray runs them again on the head's node. Checked at the end: every task has exactly one counted
-issue row, none lost (no infra errors), none twice; the API $ the ledger holds.
+issue row, none lost (no infra errors), none twice; the API $ the ledger holds, with the calls the
+lost node's workers made (billed from the batch keeper's record of them).
 
 Then the same suite on local threads (same workers, same sandbox) for the efficiency, and where a
 Ray job's time goes: to start (handed to Ray -> its issue row began), the job itself, to import.
@@ -141,7 +142,8 @@ def report(name: str, row: dict[str, Any], tasks: int, workers: int) -> None:
     print(
         f"{name}: {tasks} tasks, {row['keys']} with a row, resolved {result['resolved']}, "
         f"statuses {dict(row['statuses'])}, errors {dict(row['errors']) or 0}, twice {len(row['twice'])}; "
-        f"wall {row['wall']:.1f} s = {tasks / row['wall'] * 60:.1f} tasks/min; API ${result['api_cost_usd']:.4f}"
+        f"wall {row['wall']:.1f} s = {tasks / row['wall'] * 60:.1f} tasks/min; API ${result['api_cost_usd']:.4f}, "
+        f"of which {result['lost_worker_calls']} call(s) of lost workers ${result['lost_worker_cost_usd']:.4f}"
     )
     busy = row["job_sum"] / (row["wall"] * workers)
     print(

@@ -8,6 +8,7 @@ from agent.core.config import ReviewConfig
 from agent.core.messages import Usage
 from agent.ledger import CallRecord, Ledger
 from agent.reporting.costs import issue_summaries, run_costs
+from agent.reporting.report import calls_note, summary_row
 from agent.reporting.results import fix_result
 from tests.billing_helpers import ledger_with_issue
 
@@ -104,3 +105,19 @@ def test_the_classifiers_calls_count_in_the_issues_api_cost_and_in_fix_json(tmp_
         "model",
     )
     assert result["total_cost_usd"] == 10.250135  # 10 estimated minutes at the run's $60/h
+
+
+def test_failed_calls_show_what_their_providers_bill_not_zero(tmp_path):
+    ledger, run_id, issue_id = _ledger(tmp_path)
+    attempt = _attempt(ledger, run_id, issue_id, 0)
+    timed_out = _call("0.5").model_copy(
+        update={"status": "failed", "error_kind": "timeout", "cost_basis": "worst_case"}
+    )
+    refused = _call("0").model_copy(update={"status": "failed", "error_kind": "status", "cost_basis": "not_billed"})
+    for call in (_call("0.25"), timed_out, refused):
+        ledger.record_call(attempt, call)
+    _, summary = run_costs(ledger, run_id, ReviewConfig())
+    assert (summary.api_cost_usd, summary.failed_calls, summary.failed_cost_usd) == (Decimal("0.75"), 2, Decimal("0.5"))
+    assert calls_note(summary_row("m@low", summary)) == (
+        "m@low: 2 failed call(s) billed $0.5000 as their providers bill them (1 status, 1 timeout)"
+    )

@@ -83,6 +83,7 @@ def test_report_json_groups_by_rung_with_exact_numbers(tmp_path):
         "calls": 2,
         "failed_calls": 0,
         "failed_by_kind": {},
+        "failed_cost_usd": 0.0,
         "unsettled_calls": 0,
         "unsettled_cost_usd": 0.0,
         "classifier_calls": 0,

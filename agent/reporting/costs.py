@@ -69,6 +69,7 @@ class CallsCost(BaseModel):
     calls: int = 0
     failed_calls: int = 0
     failed_by_kind: dict[str, int] = Field(default_factory=dict)  # error kind -> calls
+    failed_cost_usd: Decimal = Decimal(0)  # what the failed calls are billed (`cost_basis`), in api_cost_usd
     unsettled_calls: int = 0
     unsettled_cost_usd: Decimal = Decimal(0)  # their worst case, included in api_cost_usd
     validation_failures: dict[str, int] = Field(default_factory=dict)  # reason -> invalid replies
@@ -77,11 +78,8 @@ class CallsCost(BaseModel):
 def calls_cost(calls: list[CallRow]) -> CallsCost:
     priced = [call.spend_usd for call in calls if call.spend_usd is not None]
     unsettled = [call for call in calls if not call.settled]
-    failed: dict[str, int] = {}
-    for call in calls:
-        if call.status == "failed":
-            kind = call.error_kind or "unknown"
-            failed[kind] = failed.get(kind, 0) + 1
+    failures = [call for call in calls if call.status == "failed"]
+    failed = dict(Counter(call.error_kind or "unknown" for call in failures))
     invalid = Counter(call.validation for call in calls if call.validation)
     return CallsCost(
         usage=sum((call.usage for call in calls), Usage()),
@@ -90,6 +88,7 @@ def calls_cost(calls: list[CallRow]) -> CallsCost:
         calls=len(calls),
         failed_calls=sum(failed.values()),
         failed_by_kind=failed,
+        failed_cost_usd=sum((call.cost_usd or Decimal(0) for call in failures), Decimal(0)),
         unsettled_calls=len(unsettled),
         unsettled_cost_usd=sum((call.reserved_usd or Decimal(0) for call in unsettled), Decimal(0)),
         validation_failures=dict(sorted(invalid.items())),
@@ -176,6 +175,7 @@ class CostSummary(BaseModel):
     calls: int = 0
     failed_calls: int = 0
     failed_by_kind: dict[str, int] = Field(default_factory=dict)
+    failed_cost_usd: Decimal = Decimal(0)  # what the failed calls are billed, included in api_cost_usd
     unsettled_calls: int = 0
     unsettled_cost_usd: Decimal = Decimal(0)  # worst case of calls that never settled, included in api_cost_usd
     validation_failures: dict[str, int] = Field(default_factory=dict)  # reason -> invalid replies
@@ -288,6 +288,7 @@ def _add_calls(summary: CostSummary, cost: CallsCost) -> None:
     summary.failed_calls += cost.failed_calls
     for kind, count in cost.failed_by_kind.items():
         summary.failed_by_kind[kind] = summary.failed_by_kind.get(kind, 0) + count
+    summary.failed_cost_usd += cost.failed_cost_usd
     summary.unsettled_calls += cost.unsettled_calls
     summary.unsettled_cost_usd += cost.unsettled_cost_usd
     for reason, count in cost.validation_failures.items():

@@ -92,6 +92,7 @@ def summary_row(group: str, summary: CostSummary, unsolved_usd: Decimal | None =
         "calls": summary.calls,
         "failed_calls": summary.failed_calls,
         "failed_by_kind": summary.failed_by_kind,
+        "failed_cost_usd": _money(summary.failed_cost_usd),
         "unsettled_calls": summary.unsettled_calls,
         "unsettled_cost_usd": _money(summary.unsettled_cost_usd),
         "classifier_calls": summary.classifier_calls,
@@ -310,7 +311,9 @@ def calls_note(row: dict[str, Any]) -> str | None:
         )
     if row.get("failed_calls"):
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(row["failed_by_kind"].items()))
-        parts.append(f"{row['failed_calls']} failed call(s) at $0 ({kinds})")
+        billed = row.get("failed_cost_usd") or 0
+        at = f"billed ${billed:.4f} as their providers bill them" if billed else "at $0"
+        parts.append(f"{row['failed_calls']} failed call(s) {at} ({kinds})")
     return f"{row['group']}: {'; '.join(parts)}" if parts else None
 
 
