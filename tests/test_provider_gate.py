@@ -8,14 +8,16 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.utils import format_datetime
 
 import anthropic
 import httpx
 import pytest
 
+from agent.bench.batch_keeper import BatchKeeper
 from agent.core.errors import ProviderPaused
-from agent.engine.calling.quota import BACKOFF_START_S
+from agent.engine.calling.quota import BACKOFF_START_S, GatedModel, ProviderGates
 from agent.providers.errors import retry_after_s
 from agent.simulate.script import Fault, Script
 from tests.quota_helpers import GatedRun, ask, statuses
@@ -167,3 +169,47 @@ def test_the_retry_after_of_an_sdk_error_is_read_from_its_response(headers, seco
     response = httpx.Response(429, headers=headers, request=httpx.Request("POST", "http://127.0.0.1/v1/messages"))
     error = anthropic.RateLimitError("rate limited", response=response, body=None)
     assert retry_after_s(error, now=1_000_000.0) == seconds
+
+
+def _gated_apart(run: GatedRun, keeper: BatchKeeper) -> tuple[GatedModel, GatedModel]:
+    """Two attempts whose gates are apart (as in two Ray workers) but share the batch keeper's holds."""
+    run.gates = ProviderGates(shared=keeper)
+    first, _ = run.attempt()
+    run.gates = ProviderGates(shared=keeper)
+    second, _ = run.attempt()
+    assert first.gate is not second.gate
+    return first, second
+
+
+def test_a_hold_one_worker_found_is_waited_out_by_another_before_it_sends(tmp_path, make_fake, make_config):
+    fake = make_fake(storm(retry_after=2, for_s=1))
+    run = GatedRun.open(tmp_path / "ledger.sqlite", make_config(**NO_RETRIES), fake)
+    keeper = BatchKeeper(None, Decimal(0))
+    first, second = _gated_apart(run, keeper)
+    caller = threading.Thread(target=lambda: ask(first))
+    caller.start()
+    for _ in range(100):
+        if keeper.look("anthropic") is not None:
+            break
+        time.sleep(0.02)
+    began = time.monotonic()
+    assert ask(second).text == "Done."  # sends only when the hold the first found is over: no 429 of its own
+    caller.join(10)
+    assert time.monotonic() - began > 1.2
+    assert statuses(fake) == [429, 200, 200]
+    assert keeper.look("anthropic") is None  # released by the probe that was answered
+
+
+def test_a_quota_one_worker_found_pauses_another_without_a_request(tmp_path, make_fake, make_config):
+    fake = make_fake(Script(faults=[Fault(quota=True, for_s=60)]))
+    run = GatedRun.open(tmp_path / "ledger.sqlite", make_config(**NO_RETRIES), fake)
+    keeper = BatchKeeper(None, Decimal(0))
+    first, second = _gated_apart(run, keeper)
+    with pytest.raises(ProviderPaused):
+        ask(first)
+    with pytest.raises(ProviderPaused) as paused:
+        ask(second)
+    assert paused.value.reason == "quota" and "out of quota" in str(paused.value)
+    assert statuses(fake) == [400]  # the second never sent
+    keeper.tell("anthropic", None)  # an answer elsewhere does not lift a pause: the user resumes the run
+    assert keeper.look("anthropic") is not None

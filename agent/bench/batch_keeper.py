@@ -4,7 +4,8 @@ a message, with what the refused call needed and what was left (an issue pauses 
 
 The keeper also remembers each call of every try of a job (a worker's run of it, tagged): a try whose
 worker was lost never sends its facts back, so its calls would be missing from the ledger. The driver
-takes them (`lost_calls`) when the job ends and bills them on its issue.
+takes them (`lost_calls`) when the job ends and bills them on its issue. And it keeps each provider's
+hold (a rate limit being waited out, or a pause), which every worker's gates share (`SharedHolds`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 from agent.bench.batch_budget import BatchBudget
 from agent.core.errors import BudgetExhausted
 from agent.core.messages import Usage
+from agent.engine.calling.quota import SharedHold
 from agent.ledger import Ledger
 from agent.ledger.calls import LOST_PURPOSE, CallRecord
 from agent.providers.pricing import PriceQuote
@@ -41,6 +43,7 @@ class BatchKeeper:
     def __init__(self, cap: Decimal | None, spent: Decimal) -> None:
         self.budget = BatchBudget(cap, spent)
         self.tries: dict[str, dict[str, list[KeptCall]]] = {}  # job key -> try tag -> its calls
+        self.holds: dict[str, SharedHold] = {}  # provider -> its hold
 
     def left(self) -> Decimal | None:
         return self.budget.left()
@@ -66,6 +69,19 @@ class BatchKeeper:
         if calls and not calls[-1].settled:
             calls[-1] = calls[-1].model_copy(update={"settled": True, "cost_usd": cost})
 
+    def look(self, provider: str) -> SharedHold | None:
+        return self.holds.get(provider)
+
+    def tell(self, provider: str, hold: SharedHold | None) -> None:
+        """A worker's gate found a hold (or a pause), or was answered: a pause stays until the batch ends."""
+        current = self.holds.get(provider)
+        if current is not None and current.paused is not None:
+            return
+        if hold is None:
+            self.holds.pop(provider, None)
+        else:
+            self.holds[provider] = hold
+
     def _calls(self, key: str) -> list[KeptCall]:
         job, _, tag = key.rpartition(TRY_MARK)
         return self.tries.setdefault(job, {}).setdefault(tag, [])
@@ -84,7 +100,8 @@ class BatchKeeper:
 
 
 class KeeperProxy:
-    """A `Batch` in a Ray worker that asks the head's BatchKeeper actor, for one try (`tag`) of a job."""
+    """A `Batch` in a Ray worker that asks the head's BatchKeeper actor, for one try (`tag`) of a job,
+    and the `SharedHolds` of the worker's provider gates."""
 
     def __init__(self, keeper: Any, tag: str) -> None:
         self.keeper, self.tag = keeper, tag
@@ -111,6 +128,17 @@ class KeeperProxy:
         import ray
 
         ray.get(self.keeper.settle.remote(f"{key}{TRY_MARK}{self.tag}", cost))
+
+    def look(self, provider: str) -> SharedHold | None:
+        import ray
+
+        hold: SharedHold | None = ray.get(self.keeper.look.remote(provider))
+        return hold
+
+    def tell(self, provider: str, hold: SharedHold | None) -> None:
+        import ray
+
+        ray.get(self.keeper.tell.remote(provider, hold))
 
 
 def bill_lost_calls(ledger: Ledger, issue_id: int, calls: list[KeptCall]) -> None:

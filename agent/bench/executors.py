@@ -42,6 +42,7 @@ from agent.core.config import AgentConfig
 from agent.core.effort import parse_ladder
 from agent.core.errors import ConfigError
 from agent.core.owners import process_start
+from agent.engine.calling.quota import ProviderGates
 from agent.ledger import IssueRow, Ledger
 from agent.ledger.facts import Fact, IssueClosed
 from agent.ledger.writer import FactLog, LedgerWriter, replay
@@ -179,11 +180,13 @@ def ray_job(bench_data: dict[str, Any], job: Job, keeper: Any, keys: dict[str, s
         run_id = bench_data["run_id"]
         ledger.create_run(bench_data["kind"], {}, config.review.hourly_rate_usd, run_id=run_id)
         ctx = run_setup(config, ledger, run_id, env, deliver_branch=False)
+        proxy = KeeperProxy(keeper, tag)
+        ctx.gates = ProviderGates(shared=proxy)  # a rate limit or quota one worker finds holds them all
         log = FactLog(LedgerWriter(ledger))
         ctx.record = log.write
         bench = Bench(
             ctx,
-            KeeperProxy(keeper, tag),
+            proxy,
             bench_data["grid"],
             bench_data["issue_cap"],
             threading.Lock(),

@@ -14,6 +14,10 @@ of a batch shares it):
   user must top up), pauses the run's use of the provider: every caller of it raises
   `ProviderPaused`, which ends its issue paused (`agent resume` continues it).
 
+On a Ray cluster every job has its own run setup, so its gates share their holds through the batch
+(`SharedHolds`, kept by the batch keeper on the driver's node): a gate looks there before each call
+and waits out (or pauses on) a hold another worker found, and tells it the holds it finds itself.
+
 The fallback model never sees a rate limit the gate is waiting out. Each hold is a `provider_held`
 event (again each time the probe is refused), then `provider_released` or `provider_paused`, and one
 `provider_holds` row when it ends.
@@ -70,6 +74,23 @@ def clock_text(timestamp: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(timestamp))
 
 
+@dataclass(frozen=True)
+class SharedHold:
+    """A provider's hold as the batch shares it: held until `until`, or paused (`paused` says why)."""
+
+    reason: HoldReason
+    until: float
+    paused: str | None = None
+
+
+class SharedHolds(Protocol):
+    """Where the gates of several processes share each provider's hold (None: not held)."""
+
+    def look(self, provider: str) -> SharedHold | None: ...
+
+    def tell(self, provider: str, hold: SharedHold | None) -> None: ...
+
+
 @dataclass
 class _Hold:
     """The current hold of a gate: from its first refusal until a probe is answered (or the run pauses)."""
@@ -102,8 +123,9 @@ class _Hold:
 class ProviderGate:
     """One provider's gate, shared by every caller of it in a run (thread-safe)."""
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, shared: SharedHolds | None = None) -> None:
         self.provider = provider
+        self.shared = shared
         self._changed = threading.Condition()
         self._hold: _Hold | None = None
         self._probing = False
@@ -117,6 +139,8 @@ class ProviderGate:
     def enter(self, stop: threading.Event) -> bool:
         """Wait while the provider is held; True when this caller is the probe of a hold whose wait is over.
         ProviderPaused when the run stopped using the provider; StopRequested when the user stops the run."""
+        if self.shared is not None:
+            self._adopt(self.shared.look(self.provider))
         with self._changed:
             while True:
                 self._raise_if_paused()
@@ -130,6 +154,18 @@ class ProviderGate:
                     self._probing = True
                     return True
                 self._changed.wait(min(left, POLL_S) if left > 0 else POLL_S)
+
+    def _adopt(self, shared: SharedHold | None) -> None:
+        """Take up a hold (or pause) another process of the batch found."""
+        if shared is None:
+            return
+        with self._changed:
+            now = time.time()
+            if shared.paused is not None:
+                self._paused = self._paused or (shared.paused, shared.reason)
+            elif shared.until > now and self._hold is None:
+                self._hold = _Hold(reason=shared.reason, started_at=now, until=shared.until)
+            self._changed.notify_all()
 
     def leave(self, probe: bool) -> None:
         """The call failed otherwise: its probe (if it was one) is over, another caller may probe."""
@@ -146,6 +182,8 @@ class ProviderGate:
                 return
             self._probing, self._hold = False, None
             self._changed.notify_all()
+        if self.shared is not None:
+            self.shared.tell(self.provider, None)
         now = time.time()
         ended = hold.ended(self.provider, "released", now)
         text = (
@@ -175,6 +213,9 @@ class ProviderGate:
             else:
                 hold.until = max(hold.until, now + wait)
             self._changed.notify_all()
+        if self.shared is not None:
+            told = SharedHold(reason=reason, until=hold.until, paused=text if pause else None)
+            self.shared.tell(self.provider, told)
         if pause:
             self._report(voice, "provider_paused", hold.ended(self.provider, "paused", now), text)
             raise ProviderPaused(text, provider=self.provider, reason=reason)
@@ -261,13 +302,16 @@ MakeModel = Callable[[Model, PriceQuote | None], Model]
 class ProviderGates:
     """The gates of one run, one per provider name, made on first use (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: SharedHolds | None = None) -> None:
         self._gates: dict[str, ProviderGate] = {}
         self._lock = threading.Lock()
+        self.shared = shared
 
     def gate(self, provider: str) -> ProviderGate:
         with self._lock:
-            return self._gates.setdefault(provider, ProviderGate(provider))
+            if provider not in self._gates:
+                self._gates[provider] = ProviderGate(provider, self.shared)
+            return self._gates[provider]
 
     def held(self) -> list[str]:
         """The providers held now."""
