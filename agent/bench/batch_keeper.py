@@ -118,7 +118,7 @@ class KeeperProxy:
         import ray
 
         fits, refused, needed, left = ray.get(
-            self.keeper.allow_for.remote(f"{key}{TRY_MARK}{self.tag}", own_left, prompt_tokens, max_tokens, price)
+            self.keeper.allow_for.remote(self._try_key(key), own_left, prompt_tokens, max_tokens, price)
         )
         if refused:
             raise BudgetExhausted(refused, needed=needed, left=left)
@@ -127,7 +127,11 @@ class KeeperProxy:
     def settle(self, key: str, cost: Decimal | None) -> None:
         import ray
 
-        ray.get(self.keeper.settle.remote(f"{key}{TRY_MARK}{self.tag}", cost))
+        ray.get(self.keeper.settle.remote(self._try_key(key), cost))
+
+    def _try_key(self, key: str) -> str:
+        """The job's key with this try's tag (what the keeper files the call under)."""
+        return f"{key}{TRY_MARK}{self.tag}"
 
     def look(self, provider: str) -> SharedHold | None:
         import ray
@@ -146,11 +150,8 @@ def bill_lost_calls(ledger: Ledger, issue_id: int, calls: list[KeptCall]) -> Non
     at its worst case (its provider may have billed it), an unpriced one unpriced."""
     for call in calls:
         settled = call.settled
-        reason = (
-            "made by a Ray worker that was lost: its settled cost"
-            if settled
-            else ("in flight when its Ray worker was lost: worst case")
-        )
+        lost = "made by a Ray worker that was lost: its settled cost"
+        reason = lost if settled else "in flight when its Ray worker was lost: worst case"
         record = CallRecord(
             turn=0,
             model=call.model or "unknown",

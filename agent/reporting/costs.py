@@ -231,18 +231,20 @@ def attempt_cost(ledger: Ledger, attempt: AttemptRow, review: ReviewConfig) -> A
 
 
 def classifier_cost(ledger: Ledger, issue_id: int) -> ClassifierCost:
-    calls = [call for call in ledger.issue_calls(issue_id) if call.purpose == "classify"]
-    return ClassifierCost(
-        **dict(calls_cost(calls)),
+    return outside_attempts(ledger, issue_id)[0]
+
+
+def outside_attempts(ledger: Ledger, issue_id: int) -> tuple[ClassifierCost, CallsCost]:
+    """An issue's calls outside its attempts, read once: the classifier's and its lost Ray workers'."""
+    calls = ledger.issue_calls(issue_id)
+    classify = [call for call in calls if call.purpose == "classify"]
+    classifier = ClassifierCost(
+        **dict(calls_cost(classify)),
         issue_id=issue_id,
-        models=sorted({call.model for call in calls}),
-        errors=sum(1 for call in calls if call.error),
+        models=sorted({call.model for call in classify}),
+        errors=sum(1 for call in classify if call.error),
     )
-
-
-def lost_cost(ledger: Ledger, issue_id: int) -> CallsCost:
-    """The calls an issue's lost Ray workers made (none when its job was never lost)."""
-    return calls_cost([call for call in ledger.issue_calls(issue_id) if call.purpose == LOST_PURPOSE])
+    return classifier, calls_cost([call for call in calls if call.purpose == LOST_PURPOSE])
 
 
 def summarize(
@@ -297,15 +299,15 @@ def _add_calls(summary: CostSummary, cost: CallsCost) -> None:
 
 def run_costs(ledger: Ledger, run_id: str, review: ReviewConfig) -> tuple[list[AttemptCost], CostSummary]:
     """Per-attempt costs and the totals of one run (finished attempts and interrupted ones alike,
-    and the classifier's calls of every issue)."""
+    and the calls of every issue outside its attempts)."""
     run = ledger.run(run_id)
     rate = run.hourly_rate_usd if run else review.hourly_rate_usd
     rows = ledger.issues(run_id)
     issues = counted_issues(rows)
     costs = [attempt_cost(ledger, attempt, review) for attempt in ledger.attempts(run_id)]
-    classifier = [classifier_cost(ledger, issue.id) for issue in rows]
-    lost = [lost_cost(ledger, issue.id) for issue in rows]
+    outside = [outside_attempts(ledger, issue.id) for issue in rows]
     solved = sum(1 for issue in issues if issue.status == "solved")
+    classifier, lost = [pair[0] for pair in outside], [pair[1] for pair in outside]
     return costs, summarize(costs, solved, len(issues), rate, classifier, lost)
 
 
@@ -315,10 +317,8 @@ def issue_summaries(ledger: Ledger, run_id: str, review: ReviewConfig) -> dict[i
     summaries: dict[int, CostSummary] = {}
     for issue in ledger.issues(run_id):
         mine = [cost for cost in costs if cost.attempt.issue_id == issue.id]
-        solved = int(issue.status == "solved")
-        summaries[issue.id] = summarize(
-            mine, solved, 1, totals.hourly_rate_usd, [classifier_cost(ledger, issue.id)], [lost_cost(ledger, issue.id)]
-        )
+        solved, (classifier, lost) = int(issue.status == "solved"), outside_attempts(ledger, issue.id)
+        summaries[issue.id] = summarize(mine, solved, 1, totals.hourly_rate_usd, [classifier], [lost])
     return summaries
 
 
@@ -385,8 +385,9 @@ def grouped_costs(
                 rates.setdefault(group, rate)
                 costs.setdefault(group, [])
                 if number == 0:
-                    classifier.setdefault(group, []).append(classifier_cost(ledger, issue.id))
-                    lost.setdefault(group, []).append(lost_cost(ledger, issue.id))
+                    planning, lost_calls = outside_attempts(ledger, issue.id)
+                    classifier.setdefault(group, []).append(planning)
+                    lost.setdefault(group, []).append(lost_calls)
                 if attempt is not None:
                     costs[group].append(attempt_cost(ledger, attempt, review))
                 if counted:

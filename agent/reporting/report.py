@@ -302,7 +302,7 @@ def calls_note(row: dict[str, Any]) -> str | None:
     if row.get("unsettled_calls"):
         parts.append(
             f"{row['unsettled_calls']} unsettled call(s) counted at their worst case, "
-            f"${row['unsettled_cost_usd']:.4f} (in flight when the runner stopped)"
+            f"${row['unsettled_cost_usd']:.4f} (in flight when the runner stopped or its Ray worker was lost)"
         )
     if row.get("lost_worker_calls"):
         parts.append(
